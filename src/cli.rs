@@ -1,0 +1,64 @@
+//! The command line: argument parsing and dispatch to the library's domains.
+//!
+//! Each command lives in `cli/<command>.rs` and returns an [`ExitCode`]. Exit codes follow
+//! sysexits: 64 for a bad configuration or bad input, 69 when a needed service is missing,
+//! 70 for an internal failure, 1 when a check ran and found problems.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod render;
+
+/// Exit code for bad configuration or input (sysexits EX_USAGE).
+pub const EXIT_BAD_CONFIG: u8 = 64;
+/// Exit code when a needed external program or service is unavailable (EX_UNAVAILABLE).
+pub const EXIT_UNAVAILABLE: u8 = 69;
+/// Exit code for an internal failure (EX_SOFTWARE).
+pub const EXIT_INTERNAL: u8 = 70;
+
+/// juknis: the OPD's network appliance for its Juknis with Dukcapil.
+#[derive(Debug, Parser)]
+#[command(name = "juknis", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate a topology and lint Lampiran I against the Juknis' required items.
+    Check(check::Args),
+    /// Render Lampiran I (topology) or Lampiran II (service flowchart).
+    #[command(subcommand)]
+    Render(render::Which),
+}
+
+/// Options shared by every command that reads a topology.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// The topology YAML file.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+/// Parse the command line, run the command, and turn its outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Render(which) => render::run(which),
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("JUKNIS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,8 @@
+//! juknis: a network appliance that keeps an OPD's obligations under its Juknis with Dukcapil.
+//!
+//! The library holds every domain; `src/main.rs` only parses the command line and calls in here.
+//! Pure domains (`topology`, `render`) do no IO beyond reading the file they are given.
+
+pub mod cli;
+pub mod render;
+pub mod topology;
