@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod demo;
 mod render;
 
 /// Exit code for bad configuration or input (sysexits EX_USAGE).
@@ -31,6 +32,8 @@ pub struct Cli {
 enum Command {
     /// Validate a topology and lint Lampiran I against the Juknis' required items.
     Check(check::Args),
+    /// Run the appliance on its embedded demo topology, on loopback only.
+    Demo(demo::Args),
     /// Render Lampiran I (topology) or Lampiran II (service flowchart).
     #[command(subcommand)]
     Render(render::Which),
@@ -50,6 +53,7 @@ pub fn main() -> ExitCode {
     init_tracing();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Render(which) => render::run(which),
     }
 }
@@ -61,4 +65,16 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The shipped probe profiles, embedded so the demo and a fresh install have them.
+pub const PROFILES: &[(&str, &str)] = &[];
+
+/// Write the embedded probe profiles into `dir`.
+pub fn write_profiles(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in PROFILES {
+        std::fs::write(dir.join(format!("{name}.yaml")), text)?;
+    }
+    Ok(())
 }

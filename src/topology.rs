@@ -1,1 +1,404 @@
+//! The OPD's network as the Juknis sees it: zones, nodes, links, paths to Dukcapil services,
+//! the probe profile of each target, and the agreement's facts. Loaded from hand-edited YAML
+//! and validated into types that cannot be wrong. Pure: no network, no tokio; the only IO is
+//! reading the file and listing the probe profile folder in [`load`].
 
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path as FsPath, PathBuf};
+
+mod bandwidth;
+mod cidr;
+mod diagnostic;
+pub mod lint;
+mod raw;
+mod tree;
+mod validate;
+
+pub use bandwidth::{Bandwidth, ParseError as BandwidthError};
+pub use cidr::Cidr;
+pub use diagnostic::{Diagnostic, Diagnostics, Location};
+
+macro_rules! id_type {
+    ($($(#[$doc:meta])* $name:ident),*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )*};
+}
+
+id_type!(
+    /// The id of a zone (`opd`, `diskominfo`, ...).
+    ZoneId,
+    /// The id of a node: a device, application or service.
+    NodeId,
+    /// The id of a link between two nodes.
+    LinkId,
+    /// The id of a path from the OPD to a Dukcapil service.
+    PathId
+);
+
+/// The validated topology.
+#[derive(Clone, Debug)]
+pub struct Topology {
+    /// The file it was loaded from.
+    pub file: PathBuf,
+    pub title: String,
+    pub agreement: Agreement,
+    /// Zones in the Juknis' order: OPD, Diskominfo, Disdukcapil, Ditjen.
+    pub zones: Vec<Zone>,
+    pub nodes: Vec<Node>,
+    pub links: Vec<Link>,
+    pub paths: Vec<Path>,
+    /// Where probe profiles live (`probes/` beside the topology folder by default).
+    pub probe_dir: PathBuf,
+}
+
+/// The data-sharing agreement (PKS) and its technical guide.
+#[derive(Clone, Debug)]
+pub struct Agreement {
+    /// The OPD's name, e.g. "Dinas Sosial Kabupaten Bandung".
+    pub opd: String,
+    pub dukcapil: String,
+    pub pks_dukcapil: Option<String>,
+    pub pks_opd: Option<String>,
+    pub pks_date: Option<String>,
+    /// The purpose of use stated in the PKS.
+    pub purpose: String,
+    pub quota: Quota,
+    pub poc_done: bool,
+    /// The OPD declares a mobile application (Lampiran I item 3 then applies).
+    pub uses_mobile_app: bool,
+    /// The population data elements the agreement grants.
+    pub elements: Vec<Element>,
+    pub contacts: Vec<Contact>,
+}
+
+/// The daily NIK quota for the Web Portal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quota {
+    PerDay(u32),
+    Unlimited,
+}
+
+/// A person to call, from the Juknis' contact list (VI.B).
+#[derive(Clone, Debug)]
+pub struct Contact {
+    pub party: Party,
+    pub name: String,
+    pub phone: Option<String>,
+    pub role: Option<String>,
+}
+
+/// Who a contact works for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    Opd,
+    Diskominfo,
+    Disdukcapil,
+    Ditjen,
+}
+
+/// One of the population data elements an agreement can grant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Element {
+    NomorKk,
+    Nik,
+    NamaLengkap,
+    JenisKelamin,
+    TempatLahir,
+    TanggalLahir,
+    StatusPerkawinan,
+    JenisPekerjaan,
+    Alamat,
+}
+
+impl Element {
+    /// The nine elements of the Web Portal access method (Juknis II.C.2.a).
+    pub const NINE: [Element; 9] = [
+        Element::NomorKk,
+        Element::Nik,
+        Element::NamaLengkap,
+        Element::JenisKelamin,
+        Element::TempatLahir,
+        Element::TanggalLahir,
+        Element::StatusPerkawinan,
+        Element::JenisPekerjaan,
+        Element::Alamat,
+    ];
+
+    /// The key used in YAML.
+    pub fn key(self) -> &'static str {
+        match self {
+            Element::NomorKk => "nomor_kk",
+            Element::Nik => "nik",
+            Element::NamaLengkap => "nama_lengkap",
+            Element::JenisKelamin => "jenis_kelamin",
+            Element::TempatLahir => "tempat_lahir",
+            Element::TanggalLahir => "tanggal_lahir",
+            Element::StatusPerkawinan => "status_perkawinan",
+            Element::JenisPekerjaan => "jenis_pekerjaan",
+            Element::Alamat => "alamat",
+        }
+    }
+
+    /// The name in the Juknis.
+    pub fn label(self) -> &'static str {
+        match self {
+            Element::NomorKk => "Nomor KK",
+            Element::Nik => "NIK",
+            Element::NamaLengkap => "Nama Lengkap",
+            Element::JenisKelamin => "Jenis Kelamin",
+            Element::TempatLahir => "Tempat Lahir",
+            Element::TanggalLahir => "Tanggal Lahir",
+            Element::StatusPerkawinan => "Status Perkawinan",
+            Element::JenisPekerjaan => "Jenis Pekerjaan",
+            Element::Alamat => "Alamat",
+        }
+    }
+}
+
+/// The four parts of the Juknis topology.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ZoneKind {
+    Opd,
+    Diskominfo,
+    Disdukcapil,
+    Ditjen,
+}
+
+impl ZoneKind {
+    pub const ALL: [ZoneKind; 4] = [
+        ZoneKind::Opd,
+        ZoneKind::Diskominfo,
+        ZoneKind::Disdukcapil,
+        ZoneKind::Ditjen,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ZoneKind::Opd => "opd",
+            ZoneKind::Diskominfo => "diskominfo",
+            ZoneKind::Disdukcapil => "disdukcapil",
+            ZoneKind::Ditjen => "ditjen",
+        }
+    }
+
+    /// The name used when the YAML gives none.
+    pub fn default_name(self) -> &'static str {
+        match self {
+            ZoneKind::Opd => "OPD/Lembaga Pengguna",
+            ZoneKind::Diskominfo => "Diskominfo Kabupaten Bandung",
+            ZoneKind::Disdukcapil => "Dinas Dukcapil Kabupaten Bandung",
+            ZoneKind::Ditjen => "Ditjen Dukcapil Kemendagri",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Zone {
+    pub id: ZoneId,
+    pub kind: ZoneKind,
+    pub name: String,
+}
+
+/// What a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    /// The access point with the LAN IP that Dukcapil gives the OPD (Juknis I.A).
+    AccessPoint,
+    Router,
+    Switch,
+    Firewall,
+    Server,
+    App(Platform),
+    /// A KTP-el card reader (Juknis IV).
+    CardReader,
+    Service(ServiceKind),
+    /// An operator's workstation.
+    Client,
+}
+
+impl NodeKind {
+    pub const KEYS: [&'static str; 9] = [
+        "access_point",
+        "router",
+        "switch",
+        "firewall",
+        "server",
+        "app",
+        "card_reader",
+        "service",
+        "client",
+    ];
+}
+
+/// The platform of an OPD application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Platform {
+    Web,
+    Mobile,
+    Desktop,
+}
+
+/// A Dukcapil service an OPD reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ServiceKind {
+    WebPortal,
+    DataBalikan,
+    Other,
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub id: NodeId,
+    pub zone: ZoneId,
+    pub kind: NodeKind,
+    pub name: String,
+    pub address: Option<IpAddr>,
+    pub network: Option<Cidr>,
+    pub url: Option<String>,
+    /// Names of the probe profiles (files under `probe_dir`) that watch this node.
+    pub probes: Vec<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Link {
+    pub id: LinkId,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub provider: Option<String>,
+    /// The contracted bandwidth; `None` for a LAN link without a contract.
+    pub bandwidth: Option<Bandwidth>,
+    pub network: Option<Cidr>,
+    /// Bandwidth tiers the provider offers, smallest first, for the bandwidth study.
+    pub tiers: Vec<Tier>,
+    /// The share of the contracted bandwidth probes may spend, as a fraction (0.01 = 1%).
+    pub probe_share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tier {
+    pub bandwidth: Bandwidth,
+    /// Monthly cost in Rupiah, where the provider gave one.
+    pub cost_per_month: Option<u64>,
+}
+
+/// A way from the OPD to one Dukcapil service: the primary route and optional alternates.
+#[derive(Clone, Debug)]
+pub struct Path {
+    pub id: PathId,
+    pub service: NodeId,
+    /// Routes in order of preference; the first is the primary.
+    pub routes: Vec<Route>,
+}
+
+/// An ordered list of hops, every consecutive pair joined by a link.
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// `primary`, `alternate-1`, ...
+    pub name: String,
+    pub hops: Vec<NodeId>,
+    /// The links between consecutive hops, `hops.len() - 1` of them.
+    pub links: Vec<LinkId>,
+}
+
+impl Topology {
+    pub fn node(&self, id: &NodeId) -> Option<&Node> {
+        self.nodes.iter().find(|n| &n.id == id)
+    }
+
+    pub fn zone(&self, id: &ZoneId) -> Option<&Zone> {
+        self.zones.iter().find(|z| &z.id == id)
+    }
+
+    pub fn link(&self, id: &LinkId) -> Option<&Link> {
+        self.links.iter().find(|l| &l.id == id)
+    }
+
+    pub fn path(&self, id: &PathId) -> Option<&Path> {
+        self.paths.iter().find(|p| &p.id == id)
+    }
+
+    /// The kind of zone a node sits in.
+    pub fn zone_kind_of(&self, node: &Node) -> Option<ZoneKind> {
+        self.zone(&node.zone).map(|z| z.kind)
+    }
+
+    /// Nodes of one zone, in file order.
+    pub fn nodes_in<'a>(&'a self, zone: &'a ZoneId) -> impl Iterator<Item = &'a Node> + 'a {
+        self.nodes.iter().filter(move |n| &n.zone == zone)
+    }
+
+    /// The links with a contracted bandwidth (the WAN links the Juknis talks about).
+    pub fn contracted_links(&self) -> impl Iterator<Item = &Link> {
+        self.links.iter().filter(|l| l.bandwidth.is_some())
+    }
+}
+
+/// Why a topology could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {file}: {source}")]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{n} problem(s) in the topology:\n{0}", n = .0.len())]
+    Invalid(Diagnostics),
+}
+
+/// Read, parse and validate a topology file, checking probe profile names against the
+/// `*.yaml` files in its probe folder.
+pub fn load(file: &FsPath) -> Result<Topology, Error> {
+    let text = std::fs::read_to_string(file).map_err(|source| Error::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    let probe_dir_of = |dir: &FsPath| -> Option<BTreeSet<String>> {
+        let entries = std::fs::read_dir(dir).ok()?;
+        Some(
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let p = e.path();
+                    let ext = p.extension()?.to_str()?;
+                    matches!(ext, "yaml" | "yml")
+                        .then(|| p.file_stem()?.to_str().map(str::to_string))
+                        .flatten()
+                })
+                .collect(),
+        )
+    };
+    validate::parse(&text, file, &probe_dir_of).map_err(Error::Invalid)
+}
+
+/// Parse and validate topology text. `profiles` lists the profile names available in a probe
+/// folder, or `None` when the folder cannot be read.
+pub fn parse(
+    text: &str,
+    file: &FsPath,
+    profiles: &dyn Fn(&FsPath) -> Option<BTreeSet<String>>,
+) -> Result<Topology, Diagnostics> {
+    validate::parse(text, file, profiles)
+}

@@ -1,0 +1,25 @@
+# One entry point for people and CI. `make demo` and `make test` are the README's two commands.
+.PHONY: demo test ci lint fmt deps-demo deps-test
+
+CARGO ?= cargo
+
+demo: deps-demo
+	$(CARGO) run --release --bin juknis -- demo
+
+test: deps-test
+	$(CARGO) test --all-targets --no-fail-fast
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+ci: lint test
+
+fmt:
+	$(CARGO) fmt
+
+deps-demo:
+	scripts/install-deps.sh demo
+
+deps-test:
+	scripts/install-deps.sh test

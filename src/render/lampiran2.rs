@@ -1,0 +1,344 @@
+//! Lampiran II: the flowchart of a Web Portal look-up at the OPD, from the operator's request
+//! to the answer, through the appliance's checks and every answer the Juknis lists, and its
+//! narrative in Bahasa Indonesia ("Narasikan alur diagramnya"), set under the chart.
+
+use std::fmt::Write;
+
+use super::dot::{html, quote, wrap};
+use crate::topology::{Element, NodeKind, Quota, ServiceKind, Topology};
+
+const FONT: &str = "DejaVu Sans";
+
+/// The Juknis' answers without data (II.C.2.b), in its words.
+const NO_DATA: [&str; 5] = [
+    "Data Ditemukan, Meninggal Dunia",
+    "Data Ditemukan, Data Ganda",
+    "Data tidak ditemukan, NIK tidak terdapat di database kependudukan",
+    "Data Ditemukan, Status Non Aktif silahkan hubungi Dinas Dukcapil",
+    "Data tidak ditemukan, NIK tidak sesuai format Dukcapil",
+];
+
+/// The answers to the OPD's parameter check (II.C.2.b.3).
+const PARAM: [&str; 4] = [
+    "Gagal Login",
+    "Kuota akses hari ini telah habis",
+    "Instansi tidak aktif",
+    "User ID non aktif, silahkan menghubungi Admin",
+];
+
+struct Facts {
+    opd: String,
+    portal: String,
+    lan_ip: String,
+    quota: String,
+    elements: String,
+    apps: String,
+    wan: String,
+}
+
+fn facts(t: &Topology) -> Facts {
+    let portal = t
+        .nodes
+        .iter()
+        .find(|n| n.kind == NodeKind::Service(ServiceKind::WebPortal))
+        .map(|n| match n.address {
+            Some(ip) => format!("{} ({ip})", n.name),
+            None => n.name.clone(),
+        })
+        .unwrap_or_else(|| "Web Portal".to_string());
+    let lan_ip = t
+        .nodes
+        .iter()
+        .find(|n| n.kind == NodeKind::AccessPoint)
+        .and_then(|n| n.address)
+        .map(|ip| format!("titik akses Dukcapil dengan IP LAN {ip}"))
+        .unwrap_or_else(|| "titik akses Dukcapil".to_string());
+    let quota = match t.agreement.quota {
+        Quota::PerDay(n) => format!("{n} hit NIK per hari"),
+        Quota::Unlimited => "tanpa batas kuota (PoC telah selesai)".to_string(),
+    };
+    let elements = t
+        .agreement
+        .elements
+        .iter()
+        .map(|e| e.label())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let apps: Vec<String> = t
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::App(_)))
+        .map(|n| n.name.clone())
+        .collect();
+    let wan = t
+        .contracted_links()
+        .filter_map(|l| {
+            let b = l.bandwidth?;
+            Some(match &l.provider {
+                Some(p) => format!("{p} ({b})"),
+                None => b.to_string(),
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Facts {
+        opd: t.agreement.opd.clone(),
+        portal,
+        lan_ip,
+        quota,
+        elements,
+        apps: if apps.is_empty() {
+            "aplikasi OPD".to_string()
+        } else {
+            apps.join(", ")
+        },
+        wan: if wan.is_empty() {
+            "jaringan komunikasi data".to_string()
+        } else {
+            wan
+        },
+    }
+}
+
+/// The narrative of the flowchart, one numbered paragraph per step.
+pub fn narrative(t: &Topology) -> Vec<String> {
+    let f = facts(t);
+    let n_elements = t.agreement.elements.len();
+    let nine = if t.agreement.elements == Element::NINE {
+        " (sembilan elemen sesuai PKS)"
+    } else {
+        ""
+    };
+    vec![
+        format!(
+            "Operator {} yang telah menandatangani NDA, atau aplikasi OPD ({}), mengajukan permintaan \
+             pengecekan data kependudukan dengan memasukkan NIK dan tujuan pemanfaatan sesuai PKS.",
+            f.opd, f.apps
+        ),
+        "Appliance juknis memeriksa identitas pemohon: operator masuk dengan akun pribadi, aplikasi \
+         dengan token API masing-masing. Permintaan tanpa identitas yang sah ditolak dan tidak diteruskan."
+            .to_string(),
+        "NIK diperiksa secara lokal: 16 digit, kode wilayah Kemendagri yang berlaku, dan tanggal lahir \
+         yang sah (tanggal ditambah 40 untuk perempuan). NIK yang tidak mungkin benar ditolak tanpa \
+         menggunakan kuota."
+            .to_string(),
+        "Permintaan yang berurutan, berpola, atau berdekatan waktunya ditolak sesuai Juknis II.E.1.".to_string(),
+        format!(
+            "Kuota harian diperiksa ({}, dihitung per hari WIB). Bila kuota habis, permintaan ditolak dengan \
+             pesan \"Kuota akses hari ini telah habis\".",
+            f.quota
+        ),
+        format!(
+            "Kesehatan jalur diperiksa dari hasil pemantauan: dari jaringan OPD melalui {} dan {} ke {}. \
+             Bila jalur terputus, permintaan tidak dikirim dan kuota tidak terpakai.",
+            f.lan_ip, f.wan, f.portal
+        ),
+        format!(
+            "Permintaan dikirim ke {}. Bila data ditemukan, ditampilkan {} elemen data{}: {}. Data tersebut \
+             hanya ditampilkan dan tidak disimpan (Zero Storage, Zero Sharing).",
+            f.portal, n_elements, nine, f.elements
+        ),
+        format!(
+            "Bila data tidak ditampilkan, pemohon menerima konfirmasi sesuai Juknis: {}; atau konfirmasi \
+             parameter OPD: {}.",
+            NO_DATA.join("; "),
+            PARAM.join("; ")
+        ),
+        "Setiap akses dicatat dalam log audit yang tidak dapat diubah tanpa terdeteksi: siapa, kapan, \
+         tujuan, status jawaban, dan NIK dalam bentuk tersandi (HMAC), tanpa data kependudukan."
+            .to_string(),
+    ]
+}
+
+fn step(out: &mut String, id: &str, text: &str, shape: &str, fill: &str) {
+    let lines = wrap(text, 34)
+        .iter()
+        .map(|l| html(l))
+        .collect::<Vec<_>>()
+        .join("<BR/>");
+    let _ = writeln!(
+        out,
+        "  {id} [shape={shape}, fillcolor={}, label=<{lines}>];",
+        quote(fill)
+    );
+}
+
+/// The DOT text of Lampiran II, with the narrative under the chart.
+pub fn dot(t: &Topology) -> String {
+    let f = facts(t);
+    let mut out = String::new();
+    let _ = writeln!(out, "digraph lampiran2 {{");
+    let _ = writeln!(
+        out,
+        "  graph [rankdir=TB, fontname={font}, labelloc=t, label=<<FONT POINT-SIZE=\"18\"><B>Lampiran II. Flowchart Alur Layanan {opd} melalui Web Portal</B></FONT><BR/> >, nodesep=0.3, ranksep=0.35, pad=0.4, bgcolor=white];",
+        font = quote(FONT),
+        opd = html(&f.opd)
+    );
+    let _ = writeln!(
+        out,
+        "  node [fontname={}, fontsize=10, style=\"filled\", penwidth=1.2];",
+        quote(FONT)
+    );
+    let _ = writeln!(
+        out,
+        "  edge [fontname={}, fontsize=9, color=\"#444444\"];",
+        quote(FONT)
+    );
+
+    const STEP: &str = "#DCE8F5";
+    const CHECK: &str = "#FFF3C4";
+    const BAD: &str = "#F6D5D5";
+    const GOOD: &str = "#D7EFD9";
+    step(
+        &mut out,
+        "start",
+        "Mulai: operator atau aplikasi OPD memasukkan NIK dan tujuan",
+        "oval",
+        STEP,
+    );
+    step(
+        &mut out,
+        "auth",
+        "Identitas sah? (akun operator ber-NDA / token aplikasi)",
+        "diamond",
+        CHECK,
+    );
+    step(
+        &mut out,
+        "nik",
+        "Format NIK sah? (16 digit, kode wilayah, tanggal lahir)",
+        "diamond",
+        CHECK,
+    );
+    step(
+        &mut out,
+        "pattern",
+        "Tidak berurutan, tidak berpola, tidak berdekatan?",
+        "diamond",
+        CHECK,
+    );
+    step(
+        &mut out,
+        "quota",
+        &format!("Kuota harian tersedia? ({})", f.quota),
+        "diamond",
+        CHECK,
+    );
+    step(
+        &mut out,
+        "health",
+        "Jalur ke Web Portal sehat?",
+        "diamond",
+        CHECK,
+    );
+    step(
+        &mut out,
+        "send",
+        &format!("Kirim permintaan ke {} melalui {}", f.portal, f.wan),
+        "box",
+        STEP,
+    );
+    step(&mut out, "answer", "Jawaban Web Portal", "diamond", CHECK);
+    step(
+        &mut out,
+        "found",
+        &format!(
+            "Data ditemukan: tampilkan {} elemen data, tanpa disimpan",
+            t.agreement.elements.len()
+        ),
+        "box",
+        GOOD,
+    );
+    let no_data = NO_DATA.iter().map(|m| format!("• {m}")).collect::<Vec<_>>();
+    let param = PARAM.iter().map(|m| format!("• {m}")).collect::<Vec<_>>();
+    let _ = writeln!(
+        out,
+        "  nodata [shape=box, fillcolor={}, label=<<B>Tanpa data (konfirmasi):</B><BR ALIGN=\"LEFT\"/>{}<BR ALIGN=\"LEFT\"/>>];",
+        quote(BAD),
+        no_data
+            .iter()
+            .map(|l| html(l))
+            .collect::<Vec<_>>()
+            .join("<BR ALIGN=\"LEFT\"/>")
+    );
+    let _ = writeln!(
+        out,
+        "  param [shape=box, fillcolor={}, label=<<B>Pengecekan parameter OPD:</B><BR ALIGN=\"LEFT\"/>{}<BR ALIGN=\"LEFT\"/>>];",
+        quote(BAD),
+        param
+            .iter()
+            .map(|l| html(l))
+            .collect::<Vec<_>>()
+            .join("<BR ALIGN=\"LEFT\"/>")
+    );
+    step(
+        &mut out,
+        "refuse",
+        "Ditolak oleh appliance: permintaan tidak dikirim, kuota tidak terpakai",
+        "box",
+        BAD,
+    );
+    step(
+        &mut out,
+        "audit",
+        "Catat log audit (HMAC NIK, operator, waktu, tujuan, status)",
+        "box",
+        STEP,
+    );
+    step(&mut out, "end", "Selesai", "oval", STEP);
+
+    let _ = writeln!(out, "  start -> auth;");
+    for (from, to) in [
+        ("auth", "nik"),
+        ("nik", "pattern"),
+        ("pattern", "quota"),
+        ("quota", "health"),
+        ("health", "send"),
+    ] {
+        let _ = writeln!(out, "  {from} -> {to} [label=\" Ya\"];");
+    }
+    for from in ["auth", "nik", "pattern", "quota", "health"] {
+        let _ = writeln!(
+            out,
+            "  {from} -> refuse [label=\" Tidak\", color=\"#B23B3B\", fontcolor=\"#B23B3B\"];"
+        );
+    }
+    let _ = writeln!(out, "  {{ rank=same; nik; refuse; }}");
+    let _ = writeln!(out, "  send -> answer;");
+    let _ = writeln!(out, "  answer -> found [label=\" Ditemukan\"];");
+    let _ = writeln!(out, "  answer -> nodata [label=\" Tanpa data\"];");
+    let _ = writeln!(out, "  answer -> param [label=\" Parameter\"];");
+    for from in ["found", "nodata", "param", "refuse"] {
+        let _ = writeln!(out, "  {from} -> audit;");
+    }
+    let _ = writeln!(out, "  audit -> end;");
+
+    // The narrative, under the chart.
+    let mut rows = String::from("<TR><TD ALIGN=\"LEFT\"><B>Narasi alur diagram</B></TD></TR>");
+    for (i, p) in narrative(t).iter().enumerate() {
+        let lines = wrap(&format!("{}. {p}", i + 1), 110);
+        let _ = write!(
+            rows,
+            "<TR><TD ALIGN=\"LEFT\" BALIGN=\"LEFT\">{}</TD></TR>",
+            lines
+                .iter()
+                .map(|l| html(l))
+                .collect::<Vec<_>>()
+                .join("<BR/>")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  narasi [shape=plaintext, style=\"\", fontsize=10, label=<<TABLE BORDER=\"1\" CELLBORDER=\"0\" CELLPADDING=\"4\" COLOR=\"#888888\">{rows}</TABLE>>];"
+    );
+    let _ = writeln!(
+        out,
+        "  paraf [shape=plaintext, style=\"\", label=<<TABLE BORDER=\"0\" CELLSPACING=\"10\"><TR>\
+         <TD BORDER=\"1\" WIDTH=\"150\" HEIGHT=\"60\" VALIGN=\"TOP\">Paraf Disdukcapil:</TD>\
+         <TD BORDER=\"1\" WIDTH=\"150\" HEIGHT=\"60\" VALIGN=\"TOP\">Paraf OPD:</TD></TR></TABLE>>];"
+    );
+    let _ = writeln!(out, "  end -> narasi [style=invis];");
+    let _ = writeln!(out, "  narasi -> paraf [style=invis];");
+    let _ = writeln!(out, "}}");
+    out
+}

@@ -1,0 +1,124 @@
+//! A position-aware YAML tree, read before the typed pass so that every unknown key in the
+//! file is reported at once (serde's `deny_unknown_fields` stops at the first one).
+
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// A YAML node with the location of every key and value.
+#[derive(Debug)]
+pub enum Node {
+    Map(Vec<(Spanned<String>, Spanned<Node>)>),
+    Seq(Vec<Spanned<Node>>),
+    Scalar,
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+macro_rules! scalar {
+    ($($name:ident: $ty:ty),*) => {
+        $(fn $name<E>(self, _: $ty) -> Result<Node, E> { Ok(Node::Scalar) })*
+    };
+}
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    scalar!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64, visit_str: &str,
+        visit_i128: i128, visit_u128: u128, visit_bytes: &[u8]);
+
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        Node::deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<Node>>()? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            let value = map.next_value::<Spanned<Node>>()?;
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+}
+
+/// The keys allowed at one level of the schema, and the schema of each key's value.
+pub enum Schema {
+    /// A mapping with these keys (each with its own schema).
+    Map(&'static [(&'static str, Schema)]),
+    /// A list whose items follow the schema.
+    List(&'static Schema),
+    /// Anything: a scalar, or a structure checked elsewhere.
+    Any,
+}
+
+/// An unknown key: where it is, its name, and the keys allowed there.
+pub struct Unknown {
+    pub at: serde_saphyr::Location,
+    pub key: String,
+    pub context: String,
+    pub allowed: Vec<&'static str>,
+}
+
+/// Walk `node` against `schema` and collect every key the schema does not know.
+pub fn unknown_keys(node: &Node, schema: &Schema, context: &str, out: &mut Vec<Unknown>) {
+    match (node, schema) {
+        (Node::Map(entries), Schema::Map(fields)) => {
+            for (key, value) in entries {
+                match fields.iter().find(|(name, _)| *name == key.value) {
+                    Some((name, sub)) => {
+                        let ctx = if context.is_empty() {
+                            (*name).to_string()
+                        } else {
+                            format!("{context}.{name}")
+                        };
+                        unknown_keys(&value.value, sub, &ctx, out);
+                    }
+                    None => out.push(Unknown {
+                        at: key.referenced,
+                        key: key.value.clone(),
+                        context: if context.is_empty() {
+                            "the top level".to_string()
+                        } else {
+                            format!("`{context}`")
+                        },
+                        allowed: fields.iter().map(|(n, _)| *n).collect(),
+                    }),
+                }
+            }
+        }
+        (Node::Seq(items), Schema::List(sub)) => {
+            for (i, item) in items.iter().enumerate() {
+                unknown_keys(&item.value, sub, &format!("{context}[{i}]"), out);
+            }
+        }
+        // A wrong shape is reported by the typed pass, with its own message.
+        _ => {}
+    }
+}

@@ -1,0 +1,799 @@
+//! Raw YAML to the validated model, collecting every problem with its location and a hint.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::{Path as FsPath, PathBuf};
+
+use serde_saphyr::Spanned;
+
+use super::diagnostic::did_you_mean;
+use super::raw::{self, S};
+use super::tree::{self, Node as TreeNode};
+use super::{
+    Agreement, Bandwidth, Cidr, Contact, Diagnostic, Diagnostics, Element, Link, LinkId, Location,
+    Node, NodeId, NodeKind, Party, Path, PathId, Platform, Quota, Route, ServiceKind, Tier,
+    Topology, Zone, ZoneId, ZoneKind,
+};
+
+const DEFAULT_PROBE_SHARE_PERCENT: f64 = 1.0;
+
+struct Ctx<'a> {
+    file: &'a FsPath,
+    diags: Diagnostics,
+}
+
+impl Ctx<'_> {
+    fn at<T>(&self, s: &Spanned<T>) -> Location {
+        Location::new(self.file, s.referenced)
+    }
+
+    fn error<T>(&mut self, s: &Spanned<T>, message: impl Into<String>) -> &mut Diagnostic {
+        let d = Diagnostic::new(self.at(s), message);
+        self.diags.push(d);
+        let last = self.diags.0.len() - 1;
+        &mut self.diags.0[last]
+    }
+
+    fn error_hint<T>(
+        &mut self,
+        s: &Spanned<T>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        let d = Diagnostic::new(self.at(s), message).hint(hint);
+        self.diags.push(d);
+    }
+}
+
+pub fn parse(
+    text: &str,
+    file: &FsPath,
+    profiles: &dyn Fn(&FsPath) -> Option<BTreeSet<String>>,
+) -> Result<Topology, Diagnostics> {
+    let mut cx = Ctx {
+        file,
+        diags: Diagnostics::default(),
+    };
+
+    // Pass 1: the shape of the file, to report every unknown key at once.
+    match serde_saphyr::from_str::<TreeNode>(text) {
+        Ok(tree) => {
+            let mut unknown = Vec::new();
+            tree::unknown_keys(&tree, &raw::SCHEMA, "", &mut unknown);
+            for u in unknown {
+                let mut d = Diagnostic::new(
+                    Location::new(file, u.at),
+                    format!("unknown key `{}` in {}", u.key, u.context),
+                );
+                d = match did_you_mean(&u.key, u.allowed.iter().copied()) {
+                    Some(s) => d.hint(format!("did you mean `{s}`?")),
+                    None => d.hint(format!("allowed here: {}", u.allowed.join(", "))),
+                };
+                cx.diags.push(d);
+            }
+        }
+        Err(e) => return Err(syntax_error(file, &e)),
+    }
+
+    // Pass 2: the typed file.
+    let raw: raw::File = match serde_saphyr::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            cx.diags.push(syntax_error(file, &e).0.remove(0));
+            cx.diags.sort();
+            return Err(cx.diags);
+        }
+    };
+
+    let probe_dir = match &raw.probe_dir {
+        Some(dir) => resolve(file, &dir.value),
+        None => resolve(file, "../probes"),
+    };
+    let known_profiles = profiles(&probe_dir);
+    if known_profiles.is_none()
+        && let Some(dir) = &raw.probe_dir
+    {
+        cx.error_hint(
+            dir,
+            format!(
+                "probe profile folder {} cannot be read",
+                probe_dir.display()
+            ),
+            "give `probe_dir` relative to this file, e.g. `../probes`",
+        );
+    }
+
+    let agreement = agreement(&mut cx, raw.agreement);
+    let zones = zones(&mut cx, &raw.zones);
+    let nodes = nodes(&mut cx, &raw.nodes, &zones, known_profiles.as_ref());
+    let links = links(&mut cx, &raw.links, &nodes);
+    let paths = paths(&mut cx, &raw.paths, &nodes, &links);
+
+    if !cx.diags.is_empty() {
+        cx.diags.sort();
+        return Err(cx.diags);
+    }
+    let title = raw.title.unwrap_or_else(|| {
+        format!(
+            "Topologi Jaringan Komunikasi Data {} dengan Dinas Dukcapil Kabupaten Bandung",
+            agreement.opd
+        )
+    });
+    Ok(Topology {
+        file: file.to_path_buf(),
+        title,
+        agreement,
+        zones,
+        nodes,
+        links,
+        paths,
+        probe_dir,
+    })
+}
+
+fn syntax_error(file: &FsPath, e: &serde_saphyr::Error) -> Diagnostics {
+    let location = e
+        .location()
+        .map(|at| Location::new(file, at))
+        .unwrap_or_else(|| Location::file(file));
+    // The library's message repeats the position; keep only the first line of it.
+    let message = e.to_string();
+    let mut message = message.lines().next().unwrap_or("invalid YAML").trim();
+    message = message.strip_prefix("error: ").unwrap_or(message);
+    // Drop the library's own "line N column M: " prefix; the location says it already.
+    if let Some((head, rest)) = message.split_once(": ")
+        && head.starts_with("line ")
+        && head.contains(" column ")
+    {
+        message = rest;
+    }
+    let message = message.to_string();
+    Diagnostics(vec![Diagnostic::new(location, message).hint(
+        "check indentation and that lists use `- ` and mappings `key: value`",
+    )])
+}
+
+fn resolve(file: &FsPath, rel: &str) -> PathBuf {
+    let base = file.parent().unwrap_or_else(|| FsPath::new("."));
+    base.join(rel)
+}
+
+fn agreement(cx: &mut Ctx<'_>, raw: raw::Agreement) -> Agreement {
+    let poc_done = raw.poc_done;
+    let quota = match raw.quota_per_day {
+        None if poc_done => Quota::Unlimited,
+        None => Quota::PerDay(200),
+        Some(q) => match &q.value {
+            raw::Quota::Limit(0) => {
+                cx.error_hint(
+                    &q,
+                    "quota_per_day must be at least 1",
+                    "write `unlimited` after the PoC",
+                );
+                Quota::PerDay(200)
+            }
+            raw::Quota::Limit(n) => Quota::PerDay(*n),
+            raw::Quota::Word(w) if w.eq_ignore_ascii_case("unlimited") => Quota::Unlimited,
+            raw::Quota::Word(w) => {
+                cx.error_hint(
+                    &q,
+                    format!("quota_per_day `{w}` is neither a number nor `unlimited`"),
+                    "the Juknis gives 200 NIK hits a day until the PoC is done",
+                );
+                Quota::PerDay(200)
+            }
+        },
+    };
+    let elements = match raw.elements {
+        None => Element::NINE.to_vec(),
+        Some(list) => {
+            let mut out = Vec::new();
+            for e in list {
+                match Element::NINE.iter().find(|k| k.key() == e.value) {
+                    Some(k) if out.contains(k) => {
+                        cx.error(&e, format!("element `{}` is listed twice", e.value));
+                    }
+                    Some(k) => out.push(*k),
+                    None => {
+                        let keys = Element::NINE.map(Element::key);
+                        let hint = did_you_mean(&e.value, keys)
+                            .map(|s| format!("did you mean `{s}`?"))
+                            .unwrap_or_else(|| format!("known elements: {}", keys.join(", ")));
+                        cx.error_hint(&e, format!("unknown data element `{}`", e.value), hint);
+                    }
+                }
+            }
+            out
+        }
+    };
+    let contacts = raw
+        .contacts
+        .into_iter()
+        .filter_map(|c| {
+            let fields = [
+                ("party", c.value.party.is_some()),
+                ("name", c.value.name.is_some()),
+            ];
+            if !require(cx, &c, "contact", &fields) {
+                return None;
+            }
+            let (Some(party_s), Some(name)) = (&c.value.party, &c.value.name) else {
+                return None;
+            };
+            let party = match party_s.value.to_ascii_lowercase().as_str() {
+                "opd" => Party::Opd,
+                "diskominfo" => Party::Diskominfo,
+                "disdukcapil" | "dukcapil" => Party::Disdukcapil,
+                "ditjen" => Party::Ditjen,
+                other => {
+                    cx.error_hint(
+                        party_s,
+                        format!("unknown party `{other}`"),
+                        "one of: opd, diskominfo, disdukcapil, ditjen",
+                    );
+                    return None;
+                }
+            };
+            Some(Contact {
+                party,
+                name: name.clone(),
+                phone: c.value.phone.clone(),
+                role: c.value.role.clone(),
+            })
+        })
+        .collect();
+    Agreement {
+        opd: raw
+            .opd
+            .unwrap_or_else(|| "OPD/Lembaga Pengguna".to_string()),
+        dukcapil: raw.dukcapil.unwrap_or_else(|| {
+            "Dinas Kependudukan dan Pencatatan Sipil Kabupaten Bandung".to_string()
+        }),
+        pks_dukcapil: raw.pks_dukcapil,
+        pks_opd: raw.pks_opd,
+        pks_date: raw.pks_date,
+        purpose: raw
+            .purpose
+            .unwrap_or_else(|| "verifikasi dan validasi data layanan".to_string()),
+        quota,
+        poc_done,
+        uses_mobile_app: raw.uses_mobile_app,
+        elements,
+        contacts,
+    }
+}
+
+/// Report each required field that is absent, at the item it belongs to.
+fn require<T>(cx: &mut Ctx<'_>, item: &Spanned<T>, what: &str, fields: &[(&str, bool)]) -> bool {
+    let mut ok = true;
+    for (name, present) in fields {
+        if !present {
+            cx.error_hint(
+                item,
+                format!("{what} is missing `{name}`"),
+                format!("add `{name}:` to this {what}"),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Ids are short, lower case, and safe in metrics labels and file names.
+fn check_id(cx: &mut Ctx<'_>, id: &S<String>, what: &str) -> bool {
+    let ok = !id.value.is_empty()
+        && id.value.len() <= 64
+        && id
+            .value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        cx.error_hint(
+            id,
+            format!("{what} id `{}` is not a valid id", id.value),
+            "use lower-case letters, digits, `-` and `_` (at most 64), e.g. `opd-router`",
+        );
+    }
+    ok
+}
+
+fn check_unique<'a>(
+    cx: &mut Ctx<'_>,
+    ids: impl Iterator<Item = Option<&'a S<String>>>,
+    what: &str,
+) {
+    let mut seen: BTreeMap<&str, &S<String>> = BTreeMap::new();
+    for id in ids.flatten() {
+        if let Some(first) = seen.get(id.value.as_str()) {
+            let first_line = first.referenced.line();
+            cx.error_hint(
+                id,
+                format!("duplicate {what} id `{}`", id.value),
+                format!("first declared on line {first_line}; ids must be unique"),
+            );
+        } else {
+            seen.insert(&id.value, id);
+        }
+    }
+}
+
+fn zones(cx: &mut Ctx<'_>, raw: &[S<raw::Zone>]) -> Vec<Zone> {
+    check_unique(cx, raw.iter().map(|z| z.value.id.as_ref()), "zone");
+    let mut zones = Vec::new();
+    for item in raw {
+        let z = &item.value;
+        let Some(id) = &z.id else {
+            require(cx, item, "zone", &[("id", false)]);
+            continue;
+        };
+        check_id(cx, id, "zone");
+        let kind_word = z
+            .kind
+            .as_ref()
+            .map(|k| k.value.as_str())
+            .unwrap_or(&id.value);
+        let kind = ZoneKind::ALL.into_iter().find(|k| k.key() == kind_word);
+        let Some(kind) = kind else {
+            let keys = ZoneKind::ALL.map(ZoneKind::key);
+            match &z.kind {
+                Some(k) => cx.error_hint(
+                    k,
+                    format!("unknown zone kind `{}`", k.value),
+                    format!("one of: {}", keys.join(", ")),
+                ),
+                None => cx.error_hint(
+                    id,
+                    format!("zone `{}` needs a `kind`", id.value),
+                    format!("add `kind:` with one of: {}", keys.join(", ")),
+                ),
+            }
+            continue;
+        };
+        zones.push(Zone {
+            id: ZoneId::new(id.value.clone()),
+            kind,
+            name: z
+                .name
+                .clone()
+                .unwrap_or_else(|| kind.default_name().to_string()),
+        });
+    }
+    zones.sort_by_key(|z| z.kind);
+    zones
+}
+
+fn ip(cx: &mut Ctx<'_>, s: &S<String>) -> Option<IpAddr> {
+    match s.value.trim().parse::<IpAddr>() {
+        Ok(ip) => Some(ip),
+        Err(_) => {
+            let hint = if s.value.contains('/') {
+                "an address has no prefix: put the network in `network:`".to_string()
+            } else {
+                "write an IPv4 address like `10.32.4.100` or an IPv6 address".to_string()
+            };
+            cx.error_hint(s, format!("`{}` is not a valid IP address", s.value), hint);
+            None
+        }
+    }
+}
+
+fn cidr(cx: &mut Ctx<'_>, s: &S<String>) -> Option<Cidr> {
+    match s.value.parse::<Cidr>() {
+        Ok(c) => Some(c),
+        Err(why) => {
+            cx.error_hint(
+                s,
+                format!("invalid network: {why}"),
+                "write a CIDR like `10.32.4.0/24`",
+            );
+            None
+        }
+    }
+}
+
+fn nodes(
+    cx: &mut Ctx<'_>,
+    raw: &[S<raw::Node>],
+    zones: &[Zone],
+    profiles: Option<&BTreeSet<String>>,
+) -> Vec<Node> {
+    check_unique(cx, raw.iter().map(|n| n.value.id.as_ref()), "node");
+    let zone_ids: Vec<&str> = zones.iter().map(|z| z.id.as_str()).collect();
+    let mut out = Vec::new();
+    for item in raw {
+        let n = &item.value;
+        let fields = [
+            ("id", n.id.is_some()),
+            ("zone", n.zone.is_some()),
+            ("kind", n.kind.is_some()),
+        ];
+        require(cx, item, "node", &fields);
+        let (Some(id), Some(zone), Some(kind_s)) = (&n.id, &n.zone, &n.kind) else {
+            continue;
+        };
+        check_id(cx, id, "node");
+        if !zone_ids.contains(&zone.value.as_str()) {
+            let hint = did_you_mean(&zone.value, zone_ids.iter().copied())
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("declared zones: {}", zone_ids.join(", ")));
+            cx.error_hint(
+                zone,
+                format!("node `{}` is in unknown zone `{}`", id.value, zone.value),
+                hint,
+            );
+        }
+        let kind = node_kind(cx, n, kind_s);
+        let address = n.address.as_ref().and_then(|a| ip(cx, a));
+        let network = n.network.as_ref().and_then(|c| cidr(cx, c));
+        if let (Some(a), Some(net), Some(raw_a)) = (address, network, &n.address)
+            && !net.contains(a)
+        {
+            cx.error_hint(
+                raw_a,
+                format!("address {a} is not inside the node's network {net}"),
+                "fix the address or the network",
+            );
+        }
+        if let Some(url) = &n.url
+            && !(url.value.starts_with("http://") || url.value.starts_with("https://"))
+        {
+            cx.error_hint(
+                url,
+                format!("`{}` is not an http(s) URL", url.value),
+                "write e.g. `https://127.0.0.1:8443/`",
+            );
+        }
+        let probes: Vec<String> = match &n.probes {
+            Some(list) => {
+                for p in list {
+                    if let Some(known) = profiles
+                        && !known.contains(&p.value)
+                    {
+                        let hint = did_you_mean(&p.value, known.iter().map(String::as_str))
+                            .map(|s| format!("did you mean `{s}`?"))
+                            .unwrap_or_else(|| {
+                                format!(
+                                    "profiles are files in the probe folder: {}",
+                                    known.iter().cloned().collect::<Vec<_>>().join(", ")
+                                )
+                            });
+                        cx.error_hint(p, format!("unknown probe profile `{}`", p.value), hint);
+                    }
+                    if address.is_none() && n.url.is_none() {
+                        cx.error_hint(
+                            p,
+                            format!(
+                                "node `{}` has probes but no address or url to probe",
+                                id.value
+                            ),
+                            "add `address:` or `url:`",
+                        );
+                    }
+                }
+                list.iter().map(|p| p.value.clone()).collect()
+            }
+            // By default every addressed device is pinged; applications are not probed.
+            None if address.is_some() && !matches!(kind, Some(NodeKind::App(_))) => {
+                if profiles.is_some_and(|k| k.contains("icmp")) || profiles.is_none() {
+                    vec!["icmp".to_string()]
+                } else {
+                    Vec::new()
+                }
+            }
+            None => Vec::new(),
+        };
+        let Some(kind) = kind else { continue };
+        out.push(Node {
+            id: NodeId::new(id.value.clone()),
+            zone: ZoneId::new(zone.value.clone()),
+            kind,
+            name: n.name.clone().unwrap_or_else(|| id.value.clone()),
+            address,
+            network,
+            url: n.url.as_ref().map(|u| u.value.clone()),
+            probes,
+            note: n.note.clone(),
+        });
+    }
+    out
+}
+
+fn node_kind(cx: &mut Ctx<'_>, n: &raw::Node, kind_s: &S<String>) -> Option<NodeKind> {
+    let kind = match kind_s.value.as_str() {
+        "access_point" => NodeKind::AccessPoint,
+        "router" => NodeKind::Router,
+        "switch" => NodeKind::Switch,
+        "firewall" => NodeKind::Firewall,
+        "server" => NodeKind::Server,
+        "card_reader" => NodeKind::CardReader,
+        "client" => NodeKind::Client,
+        "app" => {
+            let platform = match n.platform.as_ref().map(|p| p.value.as_str()) {
+                None | Some("web") => Platform::Web,
+                Some("mobile") => Platform::Mobile,
+                Some("desktop") => Platform::Desktop,
+                Some(other) => {
+                    if let Some(p) = &n.platform {
+                        cx.error_hint(
+                            p,
+                            format!("unknown platform `{other}`"),
+                            "one of: web, mobile, desktop",
+                        );
+                    }
+                    return None;
+                }
+            };
+            NodeKind::App(platform)
+        }
+        "service" => {
+            let service = match n.service.as_ref().map(|s| s.value.as_str()) {
+                Some("web_portal") => ServiceKind::WebPortal,
+                Some("data_balikan") => ServiceKind::DataBalikan,
+                None | Some("other") => ServiceKind::Other,
+                Some(other) => {
+                    if let Some(s) = &n.service {
+                        cx.error_hint(
+                            s,
+                            format!("unknown service `{other}`"),
+                            "one of: web_portal, data_balikan, other",
+                        );
+                    }
+                    return None;
+                }
+            };
+            NodeKind::Service(service)
+        }
+        other => {
+            let hint = did_you_mean(other, NodeKind::KEYS)
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("one of: {}", NodeKind::KEYS.join(", ")));
+            cx.error_hint(kind_s, format!("unknown node kind `{other}`"), hint);
+            return None;
+        }
+    };
+    if n.platform.is_some()
+        && !matches!(kind, NodeKind::App(_))
+        && let Some(p) = &n.platform
+    {
+        cx.error_hint(
+            p,
+            "`platform` applies only to nodes of kind `app`",
+            "remove it or set `kind: app`",
+        );
+    }
+    if n.service.is_some()
+        && !matches!(kind, NodeKind::Service(_))
+        && let Some(s) = &n.service
+    {
+        cx.error_hint(
+            s,
+            "`service` applies only to nodes of kind `service`",
+            "remove it or set `kind: service`",
+        );
+    }
+    Some(kind)
+}
+
+fn node_ref(cx: &mut Ctx<'_>, r: &S<String>, nodes: &[Node], role: &str) -> bool {
+    if nodes.iter().any(|n| n.id.as_str() == r.value) {
+        return true;
+    }
+    let hint = did_you_mean(&r.value, nodes.iter().map(|n| n.id.as_str()))
+        .map(|s| format!("did you mean `{s}`?"))
+        .unwrap_or_else(|| "declare the node under `nodes:` first".to_string());
+    cx.error_hint(
+        r,
+        format!("{role} `{}` is not a declared node", r.value),
+        hint,
+    );
+    false
+}
+
+fn bandwidth(cx: &mut Ctx<'_>, s: &S<String>) -> Option<Bandwidth> {
+    match s.value.parse::<Bandwidth>() {
+        Ok(b) => Some(b),
+        Err(e) => {
+            cx.error_hint(s, format!("invalid bandwidth `{}`: {e}", s.value), e.hint());
+            None
+        }
+    }
+}
+
+fn links(cx: &mut Ctx<'_>, raw: &[S<raw::Link>], nodes: &[Node]) -> Vec<Link> {
+    check_unique(cx, raw.iter().map(|l| l.value.id.as_ref()), "link");
+    let mut out = Vec::new();
+    for item in raw {
+        let l = &item.value;
+        let fields = [
+            ("id", l.id.is_some()),
+            ("from", l.from.is_some()),
+            ("to", l.to.is_some()),
+        ];
+        require(cx, item, "link", &fields);
+        let (Some(id), Some(from), Some(to)) = (&l.id, &l.from, &l.to) else {
+            continue;
+        };
+        check_id(cx, id, "link");
+        let from_ok = node_ref(cx, from, nodes, "link end `from`");
+        let to_ok = node_ref(cx, to, nodes, "link end `to`");
+        if from.value == to.value {
+            cx.error(
+                to,
+                format!("link `{}` joins node `{}` to itself", id.value, to.value),
+            );
+        }
+        let bw = l.bandwidth.as_ref().and_then(|b| bandwidth(cx, b));
+        let network = l.network.as_ref().and_then(|c| cidr(cx, c));
+        let mut tiers = Vec::new();
+        for t in &l.tiers {
+            let Some(tier_bw) = &t.value.bandwidth else {
+                require(cx, t, "tier", &[("bandwidth", false)]);
+                continue;
+            };
+            if let Some(b) = bandwidth(cx, tier_bw) {
+                tiers.push(Tier {
+                    bandwidth: b,
+                    cost_per_month: t.value.cost_per_month,
+                });
+            }
+        }
+        tiers.sort_by_key(|t| t.bandwidth);
+        let share = match &l.probe_share_percent {
+            None => DEFAULT_PROBE_SHARE_PERCENT,
+            Some(p) if p.value > 0.0 && p.value <= 100.0 => p.value,
+            Some(p) => {
+                cx.error_hint(
+                    p,
+                    format!("probe_share_percent {} is out of range", p.value),
+                    "a percentage above 0 and at most 100; the default is 1",
+                );
+                DEFAULT_PROBE_SHARE_PERCENT
+            }
+        };
+        if from_ok && to_ok {
+            out.push(Link {
+                id: LinkId::new(id.value.clone()),
+                from: NodeId::new(from.value.clone()),
+                to: NodeId::new(to.value.clone()),
+                provider: l.provider.clone(),
+                bandwidth: bw,
+                network,
+                tiers,
+                probe_share: share / 100.0,
+            });
+        }
+    }
+    out
+}
+
+fn paths(cx: &mut Ctx<'_>, raw: &[S<raw::Path>], nodes: &[Node], links: &[Link]) -> Vec<Path> {
+    check_unique(cx, raw.iter().map(|p| p.value.id.as_ref()), "path");
+    let mut out = Vec::new();
+    for item in raw {
+        let p = &item.value;
+        let fields = [
+            ("id", p.id.is_some()),
+            ("service", p.service.is_some()),
+            ("primary", !p.primary.is_empty()),
+        ];
+        require(cx, item, "path", &fields);
+        let (Some(id), Some(service)) = (&p.id, &p.service) else {
+            continue;
+        };
+        if p.primary.is_empty() {
+            continue;
+        }
+        check_id(cx, id, "path");
+        let service_ok = node_ref(cx, service, nodes, "path service");
+        if service_ok {
+            let is_service = nodes
+                .iter()
+                .any(|n| n.id.as_str() == service.value && matches!(n.kind, NodeKind::Service(_)));
+            if !is_service {
+                cx.error_hint(
+                    service,
+                    format!("path target `{}` is not a service node", service.value),
+                    "a path ends at a node of `kind: service`",
+                );
+            }
+        }
+        let mut routes = Vec::new();
+        let all = std::iter::once(("primary".to_string(), &p.primary)).chain(
+            p.alternates
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("alternate-{}", i + 1), &a.value)),
+        );
+        for (name, hops) in all {
+            if let Some(route) = route(cx, &id.value, &name, hops, id, service, nodes, links) {
+                routes.push(route);
+            }
+        }
+        out.push(Path {
+            id: PathId::new(id.value.clone()),
+            service: NodeId::new(service.value.clone()),
+            routes,
+        });
+    }
+    out
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename the list"
+)]
+fn route(
+    cx: &mut Ctx<'_>,
+    path: &str,
+    name: &str,
+    hops: &[S<String>],
+    at: &S<String>,
+    service: &S<String>,
+    nodes: &[Node],
+    links: &[Link],
+) -> Option<Route> {
+    if hops.len() < 2 {
+        cx.error_hint(
+            at,
+            format!("path `{path}` ({name}) needs at least two hops"),
+            "list the nodes from the OPD to the service, in order",
+        );
+        return None;
+    }
+    let mut ok = true;
+    for h in hops {
+        ok &= node_ref(cx, h, nodes, "hop");
+    }
+    let mut seen = BTreeSet::new();
+    for h in hops {
+        if !seen.insert(h.value.as_str()) {
+            cx.error(
+                h,
+                format!("path `{path}` ({name}) visits `{}` twice", h.value),
+            );
+            ok = false;
+        }
+    }
+    if let Some(last) = hops.last()
+        && last.value != service.value
+    {
+        cx.error_hint(
+            last,
+            format!(
+                "path `{path}` ({name}) ends at `{}`, not at its service `{}`",
+                last.value, service.value
+            ),
+            "the last hop must be the service",
+        );
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    let mut route_links = Vec::new();
+    for pair in hops.windows(2) {
+        let (a, b) = (&pair[0].value, &pair[1].value);
+        let link = links.iter().find(|l| {
+            (l.from.as_str() == a && l.to.as_str() == b)
+                || (l.from.as_str() == b && l.to.as_str() == a)
+        });
+        match link {
+            Some(l) => route_links.push(l.id.clone()),
+            None => {
+                cx.error_hint(
+                    &pair[1],
+                    format!("path `{path}` ({name}): no link joins `{a}` and `{b}`"),
+                    format!(
+                        "add a link with `from: {a}` and `to: {b}`, or fix the order of the hops"
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then(|| Route {
+        name: name.to_string(),
+        hops: hops.iter().map(|h| NodeId::new(h.value.clone())).collect(),
+        links: route_links,
+    })
+}

@@ -1,0 +1,133 @@
+//! Lampiran I and II: the DOT text is pinned by snapshots, parses as DOT, shows what the Juknis
+//! asks in the right place, and renders to the same bytes every time.
+
+use std::path::PathBuf;
+
+use juknis::render::{self, Format, lampiran1, lampiran2};
+use juknis::topology::{self, Topology};
+
+fn load(name: &str) -> Topology {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("topology")
+        .join(name);
+    topology::load(&path).expect("shipped topology loads")
+}
+
+#[test]
+fn lampiran1_dot_snapshots() {
+    insta::assert_snapshot!("lampiran1_bandung", lampiran1::dot(&load("bandung.yaml")));
+    insta::assert_snapshot!("lampiran1_demo", lampiran1::dot(&load("demo.yaml")));
+}
+
+#[test]
+fn lampiran2_dot_snapshots() {
+    insta::assert_snapshot!("lampiran2_bandung", lampiran2::dot(&load("bandung.yaml")));
+}
+
+/// Graphviz itself is the judge of DOT: it must accept the text without a single warning.
+#[test]
+fn dot_accepts_the_text_without_warnings() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    for name in ["bandung.yaml", "demo.yaml"] {
+        let t = load(name);
+        for dot in [lampiran1::dot(&t), lampiran2::dot(&t)] {
+            let mut child = Command::new("dot")
+                .arg("-Tsvg")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("graphviz is installed");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(dot.as_bytes())
+                .expect("write");
+            let out = child.wait_with_output().expect("dot runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && stderr.trim().is_empty(),
+                "{name}: {stderr}"
+            );
+        }
+    }
+}
+
+/// The text inside the DOT cluster of one zone.
+fn cluster<'a>(dot: &'a str, zone: &str) -> &'a str {
+    let start = dot
+        .find(&format!("subgraph \"cluster_{zone}\""))
+        .expect("cluster");
+    let end = dot[start..].find("\n  }").expect("cluster end") + start;
+    &dot[start..end]
+}
+
+#[test]
+fn lampiran1_puts_each_required_item_in_its_part() {
+    let dot = lampiran1::dot(&load("bandung.yaml"));
+    let opd = cluster(&dot, "opd");
+    assert!(opd.contains("IP 10.32.4.100"), "LAN IP in the OPD part");
+    for app in [
+        "SIKS-NG",
+        "Aplikasi Verifikasi Bansos",
+        "Aplikasi Mobile Pendamping PKH",
+    ] {
+        assert!(opd.contains(app), "{app} in the OPD part");
+    }
+    assert!(cluster(&dot, "diskominfo").contains("IP 10.32.0.1"));
+    let dukcapil = cluster(&dot, "disdukcapil");
+    assert!(dukcapil.contains("Web Portal") && dukcapil.contains("IP 172.16.160.177"));
+    assert!(
+        dot.contains("<B>512 Kbps</B>"),
+        "link labelled with its bandwidth"
+    );
+    assert!(dot.contains("Paraf Disdukcapil:") && dot.contains("Paraf OPD:"));
+    assert!(dot.contains("Keterangan"), "legend");
+    // Zones left to right in the Juknis' order.
+    let pos = |z: &str| dot.find(&format!("cluster_{z}")).expect("zone");
+    assert!(
+        pos("opd") < pos("diskominfo")
+            && pos("diskominfo") < pos("disdukcapil")
+            && pos("disdukcapil") < pos("ditjen")
+    );
+}
+
+#[test]
+fn lampiran2_narrates_every_juknis_answer() {
+    let t = load("bandung.yaml");
+    let text = lampiran2::narrative(&t).join("\n");
+    for answer in [
+        "Data Ditemukan, Meninggal Dunia",
+        "Data Ditemukan, Data Ganda",
+        "Data tidak ditemukan, NIK tidak terdapat di database kependudukan",
+        "Data Ditemukan, Status Non Aktif silahkan hubungi Dinas Dukcapil",
+        "Data tidak ditemukan, NIK tidak sesuai format Dukcapil",
+        "Gagal Login",
+        "Kuota akses hari ini telah habis",
+        "Instansi tidak aktif",
+        "User ID non aktif, silahkan menghubungi Admin",
+        "172.16.160.177",
+        "200 hit NIK per hari",
+    ] {
+        assert!(text.contains(answer), "narrative lacks `{answer}`");
+    }
+    assert!(
+        lampiran2::dot(&t).contains("Narasi alur diagram"),
+        "narrative under the chart"
+    );
+}
+
+#[test]
+fn rendering_is_byte_for_byte_repeatable() {
+    let t = load("demo.yaml");
+    let dot = lampiran1::dot(&t);
+    assert_eq!(dot, lampiran1::dot(&t));
+    for format in [Format::Svg, Format::Pdf, Format::Png] {
+        let a = render::to_format(&dot, format).expect("dot is installed (graphviz)");
+        let b = render::to_format(&dot, format).expect("dot");
+        assert!(a.len() > 1000, "{format:?} output is too small");
+        assert_eq!(a, b, "{format:?} differs between runs");
+    }
+}

@@ -1,0 +1,243 @@
+//! The topology as users write it: shipped files load, every kind of mistake is reported with
+//! its line and column, and the Lampiran I lint names each missing item.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use juknis::topology::{self, Diagnostics, Topology, lint};
+use rstest::rstest;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn profiles(_: &Path) -> Option<BTreeSet<String>> {
+    Some(
+        ["icmp", "tls", "https", "tcp"]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    )
+}
+
+fn parse(text: &str) -> Result<Topology, Diagnostics> {
+    topology::parse(text, Path::new("t.yaml"), &profiles)
+}
+
+fn demo_text() -> String {
+    std::fs::read_to_string(root().join("topology/demo.yaml")).expect("demo.yaml")
+}
+
+#[test]
+fn every_shipped_topology_loads_and_passes_the_lint() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root().join("topology")).expect("topology/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let t = topology::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(lint::lampiran1(&t), vec![], "{}", path.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "bandung.yaml and demo.yaml at least");
+}
+
+#[test]
+fn bandung_carries_the_juknis_facts() {
+    let t = topology::load(&root().join("topology/bandung.yaml")).expect("loads");
+    let ip = |id: &str| {
+        t.node(&topology::NodeId::new(id))
+            .and_then(|n| n.address)
+            .map(|a| a.to_string())
+    };
+    assert_eq!(ip("ap-dukcapil").as_deref(), Some("10.32.4.100"));
+    assert_eq!(ip("web-portal").as_deref(), Some("172.16.160.177"));
+    assert_eq!(ip("data-balikan").as_deref(), Some("172.16.160.189"));
+    let wan: Vec<_> = t.contracted_links().collect();
+    assert_eq!(wan.len(), 1);
+    assert_eq!(
+        wan[0].bandwidth.map(|b| b.to_string()).as_deref(),
+        Some("512 Kbps")
+    );
+    assert_eq!(t.agreement.quota, topology::Quota::PerDay(200));
+    assert_eq!(t.agreement.elements.len(), 9);
+}
+
+#[test]
+fn demo_uses_only_loopback() {
+    let t = topology::load(&root().join("topology/demo.yaml")).expect("loads");
+    for n in &t.nodes {
+        if let Some(a) = n.address {
+            assert!(a.is_loopback(), "{} has {a}", n.id);
+        }
+        if let Some(url) = &n.url {
+            assert!(url.contains("://127."), "{} has {url}", n.id);
+        }
+    }
+}
+
+/// The `line:column` and message of the diagnostic that says `message`, for a one-mistake
+/// edit of the demo file.
+fn error_saying(text: &str, message: &str) -> (u64, u64, String) {
+    let diags = parse(text).expect_err("should be rejected");
+    let d = diags
+        .iter()
+        .find(|d| d.message.contains(message))
+        .unwrap_or_else(|| panic!("no diagnostic says `{message}`:\n{diags}"));
+    (d.location.line, d.location.column, d.message.clone())
+}
+
+fn line_col_of(text: &str, needle: &str) -> (u64, u64) {
+    for (i, line) in text.lines().enumerate() {
+        if let Some(c) = line.find(needle) {
+            return (i as u64 + 1, c as u64 + 1);
+        }
+    }
+    panic!("`{needle}` not in text");
+}
+
+#[rstest]
+#[case::unknown_key(
+    "{id: app-web, zone: opd,",
+    "{id: app-web, zne: opd,",
+    "zne",
+    "unknown key `zne`"
+)]
+#[case::duplicate_id(
+    "{id: app-mobile,",
+    "{id: app-web,",
+    "app-web, zone: opd, kind: app, platform: mobile",
+    "duplicate node id `app-web`"
+)]
+#[case::dangling_zone(
+    "{id: kominfo-router, zone: diskominfo,",
+    "{id: kominfo-router, zone: kominfo,",
+    "kominfo, kind: router",
+    "unknown zone `kominfo`"
+)]
+#[case::dangling_link(
+    "{id: lan-ap, from: opd-router,",
+    "{id: lan-ap, from: opd-ruter,",
+    "opd-ruter",
+    "not a declared node"
+)]
+#[case::bad_ip(
+    "address: 127.0.0.3}",
+    "address: 127.0.0.300}",
+    "127.0.0.300",
+    "not a valid IP address"
+)]
+#[case::bad_cidr(
+    "network: 127.0.0.0/8}",
+    "network: 127.0.0.0/40}",
+    "127.0.0.0/40",
+    "invalid network"
+)]
+#[case::bad_unit(
+    "bandwidth: 512 Kbps",
+    "bandwidth: 512 KB",
+    "512 KB",
+    "not a bandwidth unit"
+)]
+#[case::unknown_profile(
+    "service: web_portal, name: Web Portal,",
+    "service: web_portal, probes: [icmpp], name: Web Portal,",
+    "icmpp",
+    "unknown probe profile `icmpp`"
+)]
+fn mistakes_are_located(
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] at: &str,
+    #[case] message: &str,
+) {
+    let text = demo_text();
+    assert!(text.contains(from), "fixture drifted: {from}");
+    let edited = text.replacen(from, to, 1);
+    let (line, col, msg) = error_saying(&edited, message);
+    let (want_line, want_col) = line_col_of(&edited, at);
+    assert!(msg.contains(message), "message `{msg}` lacks `{message}`");
+    assert_eq!((line, col), (want_line, want_col), "{msg}");
+}
+
+#[test]
+fn a_path_whose_hops_do_not_connect_names_the_gap() {
+    let text = demo_text().replacen(
+        "primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, web-portal]",
+        "primary: [opd-router, kominfo-router, dukcapil-router, web-portal]",
+        1,
+    );
+    let diags = parse(&text).expect_err("gap");
+    let d = diags.iter().next().expect("one");
+    assert!(
+        d.message
+            .contains("no link joins `opd-router` and `kominfo-router`"),
+        "{}",
+        d.message
+    );
+    let (line, _) = line_col_of(&text, "primary: [opd-router, kominfo-router");
+    assert_eq!(d.location.line, line);
+    assert!(d.hint.as_deref().unwrap_or("").contains("add a link"));
+}
+
+#[test]
+fn every_problem_is_reported_in_one_run() {
+    let text = demo_text()
+        .replacen("{id: app-web, zone: opd,", "{id: app-web, zne: opd,", 1)
+        .replacen("bandwidth: 512 Kbps", "bandwidth: 512 KB", 1)
+        .replacen("address: 127.0.0.3}", "address: 127.0.0.300}", 1)
+        .replacen(
+            "{id: lan-ap, from: opd-router,",
+            "{id: lan-ap, from: opd-ruter,",
+            1,
+        );
+    let diags = parse(&text).expect_err("four mistakes");
+    let text_of_all = diags.to_string();
+    for needle in ["zne", "512 KB", "127.0.0.300", "opd-ruter"] {
+        assert!(
+            text_of_all.contains(needle),
+            "missing `{needle}` in:\n{text_of_all}"
+        );
+    }
+    // Every line names file:line:column.
+    for d in diags.iter() {
+        assert!(d.location.line > 0 && d.location.column > 0, "{d}");
+        assert!(d.to_string().starts_with("t.yaml:"), "{d}");
+    }
+}
+
+#[test]
+fn broken_yaml_is_located() {
+    let diags = parse("zones:\n  - {id: opd, kind: opd\nnodes: []\n").expect_err("broken");
+    let d = diags.iter().next().expect("one");
+    assert!(d.location.line >= 2, "{d}");
+}
+
+#[rstest]
+#[case::lan_ip(1, "kind: access_point,", "kind: router,")]
+#[case::applications(2, "{id: app-web, zone: opd,", "{id: app-web, zone: diskominfo,")]
+#[case::mobile_app(3, "kind: app, platform: mobile,", "kind: app, platform: web,")]
+#[case::kominfo_ip(
+    4,
+    "kind: router, name: \"Router Diskominfo (IP koneksi)\", address: 127.0.0.3}",
+    "kind: router, name: \"Router Diskominfo (IP koneksi)\"}"
+)]
+#[case::access_ip(
+    5,
+    "service: web_portal, name: Web Portal, address: 127.0.0.5,",
+    "service: web_portal, name: Web Portal,"
+)]
+fn each_missing_lampiran1_item_is_named(#[case] number: u8, #[case] from: &str, #[case] to: &str) {
+    let text = demo_text();
+    assert!(text.contains(from), "fixture drifted: {from}");
+    let t = parse(&text.replacen(from, to, 1)).expect("still valid");
+    let findings = lint::lampiran1(&t);
+    let numbers: Vec<u8> = findings.iter().map(|f| f.item.number()).collect();
+    assert_eq!(numbers, vec![number], "{findings:?}");
+    let shown = findings[0].to_string();
+    assert!(
+        shown.contains(&format!("Lampiran I item {number}")),
+        "{shown}"
+    );
+    assert!(shown.contains(findings[0].item.words()), "{shown}");
+}
