@@ -4,5 +4,7 @@
 //! Pure domains (`topology`, `render`) do no IO beyond reading the file they are given.
 
 pub mod cli;
+pub mod health;
 pub mod render;
+pub mod store;
 pub mod topology;

@@ -1,0 +1,482 @@
+//! Health of targets, links and paths, from per-round probe levels, with hysteresis so a state
+//! does not flap, and topology-aware verdicts: the first hop of a path where trouble starts is
+//! named, a TLS or DNS fault is told apart from a dead path, and what follows a broken hop is
+//! not reported again (one fault, one alarm). Pure: no IO, no clock; callers pass time in.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::topology::{LinkId, NodeId, PathId, Route, Topology};
+
+#[cfg(test)]
+mod tests;
+
+/// The health of something, worst last. Shown in Bahasa Indonesia on the dashboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Healthy,
+    Degraded,
+    Down,
+    /// No probe result yet, or nothing probes it.
+    Unknown,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Healthy => "healthy",
+            State::Degraded => "degraded",
+            State::Down => "down",
+            State::Unknown => "unknown",
+        }
+    }
+
+    /// The word on the dashboard.
+    pub fn label_id(self) -> &'static str {
+        match self {
+            State::Healthy => "Sehat",
+            State::Degraded => "Terganggu",
+            State::Down => "Putus",
+            State::Unknown => "Belum diketahui",
+        }
+    }
+
+    pub const ALL: [State; 4] = [State::Healthy, State::Degraded, State::Down, State::Unknown];
+
+    /// Severity for "worst of": unknown ranks between healthy and degraded.
+    fn severity(self) -> u8 {
+        match self {
+            State::Healthy => 0,
+            State::Unknown => 1,
+            State::Degraded => 2,
+            State::Down => 3,
+        }
+    }
+
+    pub fn worst(self, other: State) -> State {
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label_id())
+    }
+}
+
+/// What kind of trouble a probe saw. Orders the explanation: a dead hop, then a TLS or DNS
+/// fault (the path carries packets but the service cannot be used), then quality problems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    Unreachable,
+    Loss,
+    Latency,
+    Jitter,
+    Bandwidth,
+    Tls,
+    Dns,
+    Http,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Unreachable => "unreachable",
+            Cause::Loss => "loss",
+            Cause::Latency => "latency",
+            Cause::Jitter => "jitter",
+            Cause::Bandwidth => "bandwidth",
+            Cause::Tls => "tls",
+            Cause::Dns => "dns",
+            Cause::Http => "http",
+        }
+    }
+
+    /// Whether the fault lives in the service rather than in the network path.
+    pub fn is_service(self) -> bool {
+        matches!(self, Cause::Tls | Cause::Dns | Cause::Http)
+    }
+}
+
+/// The judgement of one probe round against its profile's thresholds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Level {
+    pub state: State,
+    pub cause: Option<Cause>,
+    /// Short, in Bahasa Indonesia: "rugi paket 12%", "sertifikat kedaluwarsa 3 hari lagi".
+    pub detail: String,
+}
+
+impl Level {
+    pub fn healthy() -> Self {
+        Self {
+            state: State::Healthy,
+            cause: None,
+            detail: String::new(),
+        }
+    }
+
+    pub fn bad(state: State, cause: Cause, detail: impl Into<String>) -> Self {
+        Self {
+            state,
+            cause: Some(cause),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// How many rounds it takes to change state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hysteresis {
+    /// Consecutive worse rounds before the state worsens.
+    pub down_after: u32,
+    /// Consecutive better rounds before the state improves.
+    pub up_after: u32,
+}
+
+impl Default for Hysteresis {
+    fn default() -> Self {
+        Self {
+            down_after: 3,
+            up_after: 2,
+        }
+    }
+}
+
+/// One probed thing: a node watched by one profile.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct TargetKey {
+    pub node: NodeId,
+    pub profile: String,
+}
+
+impl TargetKey {
+    pub fn new(node: NodeId, profile: impl Into<String>) -> Self {
+        Self {
+            node,
+            profile: profile.into(),
+        }
+    }
+}
+
+impl fmt::Display for TargetKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.node, self.profile)
+    }
+}
+
+/// The committed state of one target and the rounds counted toward a change.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetHealth {
+    /// The state after hysteresis.
+    pub committed: Level,
+    /// The last round's judgement.
+    pub last: Level,
+    /// Consecutive rounds that disagree with `committed` in the same direction.
+    streak: u32,
+    /// Unix seconds of the last change of `committed`.
+    pub since: i64,
+}
+
+/// A change of a target's committed state, for logs, metrics and incidents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    pub target: TargetKey,
+    pub from: State,
+    pub to: State,
+}
+
+/// The health of every target.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    hysteresis: Hysteresis,
+    targets: BTreeMap<TargetKey, TargetHealth>,
+}
+
+impl Tracker {
+    pub fn new(hysteresis: Hysteresis) -> Self {
+        Self {
+            hysteresis,
+            targets: BTreeMap::new(),
+        }
+    }
+
+    /// Record one round's level for `target` at `now` (unix seconds). The first round of a
+    /// target is taken at once; later changes need their streak.
+    pub fn observe(&mut self, target: &TargetKey, level: Level, now: i64) -> Option<Transition> {
+        let h = self.hysteresis;
+        let Some(t) = self.targets.get_mut(target) else {
+            let state = level.state;
+            self.targets.insert(
+                target.clone(),
+                TargetHealth {
+                    committed: level.clone(),
+                    last: level,
+                    streak: 0,
+                    since: now,
+                },
+            );
+            return Some(Transition {
+                target: target.clone(),
+                from: State::Unknown,
+                to: state,
+            })
+            .filter(|_| state != State::Unknown);
+        };
+        let from = t.committed.state;
+        let to = level.state;
+        let previous = std::mem::replace(&mut t.last, level.clone());
+        if to == from {
+            t.streak = 0;
+            // Same state, fresher words (e.g. loss 12% then 15%).
+            t.committed = level;
+            return None;
+        }
+        let worse = to.severity() > from.severity();
+        let same_direction =
+            (previous.state.severity() > from.severity()) == worse && previous.state != from;
+        t.streak = if same_direction { t.streak + 1 } else { 1 };
+        let needed = if worse { h.down_after } else { h.up_after };
+        if t.streak >= needed.max(1) {
+            t.committed = level;
+            t.streak = 0;
+            t.since = now;
+            return Some(Transition {
+                target: target.clone(),
+                from,
+                to,
+            });
+        }
+        None
+    }
+
+    pub fn target(&self, key: &TargetKey) -> Option<&TargetHealth> {
+        self.targets.get(key)
+    }
+
+    pub fn targets(&self) -> impl Iterator<Item = (&TargetKey, &TargetHealth)> {
+        self.targets.iter()
+    }
+
+    /// Forget targets that are no longer probed (after a reload).
+    pub fn retain(&mut self, keep: impl Fn(&TargetKey) -> bool) {
+        self.targets.retain(|k, _| keep(k));
+    }
+
+    /// The health of one node: the worst committed level over its targets, `Unknown` when
+    /// nothing probes it yet. A network cause outranks a service cause of the same state.
+    pub fn node(&self, node: &NodeId) -> Level {
+        let mut worst: Option<&Level> = None;
+        for (k, t) in &self.targets {
+            if &k.node != node {
+                continue;
+            }
+            let l = &t.committed;
+            worst = Some(match worst {
+                None => l,
+                Some(w) if l.state.severity() > w.state.severity() => l,
+                Some(w)
+                    if l.state == w.state
+                        && w.cause.is_some_and(Cause::is_service)
+                        && l.cause.is_some_and(|c| !c.is_service()) =>
+                {
+                    l
+                }
+                Some(w) => w,
+            });
+        }
+        worst.cloned().unwrap_or(Level {
+            state: State::Unknown,
+            cause: None,
+            detail: "belum ada hasil pemantauan".to_string(),
+        })
+    }
+
+    /// The verdict on one route of a path, walking its hops from the OPD outward.
+    pub fn route(&self, t: &Topology, route: &Route) -> RouteVerdict {
+        let probed: Vec<(usize, Level)> = route
+            .hops
+            .iter()
+            .enumerate()
+            .filter(|(_, hop)| self.targets.keys().any(|k| &k.node == *hop))
+            .map(|(i, hop)| (i, self.node(hop)))
+            .collect();
+        let name = |id: &NodeId| {
+            t.node(id)
+                .map(|n| n.name.clone())
+                .unwrap_or_else(|| id.to_string())
+        };
+        let mut links: Vec<(LinkId, State)> = route
+            .links
+            .iter()
+            .map(|l| (l.clone(), State::Unknown))
+            .collect();
+        if probed.is_empty() {
+            return RouteVerdict {
+                route: route.name.clone(),
+                state: State::Unknown,
+                cause: None,
+                at: None,
+                reason: "belum ada hasil pemantauan pada jalur ini".to_string(),
+                links,
+            };
+        }
+        // Links up to the last healthy hop are healthy; the link into the first failing hop
+        // carries its state; links beyond it are unknown (hidden by the fault).
+        let mut last_good: Option<usize> = None;
+        let mut first_bad: Option<(usize, Level)> = None;
+        for (i, level) in &probed {
+            match level.state {
+                State::Healthy if first_bad.is_none() => last_good = Some(*i),
+                State::Healthy | State::Unknown => {}
+                _ if first_bad.is_none() => first_bad = Some((*i, level.clone())),
+                _ => {}
+            }
+        }
+        for (j, link) in links.iter_mut().enumerate() {
+            // Link j joins hop j and hop j+1: healthy when the far end answered well.
+            if last_good.is_some_and(|g| j < g) {
+                link.1 = State::Healthy;
+            }
+        }
+        let Some((bad_i, bad)) = first_bad else {
+            let unknown = probed.iter().any(|(_, l)| l.state == State::Unknown);
+            return RouteVerdict {
+                route: route.name.clone(),
+                state: if unknown {
+                    State::Unknown
+                } else {
+                    State::Healthy
+                },
+                cause: None,
+                at: None,
+                reason: if unknown {
+                    "sebagian hop belum memiliki hasil pemantauan".to_string()
+                } else {
+                    "semua hop menjawab dalam batas ambang".to_string()
+                },
+                links,
+            };
+        };
+        // The worst state anywhere on the route decides usability; the first failing hop
+        // explains it.
+        let state = probed
+            .iter()
+            .filter(|(i, _)| *i >= bad_i)
+            .fold(bad.state, |acc, (_, l)| acc.worst(l.state))
+            .worst(bad.state);
+        // Trouble starts after the last hop known to be good.
+        let prev = last_good.map(|i| &route.hops[i]);
+        if bad_i > 0 {
+            links[bad_i - 1].1 = bad.state;
+        }
+        let hop = &route.hops[bad_i];
+        let reason = match (bad.cause, prev) {
+            (Some(c), _) if c.is_service() => {
+                format!("{} di {}: {}", cause_words(c), name(hop), bad.detail)
+            }
+            (Some(c), Some(p)) => format!(
+                "{} mulai antara {} dan {}{}",
+                cause_words(c),
+                name(p),
+                name(hop),
+                detail_suffix(&bad.detail)
+            ),
+            (Some(c), None) => format!(
+                "{} di {}{}",
+                cause_words(c),
+                name(hop),
+                detail_suffix(&bad.detail)
+            ),
+            (None, _) => format!("{} {}", name(hop), bad.detail),
+        };
+        RouteVerdict {
+            route: route.name.clone(),
+            state,
+            cause: bad.cause,
+            at: Some((prev.cloned(), hop.clone())),
+            reason,
+            links,
+        }
+    }
+
+    /// The verdict on a path: each route's, and the route a request should take.
+    pub fn path(&self, t: &Topology, path: &PathId) -> Option<PathVerdict> {
+        let p = t.path(path)?;
+        let routes: Vec<RouteVerdict> = p.routes.iter().map(|r| self.route(t, r)).collect();
+        let best = routes
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, r)| (r.state.severity(), *i))
+            .map(|(i, _)| i);
+        let state = best.map(|i| routes[i].state).unwrap_or(State::Unknown);
+        Some(PathVerdict {
+            path: path.clone(),
+            state,
+            best,
+            routes,
+        })
+    }
+}
+
+fn cause_words(c: Cause) -> &'static str {
+    match c {
+        Cause::Unreachable => "Tidak ada jawaban",
+        Cause::Loss => "Kehilangan paket",
+        Cause::Latency => "Latensi tinggi",
+        Cause::Jitter => "Jitter tinggi",
+        Cause::Bandwidth => "Bandwidth tersedia rendah",
+        Cause::Tls => "Gangguan TLS",
+        Cause::Dns => "Gangguan DNS",
+        Cause::Http => "Gangguan layanan HTTP",
+    }
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({detail})")
+    }
+}
+
+/// The verdict on one route.
+#[derive(Clone, Debug, Serialize)]
+pub struct RouteVerdict {
+    pub route: String,
+    pub state: State,
+    pub cause: Option<Cause>,
+    /// Where it breaks: the last good hop before the fault (if any) and the first bad hop.
+    pub at: Option<(Option<NodeId>, NodeId)>,
+    /// In Bahasa Indonesia, for people: "Kehilangan paket mulai antara Router OPD dan ...".
+    pub reason: String,
+    /// Each link of the route with its state (links hidden behind a fault are unknown).
+    pub links: Vec<(LinkId, State)>,
+}
+
+/// The verdict on a path: the state of its best route and every route's verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct PathVerdict {
+    pub path: PathId,
+    pub state: State,
+    /// Index of the route to use: the healthiest, the primary among equals.
+    pub best: Option<usize>,
+    pub routes: Vec<RouteVerdict>,
+}
+
+impl PathVerdict {
+    /// The reason shown for the path: its best route's.
+    pub fn reason(&self) -> &str {
+        self.best
+            .map(|i| self.routes[i].reason.as_str())
+            .unwrap_or("jalur tidak memiliki rute")
+    }
+}

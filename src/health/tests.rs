@@ -1,0 +1,164 @@
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use rstest::rstest;
+
+use super::*;
+use crate::topology::{self, PathId};
+
+fn demo() -> Topology {
+    let text = include_str!("../../topology/demo.yaml");
+    let profiles = |_: &Path| {
+        Some(
+            ["icmp", "tls", "dns"]
+                .into_iter()
+                .map(String::from)
+                .collect::<BTreeSet<_>>(),
+        )
+    };
+    topology::parse(text, Path::new("demo.yaml"), &profiles).expect("demo topology")
+}
+
+fn key(node: &str, profile: &str) -> TargetKey {
+    TargetKey::new(NodeId::new(node), profile)
+}
+
+const HOPS: [&str; 5] = [
+    "opd-router",
+    "ap-dukcapil",
+    "kominfo-router",
+    "dukcapil-router",
+    "web-portal",
+];
+
+/// All hops pinged; hops from `bad_from` on answer with `level`.
+fn tracker_with(bad_from: usize, level: &Level) -> Tracker {
+    let mut t = Tracker::new(Hysteresis::default());
+    for (i, hop) in HOPS.iter().enumerate() {
+        let l = if i >= bad_from {
+            level.clone()
+        } else {
+            Level::healthy()
+        };
+        t.observe(&key(hop, "icmp"), l, 0);
+    }
+    t
+}
+
+#[rstest]
+#[case::needs_three_bad_rounds(&[State::Down, State::Down], State::Healthy)]
+#[case::goes_down_on_the_third(&[State::Down, State::Down, State::Down], State::Down)]
+#[case::flapping_never_commits(&[State::Down, State::Healthy, State::Down, State::Healthy, State::Down], State::Healthy)]
+#[case::degraded_then_down_counts_as_one_streak(&[State::Degraded, State::Down, State::Down], State::Down)]
+fn hysteresis_going_down(#[case] rounds: &[State], #[case] expected: State) {
+    let mut t = Tracker::new(Hysteresis::default());
+    let k = key("web-portal", "icmp");
+    t.observe(&k, Level::healthy(), 0);
+    for (i, s) in rounds.iter().enumerate() {
+        let level = if *s == State::Healthy {
+            Level::healthy()
+        } else {
+            Level::bad(*s, Cause::Loss, "rugi")
+        };
+        t.observe(&k, level, i as i64 + 1);
+    }
+    assert_eq!(t.target(&k).expect("tracked").committed.state, expected);
+}
+
+#[test]
+fn hysteresis_coming_back_needs_two_good_rounds() {
+    let mut t = Tracker::new(Hysteresis::default());
+    let k = key("web-portal", "icmp");
+    t.observe(&k, Level::bad(State::Down, Cause::Unreachable, "100%"), 0);
+    assert_eq!(t.observe(&k, Level::healthy(), 1), None);
+    let tr = t.observe(&k, Level::healthy(), 2).expect("recovered");
+    assert_eq!((tr.from, tr.to), (State::Down, State::Healthy));
+    assert_eq!(t.target(&k).expect("tracked").since, 2);
+}
+
+#[test]
+fn loss_is_placed_at_the_first_failing_hop_and_reported_once() {
+    let topo = demo();
+    let t = tracker_with(2, &Level::bad(State::Down, Cause::Loss, "rugi paket 100%"));
+    let v = t.path(&topo, &PathId::new("portal")).expect("path");
+    assert_eq!(v.state, State::Down);
+    let r = &v.routes[0];
+    assert_eq!(r.cause, Some(Cause::Loss));
+    assert_eq!(
+        r.at,
+        Some((
+            Some(NodeId::new("ap-dukcapil")),
+            NodeId::new("kominfo-router")
+        ))
+    );
+    assert_eq!(
+        r.reason,
+        "Kehilangan paket mulai antara Titik Akses Dukcapil (IP LAN) dan Router Diskominfo (IP koneksi) (rugi paket 100%)"
+    );
+    let states: Vec<State> = r.links.iter().map(|(_, s)| *s).collect();
+    // OPD router - AP healthy; AP - Diskominfo is the fault; the rest is hidden behind it.
+    assert_eq!(
+        states,
+        vec![State::Healthy, State::Down, State::Unknown, State::Unknown]
+    );
+}
+
+#[test]
+fn a_tls_fault_is_not_a_dead_path() {
+    let topo = demo();
+    let mut t = tracker_with(99, &Level::healthy());
+    t.observe(
+        &key("web-portal", "tls"),
+        Level::bad(State::Down, Cause::Tls, "sertifikat kedaluwarsa"),
+        0,
+    );
+    let v = t.path(&topo, &PathId::new("portal")).expect("path");
+    assert_eq!(v.state, State::Down);
+    let r = &v.routes[0];
+    assert_eq!(r.cause, Some(Cause::Tls));
+    assert_eq!(
+        r.reason,
+        "Gangguan TLS di Web Portal: sertifikat kedaluwarsa"
+    );
+    // Every link carried packets: the network is fine up to the service.
+    let states: Vec<State> = r.links.iter().map(|(_, s)| *s).collect();
+    assert_eq!(
+        states,
+        vec![State::Healthy, State::Healthy, State::Healthy, State::Down]
+    );
+}
+
+#[test]
+fn a_dead_hop_outranks_a_service_fault_on_the_same_node() {
+    let mut t = Tracker::new(Hysteresis::default());
+    t.observe(
+        &key("web-portal", "tls"),
+        Level::bad(State::Down, Cause::Tls, "x"),
+        0,
+    );
+    t.observe(
+        &key("web-portal", "icmp"),
+        Level::bad(State::Down, Cause::Unreachable, "y"),
+        0,
+    );
+    assert_eq!(
+        t.node(&NodeId::new("web-portal")).cause,
+        Some(Cause::Unreachable)
+    );
+}
+
+#[test]
+fn all_good_is_healthy_and_nothing_probed_is_unknown() {
+    let topo = demo();
+    let t = tracker_with(99, &Level::healthy());
+    let v = t.path(&topo, &PathId::new("portal")).expect("path");
+    assert_eq!((v.state, v.best), (State::Healthy, Some(0)));
+    let empty = Tracker::new(Hysteresis::default());
+    assert_eq!(
+        empty
+            .path(&topo, &PathId::new("portal"))
+            .expect("path")
+            .state,
+        State::Unknown
+    );
+}

@@ -1,0 +1,550 @@
+//! The appliance's own history in SQLite (WAL): raw probe samples kept for a configurable
+//! time, 1-minute and 1-hour rollups kept for a year or more, health incidents, and schema
+//! migrations. Holds measurements only: never population data.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+#[cfg(test)]
+mod tests;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("opening the store at {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("store: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the store at {path} has schema version {found}, newer than this juknis ({known})")]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+}
+
+/// Schema steps, applied in order; the index + 1 is the version.
+const MIGRATIONS: &[&str] = &[
+    // 1: probe samples, rollups, incidents.
+    "CREATE TABLE samples (
+        ts_ms INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        rtt_p50_s REAL, rtt_p90_s REAL, rtt_max_s REAL, rtt_min_s REAL,
+        loss REAL, jitter_s REAL, bandwidth_bps REAL,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL DEFAULT ''
+     );
+     CREATE INDEX samples_ts ON samples(ts_ms);
+     CREATE INDEX samples_target ON samples(node, profile, ts_ms);
+     CREATE TABLE rollups (
+        resolution_s INTEGER NOT NULL,
+        bucket_s INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        rounds INTEGER NOT NULL,
+        ok_rounds INTEGER NOT NULL,
+        rtt_min_s REAL, rtt_p50_s REAL, rtt_p90_s REAL, rtt_max_s REAL,
+        loss_mean REAL, jitter_mean_s REAL, bandwidth_mean_bps REAL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (resolution_s, node, profile, bucket_s)
+     ) WITHOUT ROWID;
+     CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        subject TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        started_s INTEGER NOT NULL,
+        ended_s INTEGER
+     );
+     CREATE INDEX incidents_open ON incidents(subject, ended_s);",
+];
+
+/// One probe round as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sample {
+    pub ts_ms: i64,
+    pub node: String,
+    pub profile: String,
+    /// The probe kind (`icmp`, `tcp`, `dns`, `http`, `tls`, `bandwidth`).
+    pub kind: String,
+    pub ok: bool,
+    /// The round's health level (`healthy`, `degraded`, `down`).
+    pub state: String,
+    pub rtt_p50_s: Option<f64>,
+    pub rtt_p90_s: Option<f64>,
+    pub rtt_max_s: Option<f64>,
+    pub rtt_min_s: Option<f64>,
+    pub loss: Option<f64>,
+    pub jitter_s: Option<f64>,
+    pub bandwidth_bps: Option<f64>,
+    pub bytes: u64,
+    pub detail: String,
+}
+
+/// One bucket of a rollup.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rollup {
+    pub resolution_s: i64,
+    pub bucket_s: i64,
+    pub node: String,
+    pub profile: String,
+    pub rounds: i64,
+    pub ok_rounds: i64,
+    pub rtt_min_s: Option<f64>,
+    /// Median of the rounds' medians.
+    pub rtt_p50_s: Option<f64>,
+    /// 90th percentile of the rounds' medians.
+    pub rtt_p90_s: Option<f64>,
+    pub rtt_max_s: Option<f64>,
+    pub loss_mean: Option<f64>,
+    pub jitter_mean_s: Option<f64>,
+    pub bandwidth_mean_bps: Option<f64>,
+    pub bytes: i64,
+}
+
+/// How long each level of history is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub raw_s: i64,
+    pub minute_s: i64,
+    pub hour_s: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        const DAY: i64 = 86_400;
+        Self {
+            raw_s: 7 * DAY,
+            minute_s: 90 * DAY,
+            hour_s: 2 * 366 * DAY,
+        }
+    }
+}
+
+/// A connection to the store. Not `Sync`: give each thread its own, or one writer thread.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Open (and create or migrate) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let conn = Connection::open(path).map_err(|source| Error::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::init(conn, &path.display().to_string())
+    }
+
+    /// A store in memory, for tests and one-shot commands.
+    pub fn in_memory() -> Result<Self, Error> {
+        Self::init(Connection::open_in_memory()?, ":memory:")
+    }
+
+    fn init(conn: Connection, path: &str) -> Result<Self, Error> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(Error::TooNew {
+                path: path.to_string(),
+                found: version,
+                known,
+            });
+        }
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(step)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(Self { conn })
+    }
+
+    /// The schema version in force.
+    pub fn version(&self) -> Result<i64, Error> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Insert samples in one transaction.
+    pub fn insert(&mut self, samples: &[Sample]) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO samples (ts_ms, node, profile, kind, ok, state, rtt_p50_s, rtt_p90_s,
+                 rtt_max_s, rtt_min_s, loss, jitter_s, bandwidth_bps, bytes, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?;
+            for s in samples {
+                st.execute(params![
+                    s.ts_ms,
+                    s.node,
+                    s.profile,
+                    s.kind,
+                    s.ok,
+                    s.state,
+                    s.rtt_p50_s,
+                    s.rtt_p90_s,
+                    s.rtt_max_s,
+                    s.rtt_min_s,
+                    s.loss,
+                    s.jitter_s,
+                    s.bandwidth_bps,
+                    i64::try_from(s.bytes).unwrap_or(i64::MAX),
+                    s.detail
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Raw samples of one target in `[from_ms, to_ms)`, oldest first.
+    pub fn samples(
+        &self,
+        node: &str,
+        profile: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Sample>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT ts_ms, node, profile, kind, ok, state, rtt_p50_s, rtt_p90_s, rtt_max_s, rtt_min_s,
+                    loss, jitter_s, bandwidth_bps, bytes, detail
+             FROM samples WHERE node = ?1 AND profile = ?2 AND ts_ms >= ?3 AND ts_ms < ?4 ORDER BY ts_ms",
+        )?;
+        let rows = st.query_map(params![node, profile, from_ms, to_ms], |r| {
+            Ok(Sample {
+                ts_ms: r.get(0)?,
+                node: r.get(1)?,
+                profile: r.get(2)?,
+                kind: r.get(3)?,
+                ok: r.get(4)?,
+                state: r.get(5)?,
+                rtt_p50_s: r.get(6)?,
+                rtt_p90_s: r.get(7)?,
+                rtt_max_s: r.get(8)?,
+                rtt_min_s: r.get(9)?,
+                loss: r.get(10)?,
+                jitter_s: r.get(11)?,
+                bandwidth_bps: r.get(12)?,
+                bytes: u64::try_from(r.get::<_, i64>(13)?).unwrap_or(0),
+                detail: r.get(14)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Build the `resolution_s` rollup for every bucket that overlaps `[from_s, to_s)`, from
+    /// the finer level below it (raw samples for 60 s, 1-minute rollups for 3600 s).
+    /// Idempotent: a bucket is rewritten whole.
+    pub fn rollup(&mut self, resolution_s: i64, from_s: i64, to_s: i64) -> Result<usize, Error> {
+        let from = from_s - from_s.rem_euclid(resolution_s);
+        let tx = self.conn.transaction()?;
+        let mut written = 0;
+        {
+            // (node, profile, bucket) -> rounds' values
+            let mut groups: std::collections::BTreeMap<(String, String, i64), Acc> =
+                Default::default();
+            if resolution_s <= 60 {
+                let mut st = tx.prepare_cached(
+                    "SELECT node, profile, ts_ms, ok, rtt_p50_s, rtt_min_s, rtt_max_s, loss, jitter_s, bandwidth_bps, bytes
+                     FROM samples WHERE ts_ms >= ?1 AND ts_ms < ?2",
+                )?;
+                let mut rows = st.query(params![from * 1000, to_s * 1000])?;
+                while let Some(r) = rows.next()? {
+                    let ts_s = r.get::<_, i64>(2)?.div_euclid(1000);
+                    let bucket = ts_s - ts_s.rem_euclid(resolution_s);
+                    let acc = groups.entry((r.get(0)?, r.get(1)?, bucket)).or_default();
+                    acc.add(
+                        1,
+                        i64::from(r.get::<_, bool>(3)?),
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                        r.get(10)?,
+                    );
+                }
+            } else {
+                let mut st = tx.prepare_cached(
+                    "SELECT node, profile, bucket_s, rounds, ok_rounds, rtt_p50_s, rtt_min_s, rtt_max_s,
+                            loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes
+                     FROM rollups WHERE resolution_s = 60 AND bucket_s >= ?1 AND bucket_s < ?2",
+                )?;
+                let mut rows = st.query(params![from, to_s])?;
+                while let Some(r) = rows.next()? {
+                    let b: i64 = r.get(2)?;
+                    let bucket = b - b.rem_euclid(resolution_s);
+                    let acc = groups.entry((r.get(0)?, r.get(1)?, bucket)).or_default();
+                    acc.add(
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                        r.get(10)?,
+                        r.get(11)?,
+                    );
+                }
+            }
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO rollups (resolution_s, bucket_s, node, profile, rounds, ok_rounds,
+                 rtt_min_s, rtt_p50_s, rtt_p90_s, rtt_max_s, loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?;
+            for ((node, profile, bucket), acc) in groups {
+                let mut medians = acc.medians;
+                medians.sort_by(f64::total_cmp);
+                put.execute(params![
+                    resolution_s,
+                    bucket,
+                    node,
+                    profile,
+                    acc.rounds,
+                    acc.ok_rounds,
+                    acc.min,
+                    quantile(&medians, 0.5),
+                    quantile(&medians, 0.9),
+                    acc.max,
+                    acc.loss.mean(),
+                    acc.jitter.mean(),
+                    acc.bandwidth.mean(),
+                    acc.bytes
+                ])?;
+                written += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(written)
+    }
+
+    /// Rollup buckets of one target at `resolution_s` in `[from_s, to_s)`, oldest first.
+    pub fn rollups(
+        &self,
+        resolution_s: i64,
+        node: &str,
+        profile: &str,
+        from_s: i64,
+        to_s: i64,
+    ) -> Result<Vec<Rollup>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT resolution_s, bucket_s, node, profile, rounds, ok_rounds, rtt_min_s, rtt_p50_s, rtt_p90_s,
+                    rtt_max_s, loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes
+             FROM rollups WHERE resolution_s = ?1 AND node = ?2 AND profile = ?3 AND bucket_s >= ?4 AND bucket_s < ?5
+             ORDER BY bucket_s",
+        )?;
+        let rows = st.query_map(params![resolution_s, node, profile, from_s, to_s], |r| {
+            Ok(Rollup {
+                resolution_s: r.get(0)?,
+                bucket_s: r.get(1)?,
+                node: r.get(2)?,
+                profile: r.get(3)?,
+                rounds: r.get(4)?,
+                ok_rounds: r.get(5)?,
+                rtt_min_s: r.get(6)?,
+                rtt_p50_s: r.get(7)?,
+                rtt_p90_s: r.get(8)?,
+                rtt_max_s: r.get(9)?,
+                loss_mean: r.get(10)?,
+                jitter_mean_s: r.get(11)?,
+                bandwidth_mean_bps: r.get(12)?,
+                bytes: r.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Drop what is older than the retention allows.
+    pub fn prune(&mut self, now_s: i64, keep: Retention) -> Result<usize, Error> {
+        let tx = self.conn.transaction()?;
+        let mut n = tx.execute(
+            "DELETE FROM samples WHERE ts_ms < ?1",
+            [(now_s - keep.raw_s) * 1000],
+        )?;
+        n += tx.execute(
+            "DELETE FROM rollups WHERE resolution_s = 60 AND bucket_s < ?1",
+            [now_s - keep.minute_s],
+        )?;
+        n += tx.execute(
+            "DELETE FROM rollups WHERE resolution_s = 3600 AND bucket_s < ?1",
+            [now_s - keep.hour_s],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Open an incident for `subject` (a path or link id) unless one is open; close it when
+    /// the state is healthy again.
+    pub fn record_state(
+        &mut self,
+        subject: &str,
+        state: &str,
+        reason: &str,
+        now_s: i64,
+    ) -> Result<(), Error> {
+        let open: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT id, state FROM incidents WHERE subject = ?1 AND ended_s IS NULL",
+                [subject],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match (open, state) {
+            (Some((id, _)), "healthy") => {
+                self.conn.execute(
+                    "UPDATE incidents SET ended_s = ?1 WHERE id = ?2",
+                    params![now_s, id],
+                )?;
+            }
+            (Some((id, old)), s) if old != s => {
+                self.conn.execute(
+                    "UPDATE incidents SET ended_s = ?1 WHERE id = ?2",
+                    params![now_s, id],
+                )?;
+                self.conn.execute(
+                    "INSERT INTO incidents (subject, state, reason, started_s) VALUES (?1, ?2, ?3, ?4)",
+                    params![subject, s, reason, now_s],
+                )?;
+            }
+            (None, "healthy" | "unknown") | (Some(_), _) => {}
+            (None, s) => {
+                self.conn.execute(
+                    "INSERT INTO incidents (subject, state, reason, started_s) VALUES (?1, ?2, ?3, ?4)",
+                    params![subject, s, reason, now_s],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Incidents that started in `[from_s, to_s)` or are still open, newest first.
+    pub fn incidents(&self, from_s: i64, to_s: i64) -> Result<Vec<Incident>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT subject, state, reason, started_s, ended_s FROM incidents
+             WHERE (started_s >= ?1 AND started_s < ?2) OR ended_s IS NULL ORDER BY started_s DESC",
+        )?;
+        let rows = st.query_map(params![from_s, to_s], |r| {
+            Ok(Incident {
+                subject: r.get(0)?,
+                state: r.get(1)?,
+                reason: r.get(2)?,
+                started_s: r.get(3)?,
+                ended_s: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// A period when a path or link was not healthy.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Incident {
+    pub subject: String,
+    pub state: String,
+    pub reason: String,
+    pub started_s: i64,
+    pub ended_s: Option<i64>,
+}
+
+#[derive(Default)]
+struct Mean {
+    sum: f64,
+    weight: f64,
+}
+
+impl Mean {
+    fn add(&mut self, v: Option<f64>, weight: f64) {
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            self.sum += v * weight;
+            self.weight += weight;
+        }
+    }
+
+    fn mean(&self) -> Option<f64> {
+        (self.weight > 0.0).then(|| self.sum / self.weight)
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    rounds: i64,
+    ok_rounds: i64,
+    medians: Vec<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    loss: Mean,
+    jitter: Mean,
+    bandwidth: Mean,
+    bytes: i64,
+}
+
+impl Acc {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one row's columns, read in one place"
+    )]
+    fn add(
+        &mut self,
+        rounds: i64,
+        ok: i64,
+        p50: Option<f64>,
+        min: Option<f64>,
+        max: Option<f64>,
+        loss: Option<f64>,
+        jitter: Option<f64>,
+        bandwidth: Option<f64>,
+        bytes: i64,
+    ) {
+        self.rounds += rounds;
+        self.ok_rounds += ok;
+        let w = rounds as f64;
+        if let Some(p) = p50 {
+            // A finer rollup's median stands for its rounds.
+            self.medians
+                .extend(std::iter::repeat_n(p, rounds.clamp(1, 1000) as usize));
+        }
+        self.min = match (self.min, min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.max = match (self.max, max) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.loss.add(loss, w);
+        self.jitter.add(jitter, w);
+        self.bandwidth.add(bandwidth, w);
+        self.bytes += bytes;
+    }
+}
+
+/// The `q` quantile of sorted values, by linear interpolation.
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let frac = pos - lo as f64;
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * frac)
+}
