@@ -5,6 +5,8 @@
 
 pub mod cli;
 pub mod health;
+pub mod metrics;
 pub mod render;
 pub mod store;
 pub mod topology;
+pub mod web;

@@ -278,7 +278,24 @@ pub struct Node {
     pub url: Option<String>,
     /// Names of the probe profiles (files under `probe_dir`) that watch this node.
     pub probes: Vec<String>,
+    /// How to trust the node's TLS certificate (Dukcapil uses self-signed certificates on
+    /// bare IPs): a pinned SHA-256 fingerprint or a CA file. Used by TLS/HTTPS probes whose
+    /// profile has no pin of its own, and by the portal client.
+    pub tls: TlsTrust,
     pub note: Option<String>,
+}
+
+/// How a node's TLS certificate is trusted.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum TlsTrust {
+    /// The system's root certificates (a certificate issued by a public CA).
+    #[default]
+    System,
+    /// The SHA-256 fingerprint of the server's certificate, 64 hex digits.
+    Fingerprint(String),
+    /// A PEM file holding the CA (or the self-signed certificate) to trust, relative paths
+    /// resolved against the topology file's folder.
+    CaFile(PathBuf),
 }
 
 #[derive(Clone, Debug)]

@@ -77,6 +77,8 @@ pub struct Node {
     pub service: Option<S<String>>,
     pub url: Option<S<String>>,
     pub probes: Option<Vec<S<String>>>,
+    pub tls_pin: Option<S<String>>,
+    pub tls_ca: Option<S<String>>,
     pub note: Option<String>,
 }
 
@@ -158,6 +160,8 @@ pub static SCHEMA: Schema = Schema::Map(&[
             ("service", Schema::Any),
             ("url", Schema::Any),
             ("probes", Schema::Any),
+            ("tls_pin", Schema::Any),
+            ("tls_ca", Schema::Any),
             ("note", Schema::Any),
         ])),
     ),

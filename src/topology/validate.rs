@@ -12,7 +12,7 @@ use super::tree::{self, Node as TreeNode};
 use super::{
     Agreement, Bandwidth, Cidr, Contact, Diagnostic, Diagnostics, Element, Link, LinkId, Location,
     Node, NodeId, NodeKind, Party, Path, PathId, Platform, Quota, Route, ServiceKind, Tier,
-    Topology, Zone, ZoneId, ZoneKind,
+    TlsTrust, Topology, Zone, ZoneId, ZoneKind,
 };
 
 const DEFAULT_PROBE_SHARE_PERCENT: f64 = 1.0;
@@ -151,6 +151,10 @@ fn syntax_error(file: &FsPath, e: &serde_saphyr::Error) -> Diagnostics {
     Diagnostics(vec![Diagnostic::new(location, message).hint(
         "check indentation and that lists use `- ` and mappings `key: value`",
     )])
+}
+
+fn file_of<'a>(cx: &Ctx<'a>) -> &'a FsPath {
+    cx.file
 }
 
 fn resolve(file: &FsPath, rel: &str) -> PathBuf {
@@ -482,6 +486,36 @@ fn nodes(
             }
             None => Vec::new(),
         };
+        let tls = match (&n.tls_pin, &n.tls_ca) {
+            (Some(pin), Some(_)) => {
+                cx.error_hint(
+                    pin,
+                    "give either `tls_pin` or `tls_ca`, not both",
+                    "a pin is checked alone",
+                );
+                TlsTrust::System
+            }
+            (Some(pin), None) => {
+                let hex: String = pin
+                    .value
+                    .chars()
+                    .filter(|c| *c != ':')
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                    TlsTrust::Fingerprint(hex)
+                } else {
+                    cx.error_hint(
+                        pin,
+                        format!("`{}` is not a SHA-256 fingerprint", pin.value),
+                        "64 hex digits, colons allowed: `openssl x509 -noout -fingerprint -sha256 -in cert.pem`",
+                    );
+                    TlsTrust::System
+                }
+            }
+            (None, Some(ca)) => TlsTrust::CaFile(resolve(file_of(cx), &ca.value)),
+            (None, None) => TlsTrust::System,
+        };
         let Some(kind) = kind else { continue };
         out.push(Node {
             id: NodeId::new(id.value.clone()),
@@ -492,6 +526,7 @@ fn nodes(
             network,
             url: n.url.as_ref().map(|u| u.value.clone()),
             probes,
+            tls,
             note: n.note.clone(),
         });
     }

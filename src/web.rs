@@ -1,0 +1,181 @@
+//! The HTTP face of the appliance: `/healthz`, `/metrics`, the JSON API and (later) the
+//! dashboard, on axum, with one error type mapping domain errors to a status and a stable
+//! JSON body. Internal details go to the log, not to the client.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::State as AxState;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::health::{State, Tracker};
+use crate::metrics::Metrics;
+use crate::topology::Topology;
+
+/// What every handler can see. Locks are std locks, held for a read or a short update and
+/// never across an `.await`.
+pub struct Shared {
+    pub topology: RwLock<Arc<Topology>>,
+    pub health: RwLock<Tracker>,
+    pub metrics: Metrics,
+    pub started: std::time::Instant,
+}
+
+impl Shared {
+    pub fn new(topology: Topology, health: Tracker, metrics: Metrics) -> Arc<Self> {
+        Arc::new(Self {
+            topology: RwLock::new(Arc::new(topology)),
+            health: RwLock::new(health),
+            metrics,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    /// The topology in force (cheap: an `Arc` clone).
+    pub fn topology(&self) -> Arc<Topology> {
+        self.topology
+            .read()
+            .map(|t| Arc::clone(&t))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Every path's verdict, now.
+    pub fn verdicts(&self) -> Vec<crate::health::PathVerdict> {
+        let t = self.topology();
+        let health = match self.health.read() {
+            Ok(h) => h,
+            Err(p) => p.into_inner(),
+        };
+        t.paths
+            .iter()
+            .filter_map(|p| health.path(&t, &p.id))
+            .collect()
+    }
+}
+
+/// The API's error: a status, a stable machine-readable code, and a message for people.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Seconds after which a retry may succeed (429 and 503).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            status: &'a str,
+            message: &'a str,
+        }
+        let mut res = (
+            self.status,
+            Json(Body {
+                status: self.code,
+                message: &self.message,
+            }),
+        )
+            .into_response();
+        no_store(res.headers_mut());
+        if let Some(s) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        res
+    }
+}
+
+/// Mark a response as never to be stored by a browser or a proxy (zero storage).
+pub fn no_store(h: &mut axum::http::HeaderMap) {
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, max-age=0"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// `/healthz` and `/metrics`; other routers are merged in by `serve`.
+pub fn router(state: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+#[derive(Serialize)]
+struct Healthz {
+    status: &'static str,
+    uptime_seconds: u64,
+    paths: Vec<PathHealth>,
+}
+
+#[derive(Serialize)]
+struct PathHealth {
+    path: String,
+    state: State,
+    label: &'static str,
+    reason: String,
+}
+
+/// Liveness plus each path's state: 200 while the process serves, whatever the link does.
+async fn healthz(AxState(s): AxState<Arc<Shared>>) -> Json<Healthz> {
+    let paths = s
+        .verdicts()
+        .into_iter()
+        .map(|v| PathHealth {
+            path: v.path.to_string(),
+            state: v.state,
+            label: v.state.label_id(),
+            reason: v.reason().to_string(),
+        })
+        .collect();
+    Json(Healthz {
+        status: "ok",
+        uptime_seconds: s.started.elapsed().as_secs(),
+        paths,
+    })
+}
+
+async fn metrics(AxState(s): AxState<Arc<Shared>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+}
+
+/// Serve `app` on `listener` until `cancel` fires, then finish in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    let app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        Duration::from_secs(30),
+    ));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await
+}
