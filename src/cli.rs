@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod render;
+mod sim;
 
 /// Exit code for bad configuration or input (sysexits EX_USAGE).
 pub const EXIT_BAD_CONFIG: u8 = 64;
@@ -34,6 +35,8 @@ enum Command {
     /// Render Lampiran I (topology) or Lampiran II (service flowchart).
     #[command(subcommand)]
     Render(render::Which),
+    /// Run the Dukcapil simulator (Web Portal and data balikan) alone.
+    Sim(sim::Args),
 }
 
 /// Options shared by every command that reads a topology.
@@ -51,6 +54,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Render(which) => render::run(which),
+        Command::Sim(args) => sim::run(args),
     }
 }
 

@@ -4,5 +4,8 @@
 //! Pure domains (`topology`, `render`) do no IO beyond reading the file they are given.
 
 pub mod cli;
+pub mod nik;
+pub mod portal;
 pub mod render;
+pub mod sim;
 pub mod topology;
