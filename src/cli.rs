@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod demo;
 mod render;
+mod sim;
 
 /// Exit code for bad configuration or input (sysexits EX_USAGE).
 pub const EXIT_BAD_CONFIG: u8 = 64;
@@ -37,6 +38,8 @@ enum Command {
     /// Render Lampiran I (topology) or Lampiran II (service flowchart).
     #[command(subcommand)]
     Render(render::Which),
+    /// Run the Dukcapil simulator (Web Portal and data balikan) alone.
+    Sim(sim::Args),
 }
 
 /// Options shared by every command that reads a topology.
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Render(which) => render::run(which),
+        Command::Sim(args) => sim::run(args),
     }
 }
 

@@ -6,7 +6,10 @@
 pub mod cli;
 pub mod health;
 pub mod metrics;
+pub mod nik;
+pub mod portal;
 pub mod render;
+pub mod sim;
 pub mod store;
 pub mod topology;
 pub mod web;

@@ -95,10 +95,10 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         no_store(res.headers_mut());
-        if let Some(s) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(s) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
         }
         res
     }
