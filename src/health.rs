@@ -480,3 +480,10 @@ impl PathVerdict {
             .unwrap_or("jalur tidak memiliki rute")
     }
 }
+
+/// Where adapters (the gate, the outbox sender) read path health from: the running appliance,
+/// or a fixed answer in tests.
+pub trait Source: Send + Sync {
+    /// The current verdict on `path`, `None` when the topology has no such path.
+    fn verdict(&self, path: &PathId) -> Option<PathVerdict>;
+}

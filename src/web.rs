@@ -179,3 +179,14 @@ pub async fn serve(
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await
 }
+
+impl crate::health::Source for Shared {
+    fn verdict(&self, path: &crate::topology::PathId) -> Option<crate::health::PathVerdict> {
+        let t = self.topology();
+        let health = match self.health.read() {
+            Ok(h) => h,
+            Err(p) => p.into_inner(),
+        };
+        health.path(&t, path)
+    }
+}
