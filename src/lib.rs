@@ -4,5 +4,6 @@
 //! Pure domains (`topology`, `render`) do no IO beyond reading the file they are given.
 
 pub mod cli;
+pub mod probe;
 pub mod render;
 pub mod topology;
