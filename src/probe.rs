@@ -298,6 +298,51 @@ impl Outcome {
     }
 }
 
+/// The headline numbers of an outcome, whatever its kind: what `health` compares with a
+/// profile's [`Thresholds`] and what `metrics` exports. Absent when the kind does not measure it
+/// or the run did not get that far.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Measures {
+    /// The latency that stands for the run: ICMP median RTT, TCP connect, DNS answer time,
+    /// HTTP total, TLS handshake.
+    pub rtt: Option<Duration>,
+    pub loss_ratio: Option<f64>,
+    pub jitter: Option<Duration>,
+    pub tls_days_to_expiry: Option<i64>,
+    pub bandwidth_bps: Option<f64>,
+}
+
+impl Outcome {
+    /// The headline numbers of this outcome.
+    #[must_use]
+    pub fn measures(&self) -> Measures {
+        let mut m = Measures::default();
+        match &self.detail {
+            Detail::Icmp(d) => {
+                m.loss_ratio = Some(d.loss_ratio);
+                m.rtt = d.rtt.as_ref().map(|r| r.p50);
+                m.jitter = d.rtt.as_ref().map(|r| r.jitter);
+            }
+            Detail::Tcp(d) => m.rtt = d.connect,
+            Detail::Dns(d) => m.rtt = d.time,
+            Detail::Http(d) => {
+                m.rtt = d.phases.total.filter(|_| d.status.is_some());
+                m.tls_days_to_expiry = d
+                    .tls
+                    .as_ref()
+                    .and_then(|t| t.leaf.as_ref())
+                    .map(|l| l.days_to_expiry);
+            }
+            Detail::Tls(d) => {
+                m.rtt = d.handshake;
+                m.tls_days_to_expiry = d.leaf.as_ref().map(|l| l.days_to_expiry);
+            }
+            Detail::Bandwidth(d) => m.bandwidth_bps = d.estimate_bps,
+        }
+        m
+    }
+}
+
 /// Why a probe failed. Stable `code`s: they are stored and become metric label values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -517,5 +562,88 @@ pub(crate) mod secs {
                 .map(|v| Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom))
                 .transpose()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("203.0.113.5", "203.0.113.5", None, false)]
+    #[case("203.0.113.5:443", "203.0.113.5", Some(443), false)]
+    #[case("[2001:db8::1]:443", "2001:db8::1", Some(443), false)]
+    #[case("portal.example", "portal.example", None, false)]
+    #[case("portal.example:8443", "portal.example", Some(8443), false)]
+    #[case("https://198.51.100.7/data_balikan/public", "198.51.100.7", None, true)]
+    #[case("http://[2001:db8::2]:8080/x", "2001:db8::2", Some(8080), true)]
+    fn targets(
+        #[case] text: &str,
+        #[case] host: &str,
+        #[case] port: Option<u16>,
+        #[case] url: bool,
+    ) {
+        let t = Target::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.host_str(), host);
+        assert_eq!(t.port, port);
+        assert_eq!(t.url.is_some(), url);
+    }
+
+    #[rstest]
+    #[case("")]
+    #[case("ftp://192.0.2.1/")]
+    #[case("host:port")]
+    #[case("not a host")]
+    fn bad_targets(#[case] text: &str) {
+        assert!(Target::parse(text).is_err());
+    }
+
+    #[test]
+    fn icmp_privilege_error_says_what_to_do() {
+        let e = Error::IcmpPrivilege {
+            target: "192.0.2.1".to_owned(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        let msg = e.to_string();
+        for needle in ["root", "setcap cap_net_raw+ep", "net.ipv4.ping_group_range"] {
+            assert!(msg.contains(needle), "{msg}");
+        }
+    }
+
+    #[test]
+    fn outcome_json_shape() {
+        let t = Target::parse("192.0.2.1:443").unwrap_or_else(|e| panic!("{e}"));
+        let o = Outcome::new(
+            Kind::Tcp,
+            &t,
+            UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            Duration::from_millis(1500),
+            Detail::Tcp(tcp::Detail {
+                addr: Some("192.0.2.1:443".to_owned()),
+                connect: None,
+            }),
+        )
+        .failed(Reason::Timeout {
+            after: Duration::from_secs(3),
+        })
+        .spent(180);
+        let v = serde_json::to_value(&o).unwrap_or_default();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "kind": "tcp",
+                "target": "192.0.2.1:443",
+                "started_unix_ms": 1_700_000_000_000_i64,
+                "elapsed": 1.5,
+                "ok": false,
+                "reason": {"code": "timeout", "after": 3.0},
+                "bytes_spent": 180,
+                "detail": {"tcp": {"addr": "192.0.2.1:443", "connect": null}}
+            })
+        );
+        let back: Outcome = serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, o);
+        assert_eq!(o.measures(), Measures::default());
     }
 }
