@@ -110,11 +110,16 @@ const OK_RESPONSE: &str =
     "HTTP/1.1 200 OK\r\nContent-Length: 22\r\nConnection: close\r\n\r\nSelamat datang, juknis";
 
 #[rstest]
-#[case::pinned(true, None)]
-#[case::wrong_pin(false, Some("untrusted"))]
+#[case::pinned(true, false, None)]
+#[case::wrong_pin(false, false, Some("untrusted"))]
+#[case::pinned_but_expired(true, true, Some("expired"))]
 #[tokio::test]
-async fn https_with_pin(#[case] right_pin: bool, #[case] want: Option<&str>) {
-    let cert = probe_common::self_signed(&["127.0.0.1"], false);
+async fn https_with_pin(
+    #[case] right_pin: bool,
+    #[case] expired: bool,
+    #[case] want: Option<&str>,
+) {
+    let cert = probe_common::self_signed(&["127.0.0.1"], expired);
     let addr = probe_common::tls_server(vec![cert.der.clone()], cert.key_der(), OK_RESPONSE).await;
     let pin = if right_pin {
         Pin::parse_sha256(&cert.sha256())

@@ -94,3 +94,35 @@ fn all_problems_are_reported_together() {
     let d = diags("kind: icmp\ninterval: 5\ntimeout: later\nport: 1\n");
     assert_eq!(d.len(), 3, "{d:#?}");
 }
+
+#[test]
+fn ca_file_pin_is_loaded_relative_to_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = params.self_signed(&key).unwrap();
+    std::fs::write(dir.path().join("dukcapil-ca.pem"), ca.pem()).unwrap();
+    std::fs::write(
+        dir.path().join("portal.yaml"),
+        "kind: tls\nport: 443\npin:\n  ca_file: dukcapil-ca.pem\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "kind: tls\npin:\n  ca_file: missing.pem\n",
+    )
+    .unwrap();
+    let d = profile::load_dir(dir.path()).unwrap_err();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].to_string().contains("broken.yaml:3:3"), "{}", d[0]);
+    std::fs::remove_file(dir.path().join("broken.yaml")).unwrap();
+    let all = profile::load_dir(dir.path()).unwrap();
+    match &all["portal"].spec {
+        Spec::Tls(t) => assert!(matches!(
+            t.pin,
+            Some(juknis::probe::trust::Pin::CaFile { .. })
+        )),
+        other => panic!("{other:?}"),
+    }
+}
