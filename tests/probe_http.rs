@@ -193,3 +193,16 @@ async fn reflector_caps_and_sends_incompressible_bytes() {
     };
     assert_eq!(d.body_bytes, 100_000);
 }
+
+#[tokio::test]
+async fn shipped_throughput_profile_runs_against_a_reflector() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("probes/throughput.yaml");
+    let profile = juknis::probe::profile::load_file(&dir).unwrap();
+    let addr = http_server().await;
+    // The target's port wins over the profile's.
+    let probe = juknis::probe::build(&profile, &Target::socket(addr)).unwrap();
+    let o = probe.run().await.unwrap();
+    assert!(o.ok, "{:?}", o.reason);
+    assert!(o.measures().bandwidth_bps.is_some());
+    assert!(o.bytes_spent >= 2_000_000 && o.bytes_spent <= probe.cost_bytes() + 1_000_000);
+}

@@ -28,7 +28,18 @@ fn shipped() -> std::collections::BTreeMap<String, juknis::probe::Profile> {
 fn every_shipped_profile_loads() {
     let all = shipped();
     let names: Vec<&str> = all.keys().map(String::as_str).collect();
-    assert_eq!(names, ["bandwidth", "dns", "https", "icmp", "tcp", "tls"]);
+    assert_eq!(
+        names,
+        [
+            "bandwidth",
+            "dns",
+            "https",
+            "icmp",
+            "tcp",
+            "throughput",
+            "tls"
+        ]
+    );
     let icmp = &all["icmp"];
     assert_eq!(icmp.kind, Kind::Icmp);
     assert_eq!(icmp.interval, Duration::from_secs(60));
