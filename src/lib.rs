@@ -8,6 +8,7 @@ pub mod health;
 pub mod metrics;
 pub mod nik;
 pub mod portal;
+pub mod probe;
 pub mod render;
 pub mod sim;
 pub mod store;
