@@ -200,6 +200,14 @@ impl Target {
         ))
     }
 
+    /// The IP of an IP target, unspecified for a name.
+    pub(crate) fn host_ip(&self) -> IpAddr {
+        match &self.host {
+            Host::Ip(ip) => *ip,
+            Host::Name(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        }
+    }
+
     /// The host as a string without brackets, for TLS server names and `Host:` headers.
     #[must_use]
     pub fn host_str(&self) -> String {
