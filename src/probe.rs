@@ -200,6 +200,14 @@ impl Target {
         ))
     }
 
+    /// The IP of an IP target, unspecified for a name.
+    pub(crate) fn host_ip(&self) -> IpAddr {
+        match &self.host {
+            Host::Ip(ip) => *ip,
+            Host::Name(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        }
+    }
+
     /// The host as a string without brackets, for TLS server names and `Host:` headers.
     #[must_use]
     pub fn host_str(&self) -> String {
@@ -497,35 +505,40 @@ pub enum Error {
 /// Builds the probe a profile describes for one target.
 ///
 /// ICMP and the packet-train bandwidth estimate open their socket when they run, so a missing
-/// privilege shows up as an `Err` from [`Probe::run`], not here.
+/// privilege shows up as an `Err` from [`Probe::run`], not here. The daemon uses
+/// [`build_shared`] instead, with sockets opened before it dropped privileges.
 pub fn build(profile: &Profile, target: &Target) -> Result<Box<dyn Probe>, Error> {
+    build_shared(profile, target, None)
+}
+
+/// [`build`], with ICMP sockets opened once ([`icmp::Sockets::open`]) shared by every ICMP and
+/// packet-train probe.
+pub fn build_shared(
+    profile: &Profile,
+    target: &Target,
+    sockets: Option<&icmp::Sockets>,
+) -> Result<Box<dyn Probe>, Error> {
+    let t = target.clone();
+    let timeout = profile.timeout;
     Ok(match &profile.spec {
-        Spec::Icmp(s) => Box::new(icmp::IcmpProbe::new(
-            target.clone(),
-            s.clone(),
-            profile.timeout,
-        )),
-        Spec::Tcp(s) => Box::new(tcp::TcpProbe::new(target.clone(), s.port, profile.timeout)),
-        Spec::Dns(s) => Box::new(dns::DnsProbe::new(
-            target.clone(),
-            s.clone(),
-            profile.timeout,
-        )?),
-        Spec::Http(s) => Box::new(http::HttpProbe::new(
-            target.clone(),
-            s.clone(),
-            profile.timeout,
-        )?),
-        Spec::Tls(s) => Box::new(tls::TlsProbe::new(
-            target.clone(),
-            s.clone(),
-            profile.timeout,
-        )?),
-        Spec::Bandwidth(s) => Box::new(bandwidth::BandwidthProbe::new(
-            target.clone(),
-            s.clone(),
-            profile.timeout,
-        )?),
+        Spec::Icmp(s) => {
+            let p = icmp::IcmpProbe::new(t, s.clone(), timeout);
+            Box::new(match sockets {
+                Some(sk) => p.with_sockets(sk.clone()),
+                None => p,
+            })
+        }
+        Spec::Tcp(s) => Box::new(tcp::TcpProbe::new(t, s.port, timeout)),
+        Spec::Dns(s) => Box::new(dns::DnsProbe::new(t, s.clone(), timeout)?),
+        Spec::Http(s) => Box::new(http::HttpProbe::new(t, s.clone(), timeout)?),
+        Spec::Tls(s) => Box::new(tls::TlsProbe::new(t, s.clone(), timeout)?),
+        Spec::Bandwidth(s) => {
+            let p = bandwidth::BandwidthProbe::new(t, s.clone(), timeout)?;
+            Box::new(match sockets {
+                Some(sk) => p.with_sockets(sk.clone()),
+                None => p,
+            })
+        }
     })
 }
 

@@ -99,3 +99,35 @@ async fn tcp_connect_and_refusal() {
     let json = serde_json::to_value(&o).unwrap();
     assert_eq!(json["reason"]["code"], "refused");
 }
+
+#[tokio::test]
+async fn concurrent_rounds_share_one_socket_without_stealing_replies() {
+    if !probe_common::need_root("concurrent_rounds_share_one_socket_without_stealing_replies") {
+        return;
+    }
+    let sockets = juknis::probe::icmp::Sockets::open().unwrap();
+    let spec = IcmpSpec {
+        count: 8,
+        spacing: Duration::from_millis(5),
+        size: 32,
+    };
+    let probes: Vec<IcmpProbe> = ["127.0.0.1", "127.0.0.2", "127.0.0.1"]
+        .iter()
+        .map(|t| {
+            IcmpProbe::new(
+                Target::parse(t).unwrap(),
+                spec.clone(),
+                Duration::from_secs(1),
+            )
+            .with_sockets(sockets.clone())
+        })
+        .collect();
+    let outcomes = futures_util::future::join_all(probes.iter().map(|p| p.run())).await;
+    for o in outcomes {
+        let o = o.unwrap();
+        let Detail::Icmp(d) = &o.detail else {
+            panic!("not icmp")
+        };
+        assert_eq!(d.received, 8, "{}: {:?}", o.target, d);
+    }
+}

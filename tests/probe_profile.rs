@@ -137,3 +137,31 @@ fn ca_file_pin_is_loaded_relative_to_the_profile() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn shipped_icmp_profile_runs_over_shared_sockets() {
+    let uid_root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    });
+    if !uid_root {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "needs root under CI"
+        );
+        eprintln!("skipping: needs root (raw ICMP socket)");
+        return;
+    }
+    let mut p = shipped()["icmp"].clone();
+    if let Spec::Icmp(s) = &mut p.spec {
+        // The shipped round is 10 echoes a second apart; keep the test quick.
+        s.count = 3;
+        s.spacing = Duration::from_millis(10);
+    }
+    let sockets = juknis::probe::icmp::Sockets::open().unwrap();
+    let probe =
+        probe::build_shared(&p, &Target::parse("127.0.0.1").unwrap(), Some(&sockets)).unwrap();
+    let o = probe.run().await.unwrap();
+    assert!(o.ok, "{:?}", o.reason);
+    assert_eq!(o.measures().loss_ratio, Some(0.0));
+}

@@ -40,6 +40,7 @@ pub struct BandwidthProbe {
     plan: Option<Plan>,
     timeout: Duration,
     progress: Option<Progress>,
+    sockets: Option<super::icmp::Sockets>,
 }
 
 impl std::fmt::Debug for BandwidthProbe {
@@ -67,6 +68,7 @@ impl BandwidthProbe {
             plan,
             timeout,
             progress: None,
+            sockets: None,
         })
     }
 
@@ -74,6 +76,13 @@ impl BandwidthProbe {
     #[must_use]
     pub fn with_progress(mut self, progress: Progress) -> BandwidthProbe {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Sends packet trains over sockets opened beforehand (see [`super::icmp::Sockets`]).
+    #[must_use]
+    pub fn with_sockets(mut self, sockets: super::icmp::Sockets) -> BandwidthProbe {
+        self.sockets = Some(sockets);
         self
     }
 
@@ -111,7 +120,7 @@ impl BandwidthProbe {
                 .failed(r));
             }
         };
-        let (client, _) = super::icmp::open(ip, &self.target)?;
+        let (client, _) = super::icmp::client_for(self.sockets.as_ref(), ip, &self.target)?;
         let packet = icmp_packet_bytes(spec.size, ip.is_ipv6());
         let mut spent = 0_u64;
         let mut received_total = 0_u32;

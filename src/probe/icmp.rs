@@ -32,12 +32,62 @@ pub struct Detail {
     pub rtt: Option<RttSummary>,
 }
 
+/// ICMP sockets opened once and shared by every ICMP and packet-train probe: `juknis serve`
+/// opens them at start-up, before it drops privileges, and a thousand targets share two
+/// sockets instead of opening one per round. Replies are told apart by identifier and sequence.
+#[derive(Clone)]
+pub struct Sockets {
+    v4: (Client, &'static str),
+    v6: Option<(Client, &'static str)>,
+}
+
+impl std::fmt::Debug for Sockets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sockets")
+            .field("v4", &self.v4.1)
+            .field("v6", &self.v6.as_ref().map(|s| s.1))
+            .finish()
+    }
+}
+
+impl Sockets {
+    /// Opens the IPv4 socket (required) and the IPv6 one (when the host has IPv6). Must run
+    /// inside a tokio runtime, which then owns the receiving tasks.
+    pub fn open() -> Result<Sockets, Error> {
+        let any = Target::ip(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let v4 = open(any.host_ip(), &any)?;
+        let v6 = open(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), &any).ok();
+        Ok(Sockets { v4, v6 })
+    }
+
+    fn for_ip(&self, ip: IpAddr, target: &Target) -> Result<(Client, &'static str), Error> {
+        match (ip, &self.v6) {
+            (IpAddr::V4(_), _) => Ok(self.v4.clone()),
+            (IpAddr::V6(_), Some(v6)) => Ok(v6.clone()),
+            (IpAddr::V6(_), None) => open(ip, target),
+        }
+    }
+}
+
+/// The shared sockets when given, else sockets opened for this run.
+pub(crate) fn client_for(
+    shared: Option<&Sockets>,
+    ip: IpAddr,
+    target: &Target,
+) -> Result<(Client, &'static str), Error> {
+    match shared {
+        Some(s) => s.for_ip(ip, target),
+        None => open(ip, target),
+    }
+}
+
 /// A round of `count` echoes, `spacing` apart, each waiting at most `timeout`.
 #[derive(Debug, Clone)]
 pub struct IcmpProbe {
     target: Target,
     spec: IcmpSpec,
     timeout: Duration,
+    sockets: Option<Sockets>,
 }
 
 impl IcmpProbe {
@@ -47,7 +97,15 @@ impl IcmpProbe {
             target,
             spec,
             timeout,
+            sockets: None,
         }
+    }
+
+    /// Uses sockets opened beforehand instead of opening one per round.
+    #[must_use]
+    pub fn with_sockets(mut self, sockets: Sockets) -> IcmpProbe {
+        self.sockets = Some(sockets);
+        self
     }
 
     async fn round(&self) -> Result<Outcome, Error> {
@@ -75,7 +133,7 @@ impl IcmpProbe {
                 .failed(reason));
             }
         };
-        let (client, socket) = open(ip, &self.target)?;
+        let (client, socket) = client_for(self.sockets.as_ref(), ip, &self.target)?;
         let payload = vec![0x4a_u8; self.spec.size as usize];
         let mut pinger = client.pinger(ip, next_ident()).await;
         pinger.timeout(self.timeout);
