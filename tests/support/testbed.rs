@@ -23,7 +23,7 @@
     reason = "each tests/testbed_*.rs file uses a different part of the test-bed"
 )]
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -197,7 +197,8 @@ impl Testbed {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 bail!("{reason}; CI=true, so this is a failure, not a skip");
             }
-            eprintln!("skipping: {reason}");
+            // Straight to stderr, past libtest's capture, so a skip shows in every test log.
+            let _ = writeln!(std::io::stderr(), "skipping test-bed test: {reason}");
             return Ok(None);
         }
         Self::new(config).map(Some)
