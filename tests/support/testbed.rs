@@ -615,6 +615,23 @@ fn remove_leftovers() -> Result<()> {
             remove_namespace(name);
         }
     }
+    // The relay's counter files of dead runs.
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let dead = file
+                .strip_prefix(PREFIX)
+                .filter(|rest| rest.ends_with("relay.json"))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|pid| {
+                    pid != me && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                });
+            if dead {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     Ok(())
 }
 
