@@ -14,6 +14,7 @@ mod check;
 mod demo;
 mod probe;
 mod render;
+mod serve;
 mod sim;
 
 /// Exit code for bad configuration or input (sysexits EX_USAGE).
@@ -41,6 +42,8 @@ enum Command {
     Probe(probe::Args),
     /// An explicit bandwidth test toward a host, a URL, or a link's far end.
     Bandwidth(bandwidth::Args),
+    /// The daemon: probes, health, store, /metrics, /healthz, the API.
+    Serve(serve::Args),
     /// Render Lampiran I (topology) or Lampiran II (service flowchart).
     #[command(subcommand)]
     Render(render::Which),
@@ -60,10 +63,13 @@ pub struct ConfigArg {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    // One TLS provider for the whole process (ring; aws-lc is never built).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Probe(args) => probe::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Bandwidth(args) => bandwidth::run(args),
         Command::Render(which) => render::run(which),
         Command::Sim(args) => sim::run(args),
@@ -76,6 +82,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

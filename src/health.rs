@@ -306,7 +306,11 @@ impl Tracker {
             .hops
             .iter()
             .enumerate()
-            .filter(|(_, hop)| self.targets.keys().any(|k| &k.node == *hop))
+            // A hop counts when the topology probes it; one not heard from yet is unknown.
+            .filter(|(_, hop)| {
+                t.node(hop).is_some_and(|n| !n.probes.is_empty())
+                    || self.targets.keys().any(|k| &k.node == *hop)
+            })
             .map(|(i, hop)| (i, self.node(hop)))
             .collect();
         let name = |id: &NodeId| {

@@ -89,8 +89,8 @@ impl Metrics {
             ),
             probe_rtt: g(
                 "juknis_probe_rtt_seconds",
-                "Round-trip time of the last round, by quantile (0, 0.5, 0.9, 1).",
-                &["node", "profile", "kind", "quantile"],
+                "Round-trip time of the last round, by statistic (min, p50, p90, max).",
+                &["node", "profile", "kind", "stat"],
             ),
             probe_loss: g(
                 "juknis_probe_loss_ratio",

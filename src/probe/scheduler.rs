@@ -63,6 +63,15 @@ fn target_for(node: &Node, profile: &Profile) -> Result<Target, String> {
             (None, Some(ip)) => Ok(Target::ip(ip)),
             (None, None) => Err("no url or address".into()),
         },
+        // A TLS handshake goes to the port of the node's URL when it has one.
+        Kind::Tls | Kind::Tcp if node.url.is_some() => {
+            let mut t = from_url()?.ok_or("bad url")?;
+            t.url = None;
+            if let Some(ip) = node.address {
+                t.host = super::Host::Ip(ip);
+            }
+            Ok(t)
+        }
         _ => match (node.address, from_url()?) {
             (Some(ip), _) => Ok(Target::ip(ip)),
             (None, Some(mut t)) => {
@@ -212,7 +221,11 @@ pub async fn run(
         let skipped = Arc::clone(&skipped);
         tracker.spawn(async move {
             let interval = task.profile.interval.max(Duration::from_millis(100));
-            let first = interval.mul_f64(rand::random::<f64>());
+            // Spread the first rounds over at most a minute, so every probe has a result
+            // soon after start even when its interval is an hour.
+            let first = interval
+                .min(Duration::from_secs(60))
+                .mul_f64(rand::random::<f64>());
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = tokio::time::sleep(first) => {}

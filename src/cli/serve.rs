@@ -1,0 +1,406 @@
+//! `juknis serve`: the daemon. Wires topology, probes, health, store, metrics and the HTTP
+//! face together; stops cleanly on SIGTERM or Ctrl-C (in-flight requests finish, the store
+//! is flushed).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::health::{Hysteresis, State, Tracker};
+use crate::metrics::Metrics;
+use crate::probe::{self, profile::Profile, scheduler};
+use crate::store::{self, Sample, Store};
+use crate::topology::Topology;
+use crate::web::{self, Shared};
+
+/// Arguments of `juknis serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    config: super::ConfigArg,
+    /// Address of the dashboard, API and /metrics.
+    #[arg(long, default_value = "127.0.0.1:9180", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Where the appliance keeps its store, audit log, outbox and secrets.
+    #[arg(
+        long,
+        default_value = "/var/lib/juknis",
+        value_name = "DIR",
+        env = "STATE_DIRECTORY"
+    )]
+    state_dir: PathBuf,
+}
+
+/// What a running appliance needs, however it was started (serve or demo).
+pub struct Options {
+    pub topology: Topology,
+    pub profiles: std::collections::BTreeMap<String, Profile>,
+    pub listen: SocketAddr,
+    pub state_dir: PathBuf,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    // A bad configuration stops us before any port is bound.
+    let (topology, profiles) = match super::probe::load(&args.config.config) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(super::EXIT_BAD_CONFIG);
+        }
+    };
+    let opts = Options {
+        topology,
+        profiles,
+        listen: args.listen,
+        state_dir: args.state_dir,
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(super::EXIT_INTERNAL);
+        }
+    };
+    match rt.block_on(async {
+        let cancel = CancellationToken::new();
+        shutdown_on_signal(cancel.clone());
+        let app = start(opts, cancel.clone()).await?;
+        eprintln!("juknis serving on http://{}", app.addr);
+        app.wait().await
+    }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("juknis serve: {e:#}");
+            ExitCode::from(super::EXIT_INTERNAL)
+        }
+    }
+}
+
+/// Cancel `cancel` on SIGTERM or Ctrl-C.
+pub fn shutdown_on_signal(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                        cancel.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        cancel.cancel();
+    });
+}
+
+/// A running appliance.
+pub struct Running {
+    pub addr: SocketAddr,
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+}
+
+impl Running {
+    /// Wait until cancelled and every task has finished (30 s grace, then give up loudly).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.cancel.cancelled().await;
+        self.tracker.close();
+        if tokio::time::timeout(Duration::from_secs(30), self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("tasks still running after 30 s; exiting anyway");
+        }
+        Ok(())
+    }
+}
+
+/// Start probes, health, store and the HTTP server. Returns once the port is bound.
+pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&opts.state_dir)
+        .with_context(|| format!("creating the state folder {}", opts.state_dir.display()))?;
+    let db = opts.state_dir.join("juknis.db");
+    let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let metrics = Metrics::new();
+    metrics
+        .build_info
+        .with_label_values(&[env!("CARGO_PKG_VERSION"), &opts.topology.agreement.opd])
+        .set(1);
+    for l in opts.topology.contracted_links() {
+        if let Some(b) = l.bandwidth {
+            metrics
+                .link_contracted
+                .with_label_values(&[l.id.as_str()])
+                .set(b.bytes_per_second() as f64);
+        }
+    }
+    // Raw ICMP sockets are opened before anything else (a unit may drop privileges after).
+    let sockets = probe::icmp::Sockets::open()
+        .map_err(|e| tracing::warn!(error = %e, "ICMP probes cannot run"))
+        .ok();
+    let (plan, errors) = scheduler::plan(&opts.topology, &opts.profiles, sockets.as_ref());
+    for e in &errors {
+        tracing::warn!(target = %e.key, why = %e.why, "probe not scheduled");
+    }
+    let shared = Shared::new(opts.topology, Tracker::new(Hysteresis::default()), metrics);
+
+    let tracker = TaskTracker::new();
+    let (rounds_tx, rounds_rx) = mpsc::channel(1024);
+    let (store_tx, store_rx) = std::sync::mpsc::sync_channel::<StoreMsg>(4096);
+    {
+        let m = shared.metrics.clone();
+        tracker.spawn(scheduler::run(
+            plan,
+            rounds_tx,
+            move |k| {
+                m.probe_skipped
+                    .with_label_values(&[k.node.as_str(), &k.profile])
+                    .inc()
+            },
+            cancel.clone(),
+        ));
+    }
+    tracker.spawn(consume(rounds_rx, Arc::clone(&shared), store_tx.clone()));
+    let writer = std::thread::Builder::new()
+        .name("juknis-store".into())
+        .spawn(move || write_store(store, store_rx))
+        .context("starting the store writer")?;
+    {
+        // Join the writer when the rounds stop, so the store is flushed before we exit.
+        let cancel = cancel.clone();
+        tracker.spawn(async move {
+            cancel.cancelled().await;
+            drop(store_tx);
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        });
+    }
+
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("binding {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let app = web::router(Arc::clone(&shared)).merge(probe::reflector::router());
+    tracker.spawn(web::serve(listener, app, cancel.clone()));
+    notify_ready();
+    Ok(Running {
+        addr,
+        tracker,
+        cancel,
+    })
+}
+
+/// Tell systemd we are ready (Type=notify), if it is listening.
+fn notify_ready() {
+    #[cfg(unix)]
+    if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
+        let sock = std::os::unix::net::UnixDatagram::unbound();
+        if let Ok(sock) = sock {
+            let _ = sock.send_to(b"READY=1", Path::new(&path));
+        }
+    }
+}
+
+enum StoreMsg {
+    Sample(Sample),
+    State {
+        subject: String,
+        state: State,
+        reason: String,
+        at: i64,
+    },
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Judge each round into health, metrics and the store.
+async fn consume(
+    mut rx: mpsc::Receiver<scheduler::Round>,
+    shared: Arc<Shared>,
+    store: std::sync::mpsc::SyncSender<StoreMsg>,
+) {
+    let m = &shared.metrics;
+    let mut last_path: std::collections::BTreeMap<String, State> = Default::default();
+    while let Some(r) = rx.recv().await {
+        let now = now_s();
+        let (node, profile, kind) = (r.key.node.as_str(), r.key.profile.as_str(), r.kind.as_str());
+        let o = &r.outcome;
+        let meas = o.measures();
+        m.probe_runs
+            .with_label_values(&[node, profile, kind, if o.ok { "ok" } else { "fail" }])
+            .inc();
+        m.probe_success
+            .with_label_values(&[node, profile, kind])
+            .set(i64::from(o.ok));
+        if let Some(link) = &r.link {
+            m.probe_bytes
+                .with_label_values(&[link.as_str()])
+                .inc_by(o.bytes_spent);
+        }
+        let rtt = match &o.detail {
+            probe::Detail::Icmp(d) => d.rtt.as_ref().map(|s| (s.min, s.p50, s.p90, s.max)),
+            _ => meas.rtt.map(|d| (d, d, d, d)),
+        };
+        if let Some((min, p50, p90, max)) = rtt {
+            for (q, v) in [("min", min), ("p50", p50), ("p90", p90), ("max", max)] {
+                m.probe_rtt
+                    .with_label_values(&[node, profile, kind, q])
+                    .set(v.as_secs_f64());
+            }
+        }
+        if let Some(l) = meas.loss_ratio {
+            m.probe_loss.with_label_values(&[node, profile]).set(l);
+        }
+        if let Some(j) = meas.jitter {
+            m.probe_jitter
+                .with_label_values(&[node, profile])
+                .set(j.as_secs_f64());
+        }
+        if let Some(d) = meas.tls_days_to_expiry {
+            m.tls_expiry
+                .with_label_values(&[node, profile])
+                .set(d as f64 * 86_400.0);
+        }
+        if let Some(b) = meas.bandwidth_bps {
+            let method = match &o.detail {
+                probe::Detail::Bandwidth(d) => d.method.as_str(),
+                _ => "other",
+            };
+            m.bandwidth_estimate
+                .with_label_values(&[node, profile, method])
+                .set(b / 8.0);
+        }
+        let transition = shared
+            .health
+            .write()
+            .map(|mut h| h.observe(&r.key, r.level.clone(), now))
+            .unwrap_or(None);
+        let committed = shared
+            .health
+            .read()
+            .ok()
+            .and_then(|h| h.target(&r.key).map(|t| t.committed.state))
+            .unwrap_or(State::Unknown);
+        Metrics::set_state(&m.target_state, &[node, profile], committed);
+        if let Some(t) = transition {
+            m.transitions
+                .with_label_values(&[node, profile, t.to.as_str()])
+                .inc();
+            tracing::info!(target = %r.key, from = t.from.as_str(), to = t.to.as_str(), detail = %r.level.detail, "target state changed");
+        }
+        // Path and link verdicts follow every round: cheap for the handful of paths an OPD has.
+        for v in shared.verdicts() {
+            let path = v.path.to_string();
+            Metrics::set_state(&m.path_state, &[&path], v.state);
+            if let Some(best) = v.best {
+                for (link, state) in &v.routes[best].links {
+                    Metrics::set_state(&m.link_state, &[link.as_str()], *state);
+                }
+            }
+            if last_path.get(&path) != Some(&v.state) {
+                tracing::info!(path = %path, state = v.state.as_str(), reason = %v.reason(), "path state");
+                last_path.insert(path.clone(), v.state);
+                let _ = store.try_send(StoreMsg::State {
+                    subject: path,
+                    state: v.state,
+                    reason: v.reason().to_string(),
+                    at: now,
+                });
+            }
+        }
+        let level = &r.level;
+        let sample = Sample {
+            ts_ms: o.started_unix_ms,
+            node: node.to_string(),
+            profile: profile.to_string(),
+            kind: kind.to_string(),
+            ok: o.ok,
+            state: level.state.as_str().to_string(),
+            rtt_p50_s: rtt.map(|r| r.1.as_secs_f64()),
+            rtt_p90_s: rtt.map(|r| r.2.as_secs_f64()),
+            rtt_max_s: rtt.map(|r| r.3.as_secs_f64()),
+            rtt_min_s: rtt.map(|r| r.0.as_secs_f64()),
+            loss: meas.loss_ratio,
+            jitter_s: meas.jitter.map(|j| j.as_secs_f64()),
+            bandwidth_bps: meas.bandwidth_bps,
+            bytes: o.bytes_spent,
+            detail: level.detail.clone(),
+        };
+        if store.try_send(StoreMsg::Sample(sample)).is_err() {
+            tracing::warn!("store is behind; a sample was dropped");
+        }
+    }
+}
+
+/// The store writer thread: batches samples, rolls up each minute, prunes each hour, and
+/// flushes when the channel closes.
+fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
+    let mut batch = Vec::new();
+    let mut last_rollup = now_s();
+    let mut last_prune = 0;
+    loop {
+        let msg = rx.recv_timeout(Duration::from_secs(1));
+        let closed = matches!(msg, Err(std::sync::mpsc::RecvTimeoutError::Disconnected));
+        // Flush when a batch is full, when the channel goes quiet for a second, or at close.
+        let idle = msg.is_err();
+        match msg {
+            Ok(StoreMsg::Sample(s)) => batch.push(s),
+            Ok(StoreMsg::State {
+                subject,
+                state,
+                reason,
+                at,
+            }) => {
+                if let Err(e) = store.record_state(&subject, state.as_str(), &reason, at) {
+                    tracing::error!(error = %e, "recording an incident");
+                }
+            }
+            Err(_) => {}
+        }
+        if !batch.is_empty() && (batch.len() >= 100 || idle) {
+            if let Err(e) = store.insert(&batch) {
+                tracing::error!(error = %e, rows = batch.len(), "writing samples");
+            }
+            batch.clear();
+        }
+        let now = now_s();
+        if now - last_rollup >= 60 || closed {
+            let from = last_rollup - 120;
+            if let Err(e) = store
+                .rollup(60, from, now + 60)
+                .and_then(|_| store.rollup(3600, from - 3600, now + 3600))
+            {
+                tracing::error!(error = %e, "rolling up");
+            }
+            last_rollup = now;
+        }
+        if now - last_prune >= 3600 {
+            if let Err(e) = store.prune(now, store::Retention::default()) {
+                tracing::error!(error = %e, "pruning");
+            }
+            last_prune = now;
+        }
+        if closed {
+            return;
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! `juknis serve` as a process: it probes the demo topology, reports health on /healthz,
+//! exposes metrics that promtool accepts, and flushes its store when stopped with SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of the demo topology with fast probe profiles beside it.
+fn fast_demo(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir.join("topology")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("probes")).expect("mkdir");
+    std::fs::copy(
+        root().join("topology/demo.yaml"),
+        dir.join("topology/demo.yaml"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        root().join("tests/fixtures/fast/icmp.yaml"),
+        dir.join("probes/icmp.yaml"),
+    )
+    .expect("copy");
+    dir.join("topology/demo.yaml")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(url: &str) -> Option<String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(url)
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .ok()?;
+        r.text().await.ok()
+    })
+}
+
+#[test]
+fn serve_probes_reports_health_and_valid_metrics_then_stops_cleanly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = fast_demo(dir.path());
+    let state = dir.path().join("state");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut serve = Serve(
+        Command::new(env!("CARGO_BIN_EXE_juknis"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
+            .arg(&state)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("juknis serve starts"),
+    );
+
+    // The portal path becomes healthy once every hop answered a round.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let healthz = loop {
+        if let Some(body) = get(&format!("{base}/healthz")) {
+            let v: serde_json::Value = serde_json::from_str(&body).expect("healthz is JSON");
+            if v["paths"][0]["state"] == "healthy" {
+                break v;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "portal path never became healthy"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(healthz["paths"][0]["label"], "Sehat");
+
+    let metrics = get(&format!("{base}/metrics")).expect("metrics");
+    assert!(
+        metrics.contains("juknis_path_state{path=\"portal\",state=\"healthy\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(
+        "juknis_probe_rtt_seconds{kind=\"icmp\",node=\"web-portal\",profile=\"icmp\",stat=\"p50\"}"
+    ));
+    assert!(
+        metrics.contains(
+            "juknis_link_contracted_bandwidth_bytes_per_second{link=\"wan-kominfo\"} 64000"
+        )
+    );
+
+    // promtool, the reference linter, accepts the exposition.
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (Debian package prometheus)");
+    use std::io::Write;
+    promtool
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(metrics.as_bytes())
+        .expect("write");
+    let out = promtool.wait_with_output().expect("promtool runs");
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // SIGTERM: a clean exit, with the samples in the store.
+    let pid = serve.0.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = serve.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit status {status}");
+    let store = juknis::store::Store::open(&state.join("juknis.db")).expect("store");
+    let rows = store
+        .samples("web-portal", "icmp", 0, i64::MAX)
+        .expect("samples");
+    assert!(!rows.is_empty(), "samples were flushed");
+    assert!(rows.iter().all(|s| s.ok && s.state == "healthy"));
+}
+
+#[test]
+fn a_bad_topology_exits_64_before_binding() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "zones: [{id: opd, kind: opd}]\nnodes: [{id: x, zone: nowhere, kind: router}]\n",
+    )
+    .expect("write");
+    let port = free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_juknis"))
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
+        .arg(dir.path().join("state"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.yaml:2:") && err.contains("unknown zone `nowhere`"),
+        "{err}"
+    );
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+        "the port was never bound"
+    );
+}
