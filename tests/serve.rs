@@ -13,11 +13,10 @@ fn root() -> PathBuf {
 fn fast_demo(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir.join("topology")).expect("mkdir");
     std::fs::create_dir_all(dir.join("probes")).expect("mkdir");
-    std::fs::copy(
-        root().join("topology/demo.yaml"),
-        dir.join("topology/demo.yaml"),
-    )
-    .expect("copy");
+    // The demo's Web Portal is the simulator, which these tests do not start: ping it only.
+    let demo = std::fs::read_to_string(root().join("topology/demo.yaml")).expect("demo");
+    let demo = demo.replace(", probes: [icmp, tls]", "");
+    std::fs::write(dir.join("topology/demo.yaml"), demo).expect("write");
     std::fs::copy(
         root().join("tests/fixtures/fast/icmp.yaml"),
         dir.join("probes/icmp.yaml"),
@@ -181,5 +180,71 @@ fn a_bad_topology_exits_64_before_binding() {
     assert!(
         std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
         "the port was never bound"
+    );
+}
+
+#[test]
+fn sighup_reloads_a_good_topology_and_keeps_the_running_one_on_a_bad_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = fast_demo(dir.path());
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = dir.path().join("serve.log");
+    let mut serve = Serve(
+        Command::new(env!("CARGO_BIN_EXE_juknis"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
+            .arg(dir.path().join("state"))
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("juknis serve starts"),
+    );
+    let paths = |body: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(body).expect("json");
+        v["paths"]
+            .as_array()
+            .expect("paths")
+            .iter()
+            .map(|p| p["path"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let wait_paths = |want: &[&str]| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(body) = get(&format!("{base}/healthz"))
+                && paths(&body) == want
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "paths never became {want:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_paths(&["portal", "balikan"]);
+    let hup = |pid: u32| {
+        Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("kill");
+    };
+
+    // A good edit: the balikan path is gone after the reload.
+    let text = std::fs::read_to_string(&config).expect("read");
+    let cut = text.find("  - id: balikan").expect("balikan path");
+    std::fs::write(&config, &text[..cut]).expect("write");
+    hup(serve.0.id());
+    wait_paths(&["portal"]);
+
+    // A bad edit: the running configuration stays, and the log says why.
+    std::fs::write(&config, "nodes: [{id: x, zone: nowhere, kind: router}]\n").expect("write");
+    hup(serve.0.id());
+    std::thread::sleep(Duration::from_secs(1));
+    wait_paths(&["portal"]);
+    assert!(serve.0.try_wait().expect("wait").is_none(), "still running");
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        logged.contains("reload refused") && logged.contains("unknown zone `nowhere`"),
+        "{logged}"
     );
 }

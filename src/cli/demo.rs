@@ -95,6 +95,7 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
             profiles,
             listen,
             state_dir: dir.join("state"),
+            reload_from: None,
         },
         cancel.clone(),
     )

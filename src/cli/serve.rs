@@ -44,6 +44,8 @@ pub struct Options {
     pub profiles: std::collections::BTreeMap<String, Profile>,
     pub listen: SocketAddr,
     pub state_dir: PathBuf,
+    /// The topology file, re-read on SIGHUP; `None` disables reloading (the demo).
+    pub reload_from: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -60,6 +62,7 @@ pub fn run(args: Args) -> ExitCode {
         profiles,
         listen: args.listen,
         state_dir: args.state_dir,
+        reload_from: Some(args.config.config),
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -163,19 +166,14 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     let tracker = TaskTracker::new();
     let (rounds_tx, rounds_rx) = mpsc::channel(1024);
     let (store_tx, store_rx) = std::sync::mpsc::sync_channel::<StoreMsg>(4096);
-    {
-        let m = shared.metrics.clone();
-        tracker.spawn(scheduler::run(
-            plan,
-            rounds_tx,
-            move |k| {
-                m.probe_skipped
-                    .with_label_values(&[k.node.as_str(), &k.profile])
-                    .inc()
-            },
-            cancel.clone(),
-        ));
-    }
+    tracker.spawn(supervise_probes(
+        plan,
+        sockets,
+        opts.reload_from,
+        Arc::clone(&shared),
+        rounds_tx,
+        cancel.clone(),
+    ));
     tracker.spawn(consume(rounds_rx, Arc::clone(&shared), store_tx.clone()));
     let writer = std::thread::Builder::new()
         .name("juknis-store".into())
@@ -203,6 +201,80 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         tracker,
         cancel,
     })
+}
+
+/// Run the scheduler; on SIGHUP re-read the topology and its profiles and, when they are
+/// valid, restart the probes on the new plan. A bad file keeps the running configuration and
+/// says why in the log.
+async fn supervise_probes(
+    plan: scheduler::Plan,
+    sockets: Option<probe::icmp::Sockets>,
+    reload_from: Option<PathBuf>,
+    shared: Arc<Shared>,
+    rounds: mpsc::Sender<scheduler::Round>,
+    cancel: CancellationToken,
+) {
+    let start = |plan: scheduler::Plan| {
+        let token = cancel.child_token();
+        let m = shared.metrics.clone();
+        let handle = tokio::spawn(scheduler::run(
+            plan,
+            rounds.clone(),
+            move |k| {
+                m.probe_skipped
+                    .with_label_values(&[k.node.as_str(), &k.profile])
+                    .inc()
+            },
+            token.clone(),
+        ));
+        (token, handle)
+    };
+    let (mut token, mut runner) = start(plan);
+    #[cfg(unix)]
+    let mut hup = reload_from
+        .as_ref()
+        .and_then(|_| tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok());
+    loop {
+        let reload = async {
+            #[cfg(unix)]
+            if let Some(h) = hup.as_mut() {
+                return h.recv().await;
+            }
+            std::future::pending::<Option<()>>().await
+        };
+        tokio::select! {
+            _ = &mut runner => return,
+            () = cancel.cancelled() => {
+                let _ = (&mut runner).await;
+                return;
+            }
+            _ = reload => {}
+        }
+        let Some(path) = &reload_from else { continue };
+        match super::probe::load(path) {
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "reload refused: keeping the running configuration");
+            }
+            Ok((topology, profiles)) => {
+                let (next, errors) = scheduler::plan(&topology, &profiles, sockets.as_ref());
+                for e in &errors {
+                    tracing::warn!(target = %e.key, why = %e.why, "probe not scheduled");
+                }
+                token.cancel();
+                let _ = (&mut runner).await;
+                let keep: std::collections::BTreeSet<_> =
+                    next.tasks.iter().map(|t| t.key.clone()).collect();
+                if let Ok(mut h) = shared.health.write() {
+                    h.retain(|k| keep.contains(k));
+                }
+                if let Ok(mut t) = shared.topology.write() {
+                    *t = Arc::new(topology);
+                }
+                tracing::info!(file = %path.display(), probes = next.tasks.len(), "configuration reloaded");
+                (token, runner) = start(next);
+            }
+        }
+    }
 }
 
 /// Tell systemd we are ready (Type=notify), if it is listening.
