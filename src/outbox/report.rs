@@ -138,6 +138,16 @@ impl fmt::Display for ImportReport {
                 writeln!(f, "  {word}{sep}{}: {} ({})", r.line, p.id(), p.en())?;
             }
         }
+        if !self.rejected.is_empty() && self.accepted > 0 {
+            writeln!(
+                f,
+                "Perbaiki baris yang ditolak lalu impor hanya baris-baris itu; baris yang diterima sudah masuk antrean."
+            )?;
+            writeln!(
+                f,
+                "(Fix the refused rows and import only those; the accepted rows are already queued.)"
+            )?;
+        }
         Ok(())
     }
 }
