@@ -231,9 +231,8 @@ fn send(args: SendArgs) -> ExitCode {
         let cancel = CancellationToken::new();
         let on_signal = cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_signal.cancel();
-            }
+            shutdown_signal().await;
+            on_signal.cancel();
         });
         sender.run(cancel).await
     });
@@ -254,6 +253,22 @@ fn send(args: SendArgs) -> ExitCode {
             ExitCode::from(super::EXIT_INTERNAL)
         }
     }
+}
+
+/// Ctrl-C or SIGTERM: the post in flight finishes and its answer is recorded.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn status(args: &StatusArgs) -> ExitCode {

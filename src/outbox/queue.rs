@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE batch (
      );
      CREATE UNIQUE INDEX record_key ON record(dedup_key) WHERE state != 'rejected';
      CREATE INDEX record_queue ON record(state, batch_id, id);
+     CREATE INDEX record_audit ON record(record_hash);
      CREATE TABLE import (
         id INTEGER PRIMARY KEY,
         source TEXT NOT NULL,
@@ -157,7 +158,11 @@ fn load_or_create_key(path: &Path) -> Result<[u8; 32], Error> {
             use rand::RngExt;
             let key: [u8; 32] = rand::rng().random();
             // Write to a temporary file then rename, so a crash never leaves half a key.
-            let tmp = path.with_extension("key.tmp");
+            let tmp = path.with_extension(format!(
+                "key.{}.{:x}.tmp",
+                std::process::id(),
+                rand::rng().random::<u64>()
+            ));
             {
                 use std::io::Write;
                 let mut opts = std::fs::OpenOptions::new();
@@ -171,11 +176,15 @@ fn load_or_create_key(path: &Path) -> Result<[u8; 32], Error> {
                 f.write_all(hex::encode(key).as_bytes()).map_err(io)?;
                 f.sync_all().map_err(io)?;
             }
-            // Two processes may race to create it: the first rename wins, both read it back.
-            if std::fs::hard_link(&tmp, path).is_err() && !path.exists() {
-                std::fs::rename(&tmp, path).map_err(io)?;
-            }
+            // Two processes may race to create it: the link is atomic and fails when the file
+            // exists, so the first one wins and both read the winner's key back.
+            let linked = std::fs::hard_link(&tmp, path);
             let _ = std::fs::remove_file(&tmp);
+            if let Err(e) = linked
+                && e.kind() != std::io::ErrorKind::AlreadyExists
+            {
+                return Err(io(e));
+            }
             load_or_create_key(path)
         }
         Err(e) => Err(io(e)),
@@ -206,8 +215,12 @@ impl Outbox {
         conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
             .map_err(err("enable WAL"))?;
         // FULL: a delivered mark survives a power cut, not only a killed process.
-        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-            .map_err(err("set pragmas"))?;
+        // secure_delete: the erased NIKs of delivered records are zeroed in the file's pages,
+        // not left as free space.
+        conn.execute_batch(
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
+        )
+        .map_err(err("set pragmas"))?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err("begin migration"))?;

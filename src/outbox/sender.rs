@@ -283,12 +283,16 @@ impl<P: Post> Sender<P> {
                 (blocking(move || ob.delivered(id, true)).await, None)
             }
             Ok(BalikanOutcome::Rejected { status, text }) if refusal_is_about_records(status) => {
+                // The service's message may quote a NIK back: mask digit runs before it is
+                // logged or kept as the reason.
+                let text = portal::answer::shown(&text);
                 tracing::warn!(batch = id, records = n, status, text = %text, "data balikan batch refused");
                 self.count_failure("rejected");
                 let reason = format!("HTTP {status}: {text}");
                 (blocking(move || ob.refused(id, &reason)).await, None)
             }
             Ok(BalikanOutcome::Rejected { status, text }) => {
+                let text = portal::answer::shown(&text);
                 let reason = if matches!(status, 401 | 403) {
                     "unauthorized"
                 } else {
@@ -338,8 +342,13 @@ impl<P: Post> Sender<P> {
                     continue;
                 }
                 Step::Idle if self.config.stop_when_empty => return Ok(()),
-                Step::Idle => self.config.idle_poll,
+                Step::Idle => {
+                    self.refresh_metrics().await;
+                    self.config.idle_poll
+                }
                 Step::Gated(state) => {
+                    // The oldest pending record keeps ageing while the path is down.
+                    self.refresh_metrics().await;
                     if !gated {
                         tracing::info!(path = %self.config.path, state = state.as_str(), "data balikan path not usable; holding the outbox");
                         gated = true;
