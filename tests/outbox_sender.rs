@@ -50,6 +50,8 @@ type Answer = Result<BalikanOutcome, portal::Error>;
 struct FakeService {
     script: Arc<Mutex<VecDeque<Answer>>>,
     poison: Option<String>,
+    /// Answer "already sent" and hold nothing when any record of a batch is held.
+    all_or_nothing: bool,
     held: Arc<Mutex<Vec<String>>>,
     posts: Arc<Mutex<Vec<(Instant, usize)>>>,
 }
@@ -83,7 +85,10 @@ impl Post for FakeService {
             None => {
                 let mut held = self.held.lock().unwrap();
                 let already = niks.iter().any(|n| held.contains(n));
-                for n in niks {
+                for n in niks
+                    .into_iter()
+                    .filter(|_| !(already && self.all_or_nothing))
+                {
                     if !held.contains(&n) {
                         held.push(n);
                     }
@@ -354,5 +359,35 @@ async fn an_unauthorized_answer_rejects_no_record() {
         metrics
             .encode()
             .contains("juknis_balikan_send_failures_total{reason=\"unauthorized\"} 1")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn records_sent_elsewhere_do_not_hide_new_ones_from_an_all_or_nothing_service() {
+    let (_dir, ob, niks) = outbox_with(8);
+    let svc = FakeService {
+        all_or_nothing: true,
+        ..FakeService::default()
+    };
+    // Someone uploaded one of them by hand before.
+    svc.held.lock().unwrap().push(niks[6].clone());
+    sender(
+        &ob,
+        &svc,
+        FakeHealth::new(State::Healthy),
+        8,
+        &Metrics::new(),
+    )
+    .run(CancellationToken::new())
+    .await
+    .unwrap();
+    assert_eq!(ob.counts().unwrap().delivered, 8);
+    let mut held = svc.held.lock().unwrap().clone();
+    held.sort();
+    let mut want = niks.clone();
+    want.sort();
+    assert_eq!(
+        held, want,
+        "every record is held, not only the one sent by hand"
     );
 }

@@ -513,14 +513,33 @@ impl Outbox {
     }
 
     /// The service refused `batch` as a whole. A batch of one record marks that record
-    /// rejected with `reason`; a larger batch is split in two so that the record at fault is
-    /// found and the others still go. Safe because a refused batch is held by nobody.
-    /// Returns the number of records rejected (0 when split).
+    /// rejected with `reason`; a larger batch is split in two (see [`Outbox::split`]) so that
+    /// the record at fault is found and the others still go. Returns the number of records
+    /// rejected (0 when split).
     pub fn refused(&self, batch: i64, reason: &str) -> Result<u64, Error> {
+        self.split_or(batch, reason, Some(reason)).map(|(n, _)| n)
+    }
+
+    /// Split `batch` into two new batches, each to be posted afresh; a batch of one record is
+    /// left as it is. Only for a batch the service holds none of (it refused it, or it answered
+    /// "already sent" to its first post): splitting a batch it may hold would change what a
+    /// resend looks like. Returns whether it was split.
+    pub fn split(&self, batch: i64, reason: &str) -> Result<bool, Error> {
+        self.split_or(batch, reason, None).map(|(_, split)| split)
+    }
+
+    /// Split `batch` when it has more than one pending record; otherwise reject its record
+    /// with `reject` when given, or leave it open.
+    fn split_or(
+        &self,
+        batch: i64,
+        reason: &str,
+        reject: Option<&str>,
+    ) -> Result<(u64, bool), Error> {
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.db_err("begin refused"))?;
+            .map_err(self.db_err("begin split"))?;
         let now = now_ms();
         let ids: Vec<i64> = {
             let mut stmt = tx
@@ -533,14 +552,7 @@ impl Outbox {
                 .collect::<Result<_, _>>()
                 .map_err(self.db_err("read a batch"))?
         };
-        let rejected = if ids.len() <= 1 {
-            tx.execute(
-                "UPDATE record SET state = 'rejected', nik = NULL, reason = ?2, done_ms = ?3
-                 WHERE batch_id = ?1 AND state = 'pending'",
-                params![batch, reason, now],
-            )
-            .map_err(self.db_err("mark rejected"))? as u64
-        } else {
+        let (rejected, outcome) = if ids.len() > 1 {
             let half = ids.len() / 2;
             for part in [&ids[..half], &ids[half..]] {
                 tx.execute("INSERT INTO batch (created_ms) VALUES (?1)", params![now])
@@ -554,20 +566,28 @@ impl Outbox {
                     .map_err(self.db_err("split a batch"))?;
                 }
             }
-            0
+            (0, Some("split"))
+        } else if let Some(why) = reject {
+            let n = tx
+                .execute(
+                    "UPDATE record SET state = 'rejected', nik = NULL, reason = ?2, done_ms = ?3
+                     WHERE batch_id = ?1 AND state = 'pending'",
+                    params![batch, why, now],
+                )
+                .map_err(self.db_err("mark rejected"))? as u64;
+            (n, Some("rejected"))
+        } else {
+            (0, None)
         };
-        tx.execute(
-            "UPDATE batch SET outcome = ?2, last_error = ?3, done_ms = ?4 WHERE id = ?1",
-            params![
-                batch,
-                if rejected > 0 { "rejected" } else { "split" },
-                reason,
-                now
-            ],
-        )
-        .map_err(self.db_err("close a batch"))?;
-        tx.commit().map_err(self.db_err("commit refused"))?;
-        Ok(rejected)
+        if let Some(outcome) = outcome {
+            tx.execute(
+                "UPDATE batch SET outcome = ?2, last_error = ?3, done_ms = ?4 WHERE id = ?1",
+                params![batch, outcome, reason, now],
+            )
+            .map_err(self.db_err("close a batch"))?;
+        }
+        tx.commit().map_err(self.db_err("commit split"))?;
+        Ok((rejected, outcome == Some("split")))
     }
 
     /// A post of `batch` got no verdict; it stays open and will be posted again as it is.

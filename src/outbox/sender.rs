@@ -273,6 +273,22 @@ impl<P: Post> Sender<P> {
                 tracing::info!(batch = id, records = n, "data balikan batch delivered");
                 (blocking(move || ob.delivered(id, false)).await, None)
             }
+            Ok(BalikanOutcome::AlreadySent) if batch.attempt == 1 && n > 1 => {
+                // This batch was never posted before, so the service holds some of it from
+                // elsewhere (a manual upload). A service that refuses a whole batch for one
+                // held record would then hold none of the others: halve the batch until each
+                // "already sent" is about one record.
+                tracing::warn!(
+                    batch = id,
+                    records = n,
+                    "the service already holds records of a batch never posted before; splitting it"
+                );
+                self.count_failure("already_held_elsewhere");
+                let r = blocking(move || ob.split(id, "already sent on its first post"))
+                    .await
+                    .map(|_| 0);
+                (r, None)
+            }
             Ok(BalikanOutcome::AlreadySent) => {
                 tracing::info!(
                     batch = id,
