@@ -322,6 +322,35 @@ mod tests {
         assert_eq!(e[0].line, 2);
     }
 
+    proptest::proptest! {
+        /// Whatever a spreadsheet writes (quotes, separators inside cells), the reader gives
+        /// the same cells back, each row with its line.
+        #[test]
+        fn reads_back_what_a_csv_writer_wrote(
+            rows in proptest::collection::vec(
+                ("x[a-zA-Z0-9 ;,\"'.-]{0,12}", "[a-zA-Z0-9 ;,\"'.-]{0,12}", "[a-zA-Z ;,\"]{0,5}"),
+                0..20,
+            ),
+            semicolon in proptest::bool::ANY,
+        ) {
+            let sep = if semicolon { b';' } else { b',' };
+            let mut w = ::csv::WriterBuilder::new().delimiter(sep).from_writer(Vec::new());
+            w.write_record(["nik", "id_penerima", "jenis_bantuan"]).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            for (a, b, c) in &rows {
+                w.write_record([a, b, c]).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            }
+            let bytes = w.into_inner().map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            let parsed = read(&bytes).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e:?}")))?;
+            proptest::prop_assert_eq!(parsed.rows.len(), rows.len());
+            for (i, ((line, raw), (a, b, c))) in parsed.rows.iter().zip(&rows).enumerate() {
+                proptest::prop_assert_eq!(*line, i as u64 + 2);
+                proptest::prop_assert_eq!(&raw.nik, a);
+                proptest::prop_assert_eq!(&raw.recipient_id, b);
+                proptest::prop_assert_eq!(&raw.aid, c);
+            }
+        }
+    }
+
     #[test]
     fn missing_column_names_what_is_accepted() {
         let e = read(b"nik,jenis_bantuan\n").err().unwrap_or_default();
