@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::outbox::report::{ImportReport, Unit};
 use crate::outbox::{self, Outbox, sender};
 use crate::portal;
 use crate::topology::PathId;
@@ -120,27 +119,15 @@ fn import(args: &ImportArgs) -> ExitCode {
             return ExitCode::from(super::EXIT_BAD_CONFIG);
         }
     };
-    let report = match outbox::csv::read(&bytes) {
-        Err(broken) => {
-            let mut r = ImportReport::new(&name, Unit::Line);
-            r.broken = broken;
-            r
-        }
-        Ok(parsed) => {
-            let ob = match open(&args.state) {
-                Ok(o) => o,
-                Err(code) => return code,
-            };
-            match ob.import(&name, Unit::Line, parsed.rows) {
-                Ok(mut r) => {
-                    r.ignored_columns = parsed.ignored_columns;
-                    r
-                }
-                Err(e) => {
-                    eprintln!("error: nothing was imported: {e}");
-                    return ExitCode::from(super::EXIT_INTERNAL);
-                }
-            }
+    let ob = match open(&args.state) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let report = match ob.import_csv(&name, &bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: nothing was imported: {e}");
+            return ExitCode::from(super::EXIT_INTERNAL);
         }
     };
     if args.json {

@@ -385,6 +385,23 @@ impl Outbox {
         Ok(report)
     }
 
+    /// Read a CSV file's bytes and import its rows (the command line and the dashboard's
+    /// upload). A file with a structural fault imports nothing; the report says where.
+    pub fn import_csv(&self, source: &str, bytes: &[u8]) -> Result<ImportReport, Error> {
+        match super::csv::read(bytes) {
+            Err(broken) => {
+                let mut r = ImportReport::new(source, Unit::Line);
+                r.broken = broken;
+                Ok(r)
+            }
+            Ok(parsed) => {
+                let mut r = self.import(source, Unit::Line, parsed.rows)?;
+                r.ignored_columns = parsed.ignored_columns;
+                Ok(r)
+            }
+        }
+    }
+
     /// The batch to post next: the open batch if one was claimed before (it must be posted
     /// again exactly as it was), else a new one of up to `max` oldest pending records.
     /// `None` when nothing is pending.
