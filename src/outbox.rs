@@ -10,6 +10,10 @@
 //! written before it is posted and a record is marked delivered only after the service's answer,
 //! so after a crash the same batch is posted again and the service answers "Data sudah pernah
 //! dikirim", which counts as delivered.
+//!
+//! The state directory holds `outbox.sqlite` and `outbox.key`, the HMAC key of the audit
+//! hashes: back both up together, since without the key a delivered record can no longer be
+//! recognised (neither for the audit nor as a duplicate of a new import).
 
 pub mod api;
 pub mod csv;

@@ -203,7 +203,8 @@ fn shorten(s: &str) -> String {
     if s.chars().count() > 20 {
         out.push('…');
     }
-    out
+    // A NIK typed into the wrong column must not be echoed back whole.
+    crate::portal::answer::shown(&out)
 }
 
 /// Check a row on its own. Every problem of the row is returned, not only the first.
