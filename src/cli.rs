@@ -10,8 +10,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod balikan;
+mod bandwidth;
 mod check;
 mod demo;
+mod probe;
 mod render;
 mod sim;
 
@@ -39,6 +41,10 @@ enum Command {
     Check(check::Args),
     /// Run the appliance on its embedded demo topology, on loopback only.
     Demo(demo::Args),
+    /// Run the topology's probes: once (--once) or continuously, as a table or JSON.
+    Probe(probe::Args),
+    /// An explicit bandwidth test toward a host, a URL, or a link's far end.
+    Bandwidth(bandwidth::Args),
     /// Render Lampiran I (topology) or Lampiran II (service flowchart).
     #[command(subcommand)]
     Render(render::Which),
@@ -62,6 +68,8 @@ pub fn main() -> ExitCode {
         Command::Balikan(which) => balikan::run(which),
         Command::Check(args) => check::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Probe(args) => probe::run(args),
+        Command::Bandwidth(args) => bandwidth::run(args),
         Command::Render(which) => render::run(which),
         Command::Sim(args) => sim::run(args),
     }
@@ -77,7 +85,15 @@ fn init_tracing() {
 }
 
 /// The shipped probe profiles, embedded so the demo and a fresh install have them.
-pub const PROFILES: &[(&str, &str)] = &[];
+pub const PROFILES: &[(&str, &str)] = &[
+    ("bandwidth", include_str!("../probes/bandwidth.yaml")),
+    ("dns", include_str!("../probes/dns.yaml")),
+    ("https", include_str!("../probes/https.yaml")),
+    ("icmp", include_str!("../probes/icmp.yaml")),
+    ("tcp", include_str!("../probes/tcp.yaml")),
+    ("throughput", include_str!("../probes/throughput.yaml")),
+    ("tls", include_str!("../probes/tls.yaml")),
+];
 
 /// Write the embedded probe profiles into `dir`.
 pub fn write_profiles(dir: &std::path::Path) -> std::io::Result<()> {

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod nik;
 pub mod outbox;
 pub mod portal;
+pub mod probe;
 pub mod render;
 pub mod sim;
 pub mod store;

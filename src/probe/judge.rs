@@ -1,0 +1,86 @@
+//! A probe outcome judged against its profile's thresholds: one round's health level.
+
+use crate::health::{Cause, Level, State};
+
+use super::{Outcome, Reason, Thresholds};
+
+/// The level of one round. `contracted_bps` is the contracted bandwidth of the link the
+/// target sits behind, for the bandwidth threshold.
+pub fn level(outcome: &Outcome, t: &Thresholds, contracted_bps: Option<u64>) -> Level {
+    if let Some(reason) = outcome.reason.as_ref().filter(|_| !outcome.ok) {
+        let cause = match reason {
+            Reason::Timeout { .. }
+            | Reason::Refused
+            | Reason::Unreachable { .. }
+            | Reason::AllLost { .. }
+            | Reason::Network { .. } => Cause::Unreachable,
+            Reason::Untrusted { .. }
+            | Reason::Expired { .. }
+            | Reason::NameMismatch { .. }
+            | Reason::Handshake { .. } => Cause::Tls,
+            Reason::NxDomain | Reason::DnsError { .. } => Cause::Dns,
+            Reason::BadStatus { .. } | Reason::BodyMismatch { .. } => Cause::Http,
+        };
+        return Level::bad(State::Down, cause, reason.to_string());
+    }
+    let m = outcome.measures();
+    let mut worst = Level::healthy();
+    let mut consider = |state: State, cause: Cause, detail: String| {
+        if state > worst.state || worst.state == State::Healthy {
+            worst = Level::bad(state, cause, detail);
+        }
+    };
+    if let Some(loss) = m.loss_ratio {
+        let pct = loss * 100.0;
+        if t.loss_crit.is_some_and(|c| loss >= c) {
+            consider(State::Down, Cause::Loss, format!("rugi paket {pct:.0}%"));
+        } else if t.loss_warn.is_some_and(|w| loss >= w) {
+            consider(
+                State::Degraded,
+                Cause::Loss,
+                format!("rugi paket {pct:.0}%"),
+            );
+        }
+    }
+    if let Some(rtt) = m.rtt {
+        let ms = rtt.as_secs_f64() * 1000.0;
+        if t.rtt_crit.is_some_and(|c| rtt >= c) {
+            consider(State::Down, Cause::Latency, format!("RTT {ms:.0} ms"));
+        } else if t.rtt_warn.is_some_and(|w| rtt >= w) {
+            consider(State::Degraded, Cause::Latency, format!("RTT {ms:.0} ms"));
+        }
+    }
+    if let (Some(j), Some(w)) = (m.jitter, t.jitter_warn)
+        && j >= w
+    {
+        consider(
+            State::Degraded,
+            Cause::Jitter,
+            format!("jitter {:.0} ms", j.as_secs_f64() * 1000.0),
+        );
+    }
+    if let (Some(days), Some(w)) = (m.tls_days_to_expiry, t.tls_days_warn)
+        && days < i64::from(w)
+    {
+        consider(
+            State::Degraded,
+            Cause::Tls,
+            format!("sertifikat kedaluwarsa dalam {days} hari"),
+        );
+    }
+    if let (Some(bps), Some(ratio), Some(contracted)) =
+        (m.bandwidth_bps, t.min_bandwidth_ratio, contracted_bps)
+        && bps < ratio * contracted as f64
+    {
+        consider(
+            State::Degraded,
+            Cause::Bandwidth,
+            format!(
+                "bandwidth tersedia {:.0} kbps dari kontrak {} kbps",
+                bps / 1000.0,
+                contracted / 1000
+            ),
+        );
+    }
+    worst
+}

@@ -1,0 +1,267 @@
+//! The probe scheduler: turns the topology and the profiles into probe tasks, runs each on
+//! its interval with jitter, at most one run per target at a time, and within each link's
+//! probe budget; every outcome is judged, fed to health, counted in metrics and sent to the
+//! store.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::budget::{BitsPerSecond, Share, TokenBucket};
+use super::trust::Pin;
+use super::{Kind, Outcome, Probe, Profile, Spec, Target, icmp, judge};
+use crate::health::{Level, TargetKey};
+use crate::topology::{LinkId, Node, TlsTrust, Topology};
+
+/// One probe of one node by one profile, ready to run.
+pub struct Task {
+    pub key: TargetKey,
+    pub profile: Profile,
+    pub probe: Arc<dyn Probe>,
+    /// The contracted link whose budget pays for this probe, if the node sits behind one.
+    pub link: Option<LinkId>,
+    /// The contracted bandwidth of that link, for the bandwidth threshold.
+    pub contracted_bps: Option<u64>,
+}
+
+/// Everything the scheduler will run.
+pub struct Plan {
+    pub tasks: Vec<Task>,
+    /// Per contracted link: its bits per second and its probe share.
+    pub budgets: BTreeMap<LinkId, (u64, f64)>,
+}
+
+/// A task that could not be built, and why.
+#[derive(Debug)]
+pub struct PlanError {
+    pub key: TargetKey,
+    pub why: String,
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.why)
+    }
+}
+
+/// The target a profile probes on a node.
+fn target_for(node: &Node, profile: &Profile) -> Result<Target, String> {
+    let from_url = || {
+        node.url
+            .as_deref()
+            .map(Target::parse)
+            .transpose()
+            .map_err(|e| e.to_string())
+    };
+    match profile.kind {
+        Kind::Http => match (from_url()?, node.address) {
+            (Some(t), _) => Ok(t),
+            (None, Some(ip)) => Ok(Target::ip(ip)),
+            (None, None) => Err("no url or address".into()),
+        },
+        _ => match (node.address, from_url()?) {
+            (Some(ip), _) => Ok(Target::ip(ip)),
+            (None, Some(mut t)) => {
+                t.url = None;
+                Ok(t)
+            }
+            (None, None) => Err("no address".into()),
+        },
+    }
+}
+
+/// The node's own trust replaces the profile's pin (profiles ship a placeholder: the pin
+/// belongs to the endpoint).
+fn apply_trust(profile: &mut Profile, trust: &TlsTrust) -> Result<(), String> {
+    let pin = match trust {
+        TlsTrust::System => return Ok(()),
+        TlsTrust::Fingerprint(hex) => Pin::parse_sha256(hex).ok_or("bad fingerprint")?,
+        TlsTrust::CaFile(path) => Pin::load_ca_file(path)?,
+    };
+    match &mut profile.spec {
+        Spec::Tls(s) => s.pin = Some(pin),
+        Spec::Http(s) => s.endpoint.pin = Some(pin),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The smallest contracted link on the way from the OPD to `node`, by the declared paths.
+fn budget_link(t: &Topology, node: &Node) -> Option<(LinkId, u64)> {
+    let mut best: Option<(LinkId, u64)> = None;
+    for p in &t.paths {
+        for r in &p.routes {
+            let Some(pos) = r.hops.iter().position(|h| h == &node.id) else {
+                continue;
+            };
+            for l in r.links.iter().take(pos) {
+                if let Some(bw) = t.link(l).and_then(|l| l.bandwidth)
+                    && best.as_ref().is_none_or(|(_, b)| bw.bps() < *b)
+                {
+                    best = Some((l.clone(), bw.bps()));
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Build every task of the topology. Profiles named by a node but missing, or targets that
+/// cannot be built, are returned as errors; the rest still runs.
+pub fn plan(
+    t: &Topology,
+    profiles: &BTreeMap<String, Profile>,
+    sockets: Option<&icmp::Sockets>,
+) -> (Plan, Vec<PlanError>) {
+    let mut tasks = Vec::new();
+    let mut errors = Vec::new();
+    for node in &t.nodes {
+        for name in &node.probes {
+            let key = TargetKey::new(node.id.clone(), name.clone());
+            let Some(profile) = profiles.get(name) else {
+                errors.push(PlanError {
+                    key,
+                    why: format!("no profile `{name}` in {}", t.probe_dir.display()),
+                });
+                continue;
+            };
+            let mut profile = profile.clone();
+            let built = apply_trust(&mut profile, &node.tls)
+                .and_then(|()| target_for(node, &profile))
+                .and_then(|target| {
+                    super::build_shared(&profile, &target, sockets).map_err(|e| e.to_string())
+                });
+            match built {
+                Ok(probe) => {
+                    let link = budget_link(t, node);
+                    tasks.push(Task {
+                        key,
+                        profile,
+                        probe: Arc::from(probe),
+                        contracted_bps: link.as_ref().map(|(_, b)| *b),
+                        link: link.map(|(l, _)| l),
+                    });
+                }
+                Err(why) => errors.push(PlanError { key, why }),
+            }
+        }
+    }
+    let budgets = t
+        .contracted_links()
+        .filter_map(|l| Some((l.id.clone(), (l.bandwidth?.bps(), l.probe_share))))
+        .collect();
+    (Plan { tasks, budgets }, errors)
+}
+
+/// One judged round, as the scheduler reports it.
+#[derive(Clone, Debug)]
+pub struct Round {
+    pub key: TargetKey,
+    pub kind: Kind,
+    pub link: Option<LinkId>,
+    pub outcome: Outcome,
+    pub level: Level,
+}
+
+/// Run one round of every task now, concurrently, ignoring budgets and intervals
+/// (`juknis probe --once`). Tasks that cannot run give their error.
+pub async fn run_once(plan: &Plan) -> Vec<(TargetKey, Result<Round, super::Error>)> {
+    let futures = plan.tasks.iter().map(|task| async move {
+        let res = task.probe.run().await.map(|outcome| Round {
+            level: judge::level(&outcome, &task.profile.thresholds, task.contracted_bps),
+            key: task.key.clone(),
+            kind: task.profile.kind,
+            link: task.link.clone(),
+            outcome,
+        });
+        (task.key.clone(), res)
+    });
+    futures_util::future::join_all(futures).await
+}
+
+/// Run every task on its interval until `cancel`, sending each judged round to `out`.
+/// Each task waits a random share of its interval first so rounds do not bunch up, and
+/// takes its bytes from its link's token bucket; a round that does not fit is skipped and
+/// reported through `skipped`.
+pub async fn run(
+    plan: Plan,
+    out: mpsc::Sender<Round>,
+    skipped: impl Fn(&TargetKey) + Send + Sync + 'static,
+    cancel: CancellationToken,
+) {
+    let buckets: BTreeMap<LinkId, Arc<Mutex<TokenBucket>>> = plan
+        .budgets
+        .iter()
+        .map(|(id, (bps, share))| {
+            let share = Share::new(*share).unwrap_or_default();
+            let bucket =
+                TokenBucket::for_link(BitsPerSecond(*bps), share, Duration::from_secs(600));
+            (id.clone(), Arc::new(Mutex::new(bucket)))
+        })
+        .collect();
+    let skipped = Arc::new(skipped);
+    let tracker = TaskTracker::new();
+    for task in plan.tasks {
+        let out = out.clone();
+        let cancel = cancel.clone();
+        let bucket = task.link.as_ref().and_then(|l| buckets.get(l)).cloned();
+        let skipped = Arc::clone(&skipped);
+        tracker.spawn(async move {
+            let interval = task.profile.interval.max(Duration::from_millis(100));
+            let first = interval.mul_f64(rand::random::<f64>());
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(first) => {}
+            }
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    _ = ticker.tick() => {}
+                }
+                let cost = task.probe.cost_bytes();
+                let allowed = match &bucket {
+                    Some(b) => b.lock().map(|mut b| b.try_take(cost)).unwrap_or(true),
+                    None => true,
+                };
+                if !allowed {
+                    skipped(&task.key);
+                    continue;
+                }
+                let result = tokio::select! {
+                    () = cancel.cancelled() => return,
+                    r = task.probe.run() => r,
+                };
+                let outcome = match result {
+                    Ok(o) => o,
+                    Err(e) => {
+                        tracing::warn!(target = %task.key, error = %e, "probe cannot run");
+                        continue;
+                    }
+                };
+                if let Some(b) = &bucket
+                    && let Ok(mut b) = b.lock()
+                {
+                    b.settle(cost, outcome.bytes_spent);
+                }
+                let round = Round {
+                    level: judge::level(&outcome, &task.profile.thresholds, task.contracted_bps),
+                    key: task.key.clone(),
+                    kind: task.profile.kind,
+                    link: task.link.clone(),
+                    outcome,
+                };
+                if out.send(round).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    tracker.close();
+    tracker.wait().await;
+}
