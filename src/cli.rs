@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod balikan;
 mod bandwidth;
 mod check;
 mod demo;
@@ -34,6 +35,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Data balikan: import a CSV into the outbox, send it, show its state.
+    #[command(subcommand)]
+    Balikan(balikan::Which),
     /// Validate a topology and lint Lampiran I against the Juknis' required items.
     Check(check::Args),
     /// Run the appliance on its embedded demo topology, on loopback only.
@@ -66,6 +70,7 @@ pub fn main() -> ExitCode {
     // One TLS provider for the whole process (ring; aws-lc is never built).
     let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
+        Command::Balikan(which) => balikan::run(which),
         Command::Check(args) => check::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Probe(args) => probe::run(args),

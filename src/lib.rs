@@ -7,6 +7,7 @@ pub mod cli;
 pub mod health;
 pub mod metrics;
 pub mod nik;
+pub mod outbox;
 pub mod portal;
 pub mod probe;
 pub mod render;

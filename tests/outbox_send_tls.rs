@@ -1,0 +1,158 @@
+//! `juknis balikan import` then `juknis balikan send` against the simulator over HTTPS with a
+//! self-signed certificate pinned by fingerprint, as the real service is reached; and a wrong
+//! token, which delivers nothing and loses nothing. Loopback only, synthetic NIKs.
+
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use juknis::sim;
+
+fn juknis() -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_juknis"));
+    c.env("JUKNIS_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    c
+}
+
+fn write_csv(path: &Path, n: usize) {
+    let regions = juknis::nik::region::all();
+    let mut text = String::from("nik,id_penerima,jenis_bantuan\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "{}1506880{:03},TLS-{i},{}\n",
+            regions[i * 3].code,
+            i + 1,
+            if i % 2 == 0 { "PKH" } else { "PBI" }
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+async fn send(state: &Path, url: &str, token: &Path, fingerprint: &str) -> std::process::Output {
+    let child = juknis()
+        .args(["balikan", "send", "--state-dir"])
+        .arg(state)
+        .args(["--url", url, "--token-file"])
+        .arg(token)
+        .args([
+            "--fingerprint",
+            fingerprint,
+            "--id-lembaga",
+            sim::INSTANSI_ID,
+            "--nama-lembaga",
+            "Dinas Sosial (uji)",
+            "--batch-size",
+            "40",
+        ])
+        .spawn()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn import_and_send_over_pinned_tls() {
+    let handle = sim::Server::start(sim::Config::default()).await.unwrap();
+    assert!(handle.addr().ip().is_loopback());
+    let fingerprint = juknis::portal::tls::fingerprint_hex(&handle.fingerprint().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let csv = dir.path().join("data.csv");
+    write_csv(&csv, 150);
+    let token = dir.path().join("token");
+    std::fs::write(&token, format!("{}\n", sim::DEFAULT_BALIKAN_TOKEN)).unwrap();
+
+    let out = juknis()
+        .args(["balikan", "import"])
+        .arg(&csv)
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = send(&state, &handle.balikan_url(), &token, &fingerprint).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("150 terkirim, 0 menunggu, 0 ditolak"),
+        "{stdout}"
+    );
+    assert_eq!(handle.balikan_records().len(), 150);
+    assert_eq!(handle.stats().balikan_posts, 4);
+}
+
+#[tokio::test]
+async fn a_wrong_token_delivers_nothing_and_loses_nothing() {
+    let handle = sim::Server::start(sim::Config::default()).await.unwrap();
+    let fingerprint = juknis::portal::tls::fingerprint_hex(&handle.fingerprint().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let csv = dir.path().join("data.csv");
+    write_csv(&csv, 5);
+    let token = dir.path().join("token");
+    std::fs::write(&token, "salah").unwrap();
+    let out = juknis()
+        .args(["balikan", "import"])
+        .arg(&csv)
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+
+    // `--follow` keeps it retrying; stop it with SIGTERM after a few backoffs.
+    let mut child = juknis()
+        .args(["balikan", "send", "--follow", "--state-dir"])
+        .arg(&state)
+        .args(["--url", &handle.balikan_url(), "--token-file"])
+        .arg(&token)
+        .args([
+            "--fingerprint",
+            &fingerprint,
+            "--id-lembaga",
+            "X",
+            "--nama-lembaga",
+            "Y",
+            "--backoff-base-ms",
+            "20",
+        ])
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = child.id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "SIGTERM is a clean stop");
+    assert!(handle.balikan_records().is_empty());
+    let counts = juknis::outbox::Outbox::open(&state)
+        .unwrap()
+        .counts()
+        .unwrap();
+    assert_eq!((counts.pending, counts.rejected), (5, 0));
+}
