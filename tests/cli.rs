@@ -1,0 +1,177 @@
+//! The command line as a technician uses it: exit codes, messages, files written.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn juknis() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_juknis"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = juknis().arg("--help").output().expect("runs");
+    assert!(out.status.success());
+    insta::assert_snapshot!("help", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn check_passes_both_shipped_topologies() {
+    for name in ["bandung.yaml", "demo.yaml"] {
+        let out = juknis()
+            .args(["check", "--config"])
+            .arg(root().join("topology").join(name))
+            .output()
+            .expect("runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("Lampiran I: all 5 required items present"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("wan-kominfo 512 Kbps"), "{stdout}");
+    }
+}
+
+#[test]
+fn check_reports_every_error_and_missing_items_with_a_nonzero_exit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let demo = std::fs::read_to_string(root().join("topology/demo.yaml")).expect("demo");
+    let broken = demo
+        .replacen("bandwidth: 512 Kbps", "bandwidth: 512 kilo", 1)
+        .replacen("{id: app-web, zone: opd,", "{id: app-web, zoen: opd,", 1);
+    let file = dir.path().join("broken.yaml");
+    std::fs::write(&file, broken).expect("write");
+    let out = juknis()
+        .args(["check", "--config"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broken.yaml:")
+            && err.contains("unknown key `zoen`")
+            && err.contains("did you mean `zone`?"),
+        "{err}"
+    );
+    assert!(err.contains("`kilo` is not a bandwidth unit"), "{err}");
+
+    // Valid, but Lampiran I lacks the mobile app the agreement declares: exit 1, item 3 named.
+    let lint = demo.replacen(
+        "kind: app, platform: mobile,",
+        "kind: app, platform: web,",
+        1,
+    );
+    std::fs::write(&file, lint).expect("write");
+    let out = juknis()
+        .args(["check", "--config"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Lampiran I item 3: \"Jika pakai mobile App gambarkan pada bagian OPDnya\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn render_writes_every_format_and_refuses_an_unknown_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for ext in ["svg", "png", "pdf", "dot"] {
+        let out_file = dir.path().join(format!("l1.{ext}"));
+        let out = juknis()
+            .args(["render", "lampiran1", "--config"])
+            .arg(root().join("topology/bandung.yaml"))
+            .arg("-o")
+            .arg(&out_file)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{ext}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(std::fs::metadata(&out_file).expect("written").len() > 500);
+    }
+    let out = juknis()
+        .args(["render", "lampiran2", "--config"])
+        .arg(root().join("topology/bandung.yaml"))
+        .arg("-o")
+        .arg(dir.path().join("l2.pdf"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1. Operator Dinas Sosial"),
+        "narrative printed"
+    );
+    let out = juknis()
+        .args(["render", "lampiran1", "--config"])
+        .arg(root().join("topology/bandung.yaml"))
+        .arg("-o")
+        .arg(dir.path().join("l1.jpg"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(64));
+}
+
+#[test]
+fn demo_runs_the_simulator_and_the_appliance_and_writes_demo_json() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = juknis()
+        .args(["demo", "--state-dir"])
+        .arg(dir.path())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("demo starts");
+    let info = dir.path().join("demo.json");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !info.exists() {
+        assert!(Instant::now() < deadline, "demo.json never written");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&info).expect("read")).expect("json");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(v["url"], format!("http://127.0.0.1:{port}/"));
+    for status in ["found", "deceased", "duplicate", "inactive", "not_found"] {
+        let nik = v["samples"][status].as_str().unwrap_or_default();
+        assert!(
+            juknis::nik::Nik::parse(nik).is_ok(),
+            "{status}: a valid synthetic NIK"
+        );
+    }
+    for doc in v["documents"].as_array().expect("documents") {
+        let p = PathBuf::from(doc.as_str().expect("path"));
+        assert!(
+            std::fs::metadata(&p).expect("document exists").len() > 500,
+            "{}",
+            p.display()
+        );
+    }
+    let topo = std::fs::read_to_string(dir.path().join("topology/demo.yaml")).expect("topology");
+    assert!(
+        topo.contains("tls_pin"),
+        "the demo pins the simulator's certificate"
+    );
+}
