@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod check;
 mod demo;
 mod render;
@@ -31,6 +32,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check the audit log of NIK look-ups.
+    #[command(subcommand)]
+    Audit(audit::Which),
     /// Validate a topology and lint Lampiran I against the Juknis' required items.
     Check(check::Args),
     /// Run the appliance on its embedded demo topology, on loopback only.
@@ -55,6 +59,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     match cli.command {
+        Command::Audit(which) => audit::run(which),
         Command::Check(args) => check::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Render(which) => render::run(which),
