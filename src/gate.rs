@@ -637,7 +637,7 @@ impl Gate {
                     self.publish_quota();
                 }
                 tracing::warn!(
-                    error = %e,
+                    error = loggable(&e),
                     route = route_name.as_str(),
                     breaker_open = open,
                     quota_returned = never_sent,
@@ -729,6 +729,16 @@ fn link_down(reason: &str, after: Duration) -> Refused {
         ),
     )
     .after(after)
+}
+
+/// What of a portal error may go to a log line: never the answer's text or a parser's message,
+/// which can quote population data from a broken answer.
+fn loggable(e: &portal::Error) -> String {
+    match e {
+        portal::Error::HttpStatus { url, status, .. } => format!("{url} answered HTTP {status}"),
+        portal::Error::Malformed { .. } => "malformed answer (text withheld)".to_owned(),
+        other => other.to_string(),
+    }
 }
 
 fn portal_error_words(e: &portal::Error, never_sent: bool) -> (&'static str, &'static str) {

@@ -128,6 +128,10 @@ pub async fn start_sim(canary: Option<&str>) -> Handle {
 }
 
 pub fn open_gate(sim: &Handle, dir: &Path, o: &Opts) -> Harness {
+    open_gate_with(sim, dir, o, secrets(&o.user, &o.password))
+}
+
+pub fn open_gate_with(sim: &Handle, dir: &Path, o: &Opts, secrets: Secrets) -> Harness {
     let health = FakeHealth::new(o.state);
     let metrics = Metrics::new();
     let mut cfg = gate::Config::new(
@@ -135,7 +139,7 @@ pub fn open_gate(sim: &Handle, dir: &Path, o: &Opts) -> Harness {
         health.clone(),
         metrics.clone(),
         dir,
-        secrets(&o.user, &o.password),
+        secrets,
     );
     cfg.rules = o.rules.clone();
     cfg.breaker = o.breaker;
