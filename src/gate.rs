@@ -663,6 +663,18 @@ impl Gate {
                 Duration::from_secs(30),
             )
         })?;
+        if verdict.state == State::Unknown {
+            // Not known to be down, but not known to work either: nothing is sent.
+            return Err(Refused::new(
+                Refusal::LinkDown,
+                format!(
+                    "Kondisi jalur ke Web Portal belum diketahui: {}. Permintaan tidak dikirim dan \
+                     kuota tidak terpakai; coba lagi sebentar lagi.",
+                    verdict.reason()
+                ),
+            )
+            .after(Duration::from_secs(10)));
+        }
         if !matches!(verdict.state, State::Healthy | State::Degraded) {
             return Err(link_down(verdict.reason(), Duration::from_secs(30)));
         }

@@ -29,6 +29,11 @@ pub const ENV_IP_USER: &str = "JUKNIS_PORTAL_IP_USER";
 /// See [`ENV_USER_ID`].
 pub const ENV_INSTANSI_ID: &str = "JUKNIS_PORTAL_INSTANSI_ID";
 
+/// Environment variables of the data balikan service's bearer token and agency id.
+pub const ENV_BALIKAN_TOKEN: &str = "JUKNIS_BALIKAN_TOKEN";
+/// See [`ENV_BALIKAN_TOKEN`].
+pub const ENV_BALIKAN_ID_LEMBAGA: &str = "JUKNIS_BALIKAN_ID_LEMBAGA";
+
 /// Shortest plain-text API token accepted: a short token can be guessed.
 pub const MIN_TOKEN_LEN: usize = 16;
 
@@ -85,11 +90,30 @@ impl std::fmt::Debug for Portal {
     }
 }
 
+/// The data balikan service's account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Balikan {
+    /// Bearer token of the data balikan web service.
+    pub token: String,
+    /// The agency id (`id_lembaga`) sent with every batch.
+    pub id_lembaga: String,
+}
+
+impl std::fmt::Debug for Balikan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Balikan")
+            .field("id_lembaga", &self.id_lembaga)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Every secret the gate needs. `Debug` names the applications, never a token.
 #[derive(Clone, Default)]
 pub struct Secrets {
     /// The Dukcapil account, when configured.
     pub portal: Option<Portal>,
+    /// The data balikan account, when configured.
+    pub balikan: Option<Balikan>,
     /// Application name and SHA-256 of its token.
     tokens: Vec<(String, [u8; 32])>,
 }
@@ -112,7 +136,16 @@ struct RawFile {
     #[serde(default)]
     portal: Option<RawPortal>,
     #[serde(default)]
+    balikan: Option<RawBalikan>,
+    #[serde(default)]
     api_tokens: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBalikan {
+    token: Option<String>,
+    id_lembaga: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -196,6 +229,7 @@ impl Secrets {
     ) -> Result<Secrets, Error> {
         let mut raw = RawFile {
             portal: None,
+            balikan: None,
             api_tokens: BTreeMap::new(),
         };
         if let Some(path) = file {
@@ -213,6 +247,7 @@ impl Secrets {
             }
         }
         let mut portal = raw.portal.unwrap_or_default();
+        let mut balikan = raw.balikan.unwrap_or_default();
         let mut tokens = BTreeMap::new();
         for (app, value) in &raw.api_tokens {
             tokens.insert(app.clone(), token_hash(app, value)?);
@@ -223,6 +258,8 @@ impl Secrets {
                 ENV_PASSWORD => portal.password = Some(v),
                 ENV_IP_USER => portal.ip_user = Some(v),
                 ENV_INSTANSI_ID => portal.instansi_id = Some(v),
+                ENV_BALIKAN_TOKEN => balikan.token = Some(v),
+                ENV_BALIKAN_ID_LEMBAGA => balikan.id_lembaga = Some(v),
                 _ => {
                     if let Some(app) = k.strip_prefix(ENV_TOKEN_PREFIX)
                         && !app.is_empty()
@@ -272,8 +309,30 @@ impl Secrets {
                 )));
             }
         };
+        let balikan = match balikan {
+            RawBalikan {
+                token: None,
+                id_lembaga: None,
+            } => None,
+            RawBalikan {
+                token: Some(token),
+                id_lembaga: Some(id_lembaga),
+            } => Some(Balikan { token, id_lembaga }),
+            RawBalikan { token, .. } => {
+                let missing = if token.is_none() {
+                    "token"
+                } else {
+                    "id_lembaga"
+                };
+                return Err(Error::Invalid(format!(
+                    "the data balikan account is incomplete: missing {missing} (in {FILE} under `balikan:`, \
+                     or in {ENV_BALIKAN_TOKEN}, {ENV_BALIKAN_ID_LEMBAGA})"
+                )));
+            }
+        };
         Ok(Secrets {
             portal,
+            balikan,
             tokens: tokens.into_iter().collect(),
         })
     }
@@ -282,6 +341,7 @@ impl Secrets {
     pub fn new(portal: Option<Portal>) -> Secrets {
         Secrets {
             portal,
+            balikan: None,
             tokens: Vec::new(),
         }
     }
