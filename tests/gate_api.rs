@@ -239,13 +239,19 @@ async fn the_appliance_refusals_spend_nothing() {
 #[rstest]
 #[case::down(
     State::Down,
-    "Tidak ada jawaban mulai antara Router OPD dan Titik Akses Dukcapil (IP LAN)"
+    "Tidak ada jawaban mulai antara Router OPD dan Titik Akses Dukcapil (IP LAN)",
+    "Jalur ke Web Portal sedang terputus: {reason}. Permintaan tidak dikirim dan kuota tidak terpakai."
 )]
-#[case::unknown(State::Unknown, "belum ada hasil pemantauan pada jalur ini")]
+#[case::unknown(
+    State::Unknown,
+    "belum ada hasil pemantauan pada jalur ini",
+    "Kondisi jalur ke Web Portal belum diketahui: {reason}. Permintaan tidak dikirim dan kuota tidak terpakai; coba lagi sebentar lagi."
+)]
 #[tokio::test]
 async fn an_unusable_path_answers_link_down_and_sends_nothing(
     #[case] state: State,
     #[case] reason: &str,
+    #[case] message: &str,
 ) {
     let sim = start_sim(None).await;
     let dir = tempfile::tempdir().unwrap();
@@ -256,12 +262,7 @@ async fn an_unusable_path_answers_link_down_and_sends_nothing(
         (r.status, r.code()),
         (StatusCode::SERVICE_UNAVAILABLE, "link_down")
     );
-    assert_eq!(
-        r.message(),
-        format!(
-            "Jalur ke Web Portal sedang terputus: {reason}. Permintaan tidak dikirim dan kuota tidak terpakai."
-        )
-    );
+    assert_eq!(r.message(), message.replace("{reason}", reason));
     assert!(r.headers.contains_key("retry-after"));
     assert_eq!(sim.stats().lookups_answered, 0);
     assert_eq!(sim.stats().quota_left, sim::DEFAULT_QUOTA);

@@ -62,8 +62,8 @@ pub fn topology_for(sim: &Handle, quota: &str) -> Topology {
     let fp = hex::encode(sim.fingerprint().unwrap());
     let text = text
         .replace(
-            "url: \"https://127.0.0.5:18443/\"}",
-            &format!("url: \"{}/\", tls_pin: \"{fp}\"}}", sim.base_url()),
+            "url: \"https://127.0.0.5:18443/\"",
+            &format!("url: \"{}/\", tls_pin: \"{fp}\"", sim.base_url()),
         )
         .replace("quota_per_day: 200", &format!("quota_per_day: {quota}"));
     assert!(
