@@ -63,9 +63,14 @@ async fn main() -> anyhow::Result<()> {
         .fingerprint()
         .map(|fp| format!(", tls_pin: \"{}\"", hex::encode(fp)))
         .unwrap_or_default();
+    // The web-portal node's URL (the balikan node's URL is longer and does not match).
     let text = include_str!("../topology/demo.yaml").replace(
-        "url: \"https://127.0.0.5:18443/\"}",
-        &format!("url: \"{}/\"{pin}}}", sim.base_url()),
+        "url: \"https://127.0.0.5:18443/\"",
+        &format!("url: \"{}/\"{pin}", sim.base_url()),
+    );
+    anyhow::ensure!(
+        text.contains(&sim.base_url()),
+        "topology/demo.yaml no longer has the web-portal URL this example replaces"
     );
     let topology = topology::parse(&text, std::path::Path::new("demo.yaml"), &|_| None)
         .map_err(|d| anyhow::anyhow!("demo topology: {d:?}"))?;
