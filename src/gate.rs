@@ -515,7 +515,7 @@ impl Gate {
             forwarded,
         };
         let m = &self.inner.metrics;
-        if let Err(e) = self.inner.audit.append(&entry) {
+        if let Err(e) = self.inner.audit.append(entry).await {
             // Unrecorded access is not allowed to return data.
             tracing::error!(error = %e, caller = who.name(), "audit log write failed; answer withheld");
             m.lookups

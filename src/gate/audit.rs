@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -35,6 +34,14 @@ pub enum Error {
         path: PathBuf,
         /// Cause.
         source: rusqlite::Error,
+    },
+    /// An entry could not be written.
+    #[error("audit log {path}: {detail}", path = path.display())]
+    Write {
+        /// The database file.
+        path: PathBuf,
+        /// Cause.
+        detail: String,
     },
     /// There is no audit log to verify.
     #[error("no audit log at {path}", path = path.display())]
@@ -159,15 +166,26 @@ CREATE TABLE IF NOT EXISTS audit_head (
 );";
 
 struct Writer {
+    path: PathBuf,
     conn: Connection,
     seq: i64,
     last: [u8; 32],
 }
 
-/// The audit log, open for appending.
+struct Job {
+    entry: Entry,
+    done: tokio::sync::oneshot::Sender<Result<i64, Error>>,
+}
+
+/// Most entries committed in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// The audit log, open for appending. Entries are written by one thread that commits whatever
+/// is waiting in one transaction (group commit); [`Log::append`] returns once its entry is
+/// committed.
 pub struct Log {
     path: PathBuf,
-    writer: Mutex<Writer>,
+    jobs: tokio::sync::mpsc::Sender<Job>,
 }
 
 impl fmt::Debug for Log {
@@ -181,7 +199,8 @@ fn decode_hash(h: &str) -> Option<[u8; 32]> {
 }
 
 impl Log {
-    /// Open (or create) `DIR/audit.db` and continue its chain.
+    /// Open (or create) `DIR/audit.db`, continue its chain, and start the writer thread (it
+    /// ends when the `Log` is dropped).
     pub fn open(state_dir: &Path) -> Result<Log, Error> {
         let path = state_dir.join(FILE);
         let sql = |source| Error::Sql {
@@ -210,72 +229,123 @@ impl Log {
             Some((seq, h)) => (seq, decode_hash(&h).unwrap_or(GENESIS)),
             None => (0, GENESIS),
         };
-        Ok(Log {
-            path,
-            writer: Mutex::new(Writer { conn, seq, last }),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Writer> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Append one entry; returns its sequence number.
-    pub fn append(&self, e: &Entry) -> Result<i64, Error> {
-        let mut w = self.lock();
-        let mut row = Row {
-            seq: w.seq + 1,
-            ts: ts(&e.at),
-            caller_kind: e.caller_kind.clone(),
-            caller: e.caller.clone(),
-            purpose: mask_purpose(&e.purpose),
-            nik_hmac: e.nik_hmac.clone(),
-            status: e.status.clone(),
-            route: e.route.clone(),
-            latency_us: i64::try_from(e.latency.as_micros()).unwrap_or(i64::MAX),
-            forwarded: i64::from(e.forwarded),
-            prev_hash: hex::encode(w.last),
-            hash: String::new(),
+        let (jobs, rx) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
+        let mut writer = Writer {
+            path: path.clone(),
+            conn,
+            seq,
+            last,
         };
-        let digest = row.digest(&w.last);
-        row.hash = hex::encode(digest);
-        let sql = |source| Error::Sql {
+        std::thread::Builder::new()
+            .name("juknis-audit".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| Error::Write {
+                path: path.clone(),
+                detail: format!("cannot start the writer thread: {e}"),
+            })?;
+        Ok(Log { path, jobs })
+    }
+
+    /// Append one entry; returns its sequence number once it is committed.
+    pub async fn append(&self, entry: Entry) -> Result<i64, Error> {
+        let closed = || Error::Write {
             path: self.path.clone(),
-            source,
+            detail: "the audit writer has stopped".into(),
         };
-        let tx = w.conn.unchecked_transaction().map_err(sql)?;
-        tx.prepare_cached(
-            "INSERT INTO audit (seq, ts, caller_kind, caller, purpose, nik_hmac, status, route,
-                latency_us, forwarded, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                row.seq,
-                row.ts,
-                row.caller_kind,
-                row.caller,
-                row.purpose,
-                row.nik_hmac,
-                row.status,
-                row.route,
-                row.latency_us,
-                row.forwarded,
-                row.prev_hash,
-                row.hash
-            ])
-        })
-        .map_err(sql)?;
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Job { entry, done })
+            .await
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+}
+
+impl Writer {
+    fn run(&mut self, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(_) => break,
+                }
+            }
+            match self.write(&batch) {
+                Ok(first_seq) => {
+                    for (i, j) in batch.into_iter().enumerate() {
+                        let _ = j.done.send(Ok(first_seq + i as i64));
+                    }
+                }
+                Err(e) => {
+                    let detail = e.to_string();
+                    for j in batch {
+                        let _ = j.done.send(Err(Error::Write {
+                            path: self.path.clone(),
+                            detail: detail.clone(),
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Write a batch in one transaction; the chain advances only when it commits.
+    fn write(&mut self, batch: &[Job]) -> rusqlite::Result<i64> {
+        let first_seq = self.seq + 1;
+        let mut seq = self.seq;
+        let mut last = self.last;
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO audit (seq, ts, caller_kind, caller, purpose, nik_hmac, status, route,
+                    latency_us, forwarded, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            for job in batch {
+                let e = &job.entry;
+                seq += 1;
+                let mut row = Row {
+                    seq,
+                    ts: ts(&e.at),
+                    caller_kind: e.caller_kind.clone(),
+                    caller: e.caller.clone(),
+                    purpose: mask_purpose(&e.purpose),
+                    nik_hmac: e.nik_hmac.clone(),
+                    status: e.status.clone(),
+                    route: e.route.clone(),
+                    latency_us: i64::try_from(e.latency.as_micros()).unwrap_or(i64::MAX),
+                    forwarded: i64::from(e.forwarded),
+                    prev_hash: hex::encode(last),
+                    hash: String::new(),
+                };
+                last = row.digest(&last);
+                row.hash = hex::encode(last);
+                insert.execute(params![
+                    row.seq,
+                    row.ts,
+                    row.caller_kind,
+                    row.caller,
+                    row.purpose,
+                    row.nik_hmac,
+                    row.status,
+                    row.route,
+                    row.latency_us,
+                    row.forwarded,
+                    row.prev_hash,
+                    row.hash
+                ])?;
+            }
+        }
         tx.prepare_cached(
             "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
              ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        )
-        .and_then(|mut s| s.execute(params![row.seq, row.hash]))
-        .map_err(sql)?;
-        tx.commit().map_err(sql)?;
-        w.seq = row.seq;
-        w.last = digest;
-        Ok(row.seq)
+        )?
+        .execute(params![seq, hex::encode(last)])?;
+        tx.commit()?;
+        self.seq = seq;
+        self.last = last;
+        Ok(first_seq)
     }
 }
 

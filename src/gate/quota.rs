@@ -86,6 +86,9 @@ pub fn until_next_wib_day(t: DateTime<Utc>) -> Duration {
         .unwrap_or(Duration::from_secs(3600))
 }
 
+/// How often an unlimited quota's count is written.
+const UNLIMITED_FLUSH_EVERY: u64 = 64;
+
 fn load(conn: &Connection, day: NaiveDate) -> rusqlite::Result<u64> {
     let used: Option<i64> = conn
         .query_row(
@@ -138,6 +141,9 @@ impl Quota {
 
     fn roll(&self, g: &mut Inner, today: NaiveDate) -> Result<(), Error> {
         if g.day != today {
+            if self.limit.is_none() {
+                self.write(g)?;
+            }
             g.used = load(&g.conn, today).map_err(|source| Error::Sql {
                 path: self.path.clone(),
                 source,
@@ -178,7 +184,11 @@ impl Quota {
             }));
         }
         g.used += 1;
-        if let Err(e) = self.write(&g) {
+        // Unlimited: the count only feeds the usage report (the audit log is the record), so
+        // it is written every so often and on drop instead of per look-up.
+        if (self.limit.is_some() || g.used % UNLIMITED_FLUSH_EVERY == 1)
+            && let Err(e) = self.write(&g)
+        {
             g.used -= 1;
             return Err(e);
         }
@@ -208,6 +218,15 @@ impl Quota {
     pub fn left_today(&self) -> Result<Option<u64>, Error> {
         let used = self.used_today()?;
         Ok(self.limit.map(|l| l.saturating_sub(used)))
+    }
+}
+
+impl Drop for Quota {
+    fn drop(&mut self) {
+        let g = self.lock();
+        if let Err(e) = self.write(&g) {
+            tracing::warn!(error = %e, "quota count not saved at shutdown");
+        }
     }
 }
 
