@@ -7,6 +7,7 @@ demo: deps-demo
 	$(CARGO) run --release --bin juknis -- demo
 
 test: deps-test
+	$(CARGO) build --examples   # the test-bed runs examples/reflector in a namespace
 	$(CARGO) test --all-targets --no-fail-fast
 
 lint:

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod balikan;
 mod bandwidth;
 mod check;
@@ -36,6 +37,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check the audit log of NIK look-ups.
+    #[command(subcommand)]
+    Audit(audit::Which),
     /// Data balikan: import a CSV into the outbox, send it, show its state.
     #[command(subcommand)]
     Balikan(balikan::Which),
@@ -74,6 +78,7 @@ pub fn main() -> ExitCode {
     // One TLS provider for the whole process (ring; aws-lc is never built).
     let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
+        Command::Audit(which) => audit::run(which),
         Command::Balikan(which) => balikan::run(which),
         Command::Check(args) => check::run(args),
         Command::Demo(args) => demo::run(args),

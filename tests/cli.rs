@@ -151,8 +151,64 @@ fn demo_runs_the_simulator_and_the_appliance_and_writes_demo_json() {
     std::thread::sleep(Duration::from_millis(200));
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&info).expect("read")).expect("json");
+
+    // Once the probes have seen the path, a look-up goes through to the simulator and back.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let (status, cache, body) = rt.block_on(async {
+        let client = reqwest::Client::new();
+        // Wait for the probes to call the portal path healthy (as a client honouring
+        // Retry-After would), then look up once.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let h: serde_json::Value = client
+                .get(format!("http://127.0.0.1:{port}/healthz"))
+                .send()
+                .await
+                .expect("healthz")
+                .json()
+                .await
+                .expect("json");
+            if h["paths"][0]["state"] == "healthy" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the portal path never became healthy: {h}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let r = client
+            .post(format!("http://127.0.0.1:{port}/api/v1/lookup"))
+            .bearer_auth(v["api_token"].as_str().unwrap_or_default())
+            .json(
+                &serde_json::json!({"nik": v["samples"]["found"], "purpose": "verifikasi bansos"}),
+            )
+            .send()
+            .await
+            .expect("the appliance answers");
+        let status = r.status().as_u16();
+        let cache = r
+            .headers()
+            .get("cache-control")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (
+            status,
+            cache,
+            r.json::<serde_json::Value>().await.expect("json"),
+        )
+    });
     let _ = child.kill();
     let _ = child.wait();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "found", "{body}");
+    assert_eq!(body["data"]["nik"], v["samples"]["found"]);
+    assert!(cache.contains("no-store"), "{cache}");
     assert_eq!(v["url"], format!("http://127.0.0.1:{port}/"));
     for status in ["found", "deceased", "duplicate", "inactive", "not_found"] {
         let nik = v["samples"][status].as_str().unwrap_or_default();

@@ -140,8 +140,8 @@ fn line_col_of(text: &str, needle: &str) -> (u64, u64) {
     "not a bandwidth unit"
 )]
 #[case::unknown_profile(
-    "service: web_portal, name: Web Portal,",
-    "service: web_portal, probes: [icmpp], name: Web Portal,",
+    "probes: [icmp, tls]}",
+    "probes: [icmpp, tls]}",
     "icmpp",
     "unknown probe profile `icmpp`"
 )]

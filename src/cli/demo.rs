@@ -33,6 +33,8 @@ pub struct Args {
 #[derive(Serialize)]
 struct DemoInfo {
     url: String,
+    /// The bearer token of the demo's OPD application (`app-web`) for `/api/v1/*`.
+    api_token: String,
     simulator: String,
     simulator_fingerprint: String,
     topology: PathBuf,
@@ -76,10 +78,18 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     let base = base.trim_end_matches('/');
 
     // The demo topology, pointed at the simulator and pinned to its certificate.
-    let text = DEMO_TOPOLOGY.replace(DEMO_PORTAL, base).replace(
-        "{id: web-portal, ",
-        &format!("{{id: web-portal, tls_pin: \"{fingerprint}\", "),
-    );
+    let text = DEMO_TOPOLOGY
+        .replace(DEMO_PORTAL, base)
+        .replace(
+            "{id: web-portal, ",
+            &format!("{{id: web-portal, tls_pin: \"{fingerprint}\", "),
+        )
+        .replace(
+            "{id: data-balikan, ",
+            &format!("{{id: data-balikan, tls_pin: \"{fingerprint}\", "),
+        );
+    let state_dir = dir.join("state");
+    let api_token = write_secrets(&state_dir)?;
     let topo_dir = dir.join("topology");
     std::fs::create_dir_all(&topo_dir)
         .with_context(|| format!("creating {}", topo_dir.display()))?;
@@ -94,14 +104,17 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
             topology: t,
             profiles,
             listen,
-            state_dir: dir.join("state"),
+            state_dir,
             reload_from: None,
+            // The demo should show every probe's result within seconds.
+            first_round_within: std::time::Duration::from_secs(3),
         },
         cancel.clone(),
     )
     .await?;
     let info = DemoInfo {
         url: format!("http://{}/", app.addr),
+        api_token,
         simulator: base.to_string(),
         simulator_fingerprint: fingerprint,
         topology: topo_file,
@@ -112,6 +125,12 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     println!("juknis demo is running (Ctrl-C to stop)");
     println!("  dashboard/API: {}", info.url);
     println!("  health:        {}healthz", info.url);
+    println!(
+        "  NIK look-up:   curl -H 'Authorization: Bearer {}' -d '{{\"nik\":\"{}\",\"purpose\":\"verifikasi bansos\"}}' {}api/v1/lookup",
+        info.api_token,
+        info.samples.get("found").map(String::as_str).unwrap_or(""),
+        info.url
+    );
     println!("  metrics:       {}metrics", info.url);
     println!(
         "  simulator:     {} (SHA-256 {})",
@@ -124,6 +143,37 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     app.wait().await?;
     sim.shutdown().await;
     Ok(())
+}
+
+/// The demo's secrets: the simulator's sandbox accounts and a fresh API token for the demo
+/// application, in a file readable by the owner only. Returns the token.
+fn write_secrets(state_dir: &Path) -> anyhow::Result<String> {
+    use std::io::Write;
+    std::fs::create_dir_all(state_dir)?;
+    let token: String = (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect();
+    let text = format!(
+        "# Demo secrets: the simulator's sandbox accounts. Never real credentials.\n\
+         portal:\n  user_id: {user}\n  password: {password}\n  ip_user: {ip}\n  instansi_id: {instansi}\n\
+         balikan:\n  token: {balikan}\n  id_lembaga: {instansi}\n\
+         api_tokens:\n  app-web: {token}\n",
+        user = sim::USER,
+        password = sim::PASSWORD,
+        ip = sim::IP_USER,
+        instansi = sim::INSTANSI_ID,
+        balikan = sim::DEFAULT_BALIKAN_TOKEN,
+    );
+    let path = state_dir.join("secrets.yaml");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(token)
 }
 
 /// Lampiran I and II of the demo topology, in every format.

@@ -46,6 +46,8 @@ pub struct Options {
     pub state_dir: PathBuf,
     /// The topology file, re-read on SIGHUP; `None` disables reloading (the demo).
     pub reload_from: Option<PathBuf>,
+    /// How soon every probe's first round runs (see `scheduler::Plan::first_round_within`).
+    pub first_round_within: Duration,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -63,6 +65,7 @@ pub fn run(args: Args) -> ExitCode {
         listen: args.listen,
         state_dir: args.state_dir,
         reload_from: Some(args.config.config),
+        first_round_within: Duration::from_secs(60),
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -157,7 +160,8 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     let sockets = probe::icmp::Sockets::open()
         .map_err(|e| tracing::warn!(error = %e, "ICMP probes cannot run"))
         .ok();
-    let (plan, errors) = scheduler::plan(&opts.topology, &opts.profiles, sockets.as_ref());
+    let (mut plan, errors) = scheduler::plan(&opts.topology, &opts.profiles, sockets.as_ref());
+    plan.first_round_within = opts.first_round_within;
     for e in &errors {
         tracing::warn!(target = %e.key, why = %e.why, "probe not scheduled");
     }
@@ -189,11 +193,11 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         });
     }
 
+    let app = services(&shared, &opts.state_dir, &tracker, &cancel)?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
-    let app = web::router(Arc::clone(&shared)).merge(probe::reflector::router());
     tracker.spawn(web::serve(listener, app, cancel.clone()));
     notify_ready();
     Ok(Running {
@@ -201,6 +205,133 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         tracker,
         cancel,
     })
+}
+
+/// The HTTP services besides health and metrics: the NIK gate, the data balikan outbox (its
+/// API behind the applications' tokens, its sender as a task) and the bandwidth reflector.
+fn services(
+    shared: &Arc<Shared>,
+    state_dir: &Path,
+    tracker: &TaskTracker,
+    cancel: &CancellationToken,
+) -> anyhow::Result<axum::Router> {
+    use crate::{gate, outbox, portal};
+    let secrets = gate::secrets::Secrets::load(state_dir).context("loading the secrets")?;
+    let topology = shared.topology();
+    let health: Arc<dyn crate::health::Source> =
+        Arc::clone(shared) as Arc<dyn crate::health::Source>;
+    let mut app = web::router(Arc::clone(shared)).merge(probe::reflector::router());
+
+    let gate_cfg = gate::Config::new(
+        Arc::clone(&topology),
+        Arc::clone(&health),
+        shared.metrics.clone(),
+        state_dir,
+        secrets.clone(),
+    );
+    match gate::Gate::open(gate_cfg) {
+        Ok(g) => app = app.merge(gate::api::router(g)),
+        Err(e @ (gate::Error::NoAccount { .. } | gate::Error::NoWebPortal { .. })) => {
+            tracing::warn!(error = %e, "NIK look-ups are disabled");
+            let why = e.to_string();
+            app = app.route(
+                "/api/v1/lookup",
+                axum::routing::post(move || {
+                    let why = why.clone();
+                    async move {
+                        web::ApiError::new(
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            "not_configured",
+                            format!("Layanan cek NIK belum dikonfigurasi: {why}"),
+                        )
+                    }
+                }),
+            );
+        }
+        Err(e) => return Err(e).context("starting the NIK gate"),
+    }
+
+    let outbox = outbox::Outbox::open(state_dir).context("opening the data balikan outbox")?;
+    let tokens = secrets.clone();
+    let api = outbox::api::router(outbox.clone()).layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let tokens = tokens.clone();
+            async move {
+                let token = req
+                    .headers()
+                    .get(axum::http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .map(str::trim);
+                if token.and_then(|t| tokens.application(t)).is_none() {
+                    return axum::response::IntoResponse::into_response(web::ApiError::new(
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        "unauthorized",
+                        "Token API tidak dikenal: sertakan `Authorization: Bearer <token>` aplikasi OPD",
+                    ));
+                }
+                next.run(req).await
+            }
+        },
+    ));
+    app = app.merge(api);
+
+    let balikan_node = topology.paths.iter().find_map(|p| {
+        let n = topology.node(&p.service)?;
+        (n.kind == crate::topology::NodeKind::Service(crate::topology::ServiceKind::DataBalikan))
+            .then_some(n)
+    });
+    match (
+        &secrets.balikan,
+        balikan_node.and_then(|n| n.url.as_ref().map(|u| (n, u))),
+    ) {
+        (Some(account), Some((node, url))) => {
+            let endpoint: reqwest::Url = format!("{}/api/v1/balikan", url.trim_end_matches('/'))
+                .parse()
+                .with_context(|| format!("the data balikan URL of node `{}`", node.id))?;
+            let trust = match &node.tls {
+                crate::topology::TlsTrust::System => portal::Trust::System,
+                crate::topology::TlsTrust::Fingerprint(hex) => portal::Trust::fingerprint(hex)?,
+                crate::topology::TlsTrust::CaFile(p) => portal::Trust::ca_file(p)?,
+            };
+            let credentials = secrets
+                .portal
+                .as_ref()
+                .map(|p| p.credentials.clone())
+                .unwrap_or(portal::Credentials {
+                    user_id: String::new(),
+                    password: String::new(),
+                    ip_user: String::new(),
+                });
+            let mut cfg =
+                portal::Config::new(endpoint.clone(), &account.id_lembaga, credentials, trust);
+            cfg.balikan = Some(portal::BalikanConfig {
+                url: endpoint,
+                token: account.token.clone(),
+            });
+            let client = portal::Client::new(cfg).context("the data balikan client")?;
+            let Some(send_cfg) =
+                outbox::sender::Config::from_topology(&topology, &account.id_lembaga)
+            else {
+                anyhow::bail!("the topology has no data balikan path");
+            };
+            let sender =
+                outbox::Sender::new(outbox, client, health, send_cfg, shared.metrics.clone());
+            let cancel = cancel.clone();
+            tracker.spawn(async move {
+                if let Err(e) = sender.run(cancel).await {
+                    tracing::error!(error = %e, "data balikan sender stopped");
+                }
+            });
+        }
+        (None, Some(_)) => tracing::warn!(
+            "data balikan is queued but not sent: no account (`balikan: {{token, id_lembaga}}` in secrets.yaml, or JUKNIS_BALIKAN_TOKEN and JUKNIS_BALIKAN_ID_LEMBAGA)"
+        ),
+        (_, None) => tracing::info!(
+            "the topology has no data balikan service with a URL: the outbox only queues"
+        ),
+    }
+    Ok(app)
 }
 
 /// Run the scheduler; on SIGHUP re-read the topology and its profiles and, when they are

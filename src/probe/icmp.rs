@@ -135,21 +135,35 @@ impl IcmpProbe {
         };
         let (client, socket) = client_for(self.sockets.as_ref(), ip, &self.target)?;
         let payload = vec![0x4a_u8; self.spec.size as usize];
-        let mut pinger = client.pinger(ip, next_ident()).await;
-        pinger.timeout(self.timeout);
-        let mut rtts = Vec::with_capacity(self.spec.count as usize);
+        // Echoes leave `spacing` apart whatever their replies do, as ping and SmokePing send
+        // them: waiting for each reply would stretch a lossy round by a timeout per loss.
+        let ident = next_ident();
+        let mut inflight = tokio::task::JoinSet::new();
         let mut tick = tokio::time::interval(self.spec.spacing);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_err: Option<Reason> = None;
         for seq in 0..self.spec.count {
             tick.tick().await;
-            match pinger
-                .ping(
-                    PingSequence(u16::try_from(seq % 65_536).unwrap_or(0)),
-                    &payload,
-                )
-                .await
-            {
+            let client = client.clone();
+            let payload = payload.clone();
+            let timeout = self.timeout;
+            inflight.spawn(async move {
+                let mut pinger = client.pinger(ip, ident).await;
+                pinger.timeout(timeout);
+                let seq16 = PingSequence(u16::try_from(seq % 65_536).unwrap_or(0));
+                (seq, pinger.ping(seq16, &payload).await)
+            });
+        }
+        let mut results = Vec::with_capacity(self.spec.count as usize);
+        while let Some(joined) = inflight.join_next().await {
+            if let Ok(r) = joined {
+                results.push(r);
+            }
+        }
+        results.sort_by_key(|(seq, _)| *seq);
+        let mut rtts = Vec::with_capacity(self.spec.count as usize);
+        let mut last_err: Option<Reason> = None;
+        for (_, r) in results {
+            match r {
                 Ok((_, rtt)) => rtts.push(rtt),
                 Err(SurgeError::Timeout { .. }) => {}
                 Err(SurgeError::IOError(e)) => last_err = Some(Reason::from_io(&e)),

@@ -33,6 +33,9 @@ pub struct Plan {
     pub tasks: Vec<Task>,
     /// Per contracted link: its bits per second and its probe share.
     pub budgets: BTreeMap<LinkId, (u64, f64)>,
+    /// The first round of every task starts at a random moment within this much time (or
+    /// its interval, if shorter), so rounds do not bunch up but every probe reports soon.
+    pub first_round_within: Duration,
 }
 
 /// A task that could not be built, and why.
@@ -163,7 +166,12 @@ pub fn plan(
         .contracted_links()
         .filter_map(|l| Some((l.id.clone(), (l.bandwidth?.bps(), l.probe_share))))
         .collect();
-    (Plan { tasks, budgets }, errors)
+    let plan = Plan {
+        tasks,
+        budgets,
+        first_round_within: Duration::from_secs(60),
+    };
+    (plan, errors)
 }
 
 /// One judged round, as the scheduler reports it.
@@ -213,6 +221,7 @@ pub async fn run(
         })
         .collect();
     let skipped = Arc::new(skipped);
+    let first_within = plan.first_round_within;
     let tracker = TaskTracker::new();
     for task in plan.tasks {
         let out = out.clone();
@@ -221,11 +230,7 @@ pub async fn run(
         let skipped = Arc::clone(&skipped);
         tracker.spawn(async move {
             let interval = task.profile.interval.max(Duration::from_millis(100));
-            // Spread the first rounds over at most a minute, so every probe has a result
-            // soon after start even when its interval is an hour.
-            let first = interval
-                .min(Duration::from_secs(60))
-                .mul_f64(rand::random::<f64>());
+            let first = interval.min(first_within).mul_f64(rand::random::<f64>());
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = tokio::time::sleep(first) => {}

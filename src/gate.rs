@@ -1,0 +1,803 @@
+//! The NIK gateway: every look-up an OPD application or operator asks for passes here, in order:
+//! local NIK validation, purpose, pattern and burst rules, the path's health and the route's
+//! circuit breaker, the daily quota, one forward through the portal client, the agreement's
+//! filter, and the audit log.
+//!
+//! Owns the quota, pattern memory, breakers, audit log and secrets. Depends on `nik`, `portal`,
+//! `health` (through [`health::Source`]), `topology` and `metrics`; never on `web` or `sim`. It
+//! stores no population data: NIKs become HMACs, records pass through memory only.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::health::{self, State};
+use crate::metrics::Metrics;
+use crate::nik::Nik;
+use crate::portal::{self, Record, Status};
+use crate::topology::{self, NodeKind, PathId, ServiceKind, TlsTrust, Topology};
+
+pub mod api;
+pub mod audit;
+pub mod breaker;
+pub mod pattern;
+pub mod quota;
+pub mod secrets;
+
+pub use pattern::Rules;
+pub use secrets::Secrets;
+
+/// The wall clock of the quota's WIB day and the audit timestamps; injectable for tests.
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that stays where it is set (tests: the next WIB day).
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock showing `t`.
+    pub fn new(t: DateTime<Utc>) -> ManualClock {
+        ManualClock(Mutex::new(t))
+    }
+
+    /// Move the clock to `t`.
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Who asks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// An OPD application, by the name its API token is registered under.
+    Application(String),
+    /// A named operator of the dashboard.
+    Operator(String),
+}
+
+impl Caller {
+    /// `application` or `operator` (the metrics' `client` label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Caller::Application(_) => "application",
+            Caller::Operator(_) => "operator",
+        }
+    }
+
+    /// The application's or operator's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Caller::Application(n) | Caller::Operator(n) => n,
+        }
+    }
+}
+
+/// Everything needed to build a [`Gate`].
+#[derive(Clone)]
+pub struct Config {
+    /// The validated topology: its Web Portal path, node URL and TLS trust, and the agreement.
+    pub topology: Arc<Topology>,
+    /// Where path health comes from (the running appliance's tracker, or a fake).
+    pub health: Arc<dyn health::Source>,
+    /// The appliance's metrics.
+    pub metrics: Metrics,
+    /// Where `quota.db`, `audit.db` and `audit.key` live (and `secrets.yaml`).
+    pub state_dir: PathBuf,
+    /// API tokens and the Dukcapil account.
+    pub secrets: Secrets,
+    /// Pattern and burst rules.
+    pub rules: Rules,
+    /// Circuit breaker settings.
+    pub breaker: breaker::Config,
+    /// Wall clock.
+    pub clock: Arc<dyn Clock>,
+    /// Whole-request timeout of a forward.
+    pub timeout: Duration,
+    /// Replace the agreement's quota (benchmarks and tests only).
+    pub quota_override: Option<topology::Quota>,
+}
+
+impl Config {
+    /// A configuration with the defaults: [`Rules::default`], [`breaker::Config::default`],
+    /// the system clock, [`portal::DEFAULT_TIMEOUT`], the agreement's quota.
+    pub fn new(
+        topology: Arc<Topology>,
+        health: Arc<dyn health::Source>,
+        metrics: Metrics,
+        state_dir: impl Into<PathBuf>,
+        secrets: Secrets,
+    ) -> Config {
+        Config {
+            topology,
+            health,
+            metrics,
+            state_dir: state_dir.into(),
+            secrets,
+            rules: Rules::default(),
+            breaker: breaker::Config::default(),
+            clock: Arc::new(SystemClock),
+            timeout: portal::DEFAULT_TIMEOUT,
+            quota_override: None,
+        }
+    }
+}
+
+/// Why a gate could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The topology has no path to a Web Portal service.
+    #[error("the topology {file} has no path whose service is a Web Portal (`service: web_portal`)", file = file.display())]
+    NoWebPortal {
+        /// The topology file.
+        file: PathBuf,
+    },
+    /// The Web Portal node has no usable URL.
+    #[error(
+        "node `{node}` (the Web Portal) needs a `url` such as https://172.16.160.177:8000/: {detail}"
+    )]
+    Url {
+        /// The node id.
+        node: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// No Dukcapil account.
+    #[error(
+        "no Dukcapil account: put `portal: {{user_id, password, ip_user, instansi_id}}` in \
+         {dir}/{file} (mode 600) or set {u}, {p}, {i}, {n}",
+        dir = dir.display(), file = secrets::FILE, u = secrets::ENV_USER_ID,
+        p = secrets::ENV_PASSWORD, i = secrets::ENV_IP_USER, n = secrets::ENV_INSTANSI_ID
+    )]
+    NoAccount {
+        /// The state dir.
+        dir: PathBuf,
+    },
+    /// The state dir cannot be used.
+    #[error("state dir {dir}: {source}", dir = dir.display())]
+    StateDir {
+        /// The folder.
+        dir: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The portal client could not be built (TLS trust, route).
+    #[error("portal client: {0}")]
+    Portal(#[from] portal::Error),
+    /// Secrets or the HMAC key.
+    #[error(transparent)]
+    Secrets(#[from] secrets::Error),
+    /// The quota store.
+    #[error(transparent)]
+    Quota(#[from] quota::Error),
+    /// The audit log.
+    #[error(transparent)]
+    Audit(#[from] audit::Error),
+}
+
+/// A look-up Dukcapil answered.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The answer's status.
+    pub status: Status,
+    /// The person, filtered to the agreement's elements, only when found.
+    pub record: Option<Record>,
+    /// The route taken.
+    pub route: String,
+    /// Time through the gate.
+    pub latency: Duration,
+}
+
+/// The appliance's own reasons to answer without (usable) data from Dukcapil.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No or unknown API token.
+    Unauthorized,
+    /// Bad request: missing purpose, bad JSON.
+    InvalidRequest,
+    /// Not a NIK by the local format rules (no quota spent).
+    InvalidFormat,
+    /// Sequential or patterned look-ups.
+    Pattern,
+    /// Too many look-ups close together.
+    Burst,
+    /// Today's quota is spent (nothing forwarded).
+    QuotaExhausted,
+    /// The path to the Web Portal is unusable (nothing forwarded, no quota spent).
+    LinkDown,
+    /// The Web Portal gave no usable answer (timeout, broken connection, error page).
+    PortalError,
+    /// The appliance failed (the audit log could not be written).
+    Internal,
+}
+
+impl Refusal {
+    /// The API's `status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Unauthorized => "unauthorized",
+            Refusal::InvalidRequest => "invalid_request",
+            Refusal::InvalidFormat => "invalid_format",
+            Refusal::Pattern => "refused_pattern",
+            Refusal::Burst => "refused_burst",
+            Refusal::QuotaExhausted => "quota_exhausted",
+            Refusal::LinkDown => "link_down",
+            Refusal::PortalError => "portal_error",
+            Refusal::Internal => "internal_error",
+        }
+    }
+
+    /// The HTTP status of the API answer.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Refusal::Unauthorized => 401,
+            Refusal::InvalidRequest | Refusal::InvalidFormat => 400,
+            Refusal::Pattern | Refusal::Burst | Refusal::QuotaExhausted => 429,
+            Refusal::PortalError => 502,
+            Refusal::LinkDown => 503,
+            Refusal::Internal => 500,
+        }
+    }
+}
+
+/// A look-up the gate answered itself.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// Why.
+    pub kind: Refusal,
+    /// For people, in Bahasa Indonesia.
+    pub message: String,
+    /// When a retry may succeed.
+    pub retry_after: Option<Duration>,
+}
+
+impl Refused {
+    fn new(kind: Refusal, message: impl Into<String>) -> Refused {
+        Refused {
+            kind,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    fn after(mut self, d: Duration) -> Refused {
+        self.retry_after = Some(d);
+        self
+    }
+}
+
+/// Messages of the appliance's own answers, in the words of DESIGN.md's table.
+pub mod messages {
+    /// Unknown or missing token.
+    pub const UNAUTHORIZED: &str = "Akses ditolak: token API tidak dikenal atau tidak disertakan";
+    /// Sequential or patterned.
+    pub const PATTERN: &str = "Permintaan ditolak: NIK berurutan atau berpola (Juknis II.E.1)";
+    /// Burst.
+    pub const BURST: &str = "Permintaan ditolak: terlalu banyak permintaan dalam waktu berdekatan";
+    /// Empty purpose.
+    pub const NO_PURPOSE: &str =
+        "Permintaan tidak lengkap: tujuan penggunaan data (purpose) wajib diisi";
+}
+
+fn route_segment_ok(s: &str) -> bool {
+    !s.is_empty()
+}
+
+struct Inner {
+    client: portal::Client,
+    path: PathId,
+    routes: Vec<String>,
+    health: Arc<dyn health::Source>,
+    metrics: Metrics,
+    memory: pattern::Memory,
+    quota: quota::Quota,
+    breakers: breaker::Breakers,
+    audit: audit::Log,
+    key: secrets::HmacKey,
+    secrets: Secrets,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("path", &self.path)
+            .field("routes", &self.routes)
+            .field("quota", &self.quota)
+            .field("audit", &self.audit)
+            .field("secrets", &self.secrets)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The gate. Cheap to clone; every clone shares quota, memory, breakers and audit log.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    inner: Arc<Inner>,
+}
+
+fn trust_of(t: &TlsTrust) -> Result<portal::Trust, portal::Error> {
+    match t {
+        TlsTrust::System => Ok(portal::Trust::System),
+        TlsTrust::Fingerprint(hex) => portal::Trust::fingerprint(hex),
+        TlsTrust::CaFile(p) => portal::Trust::ca_file(p),
+    }
+}
+
+fn elements_of(agreed: &[topology::Element]) -> portal::Elements {
+    use portal::Element as P;
+    use topology::Element as T;
+    let list: Vec<P> = agreed
+        .iter()
+        .map(|e| match e {
+            T::NomorKk => P::NomorKk,
+            T::Nik => P::Nik,
+            T::NamaLengkap => P::NamaLengkap,
+            T::JenisKelamin => P::JenisKelamin,
+            T::TempatLahir => P::TempatLahir,
+            T::TanggalLahir => P::TanggalLahir,
+            T::StatusPerkawinan => P::StatusPerkawinan,
+            T::JenisPekerjaan => P::JenisPekerjaan,
+            T::Alamat => P::Alamat,
+        })
+        .collect();
+    portal::Elements::of(&list)
+}
+
+fn quota_limit(q: topology::Quota) -> Option<u64> {
+    match q {
+        topology::Quota::PerDay(n) => Some(u64::from(n)),
+        topology::Quota::Unlimited => None,
+    }
+}
+
+impl Gate {
+    /// Build the gate: find the Web Portal path, build its client from the node's URL and TLS
+    /// trust and the account in `secrets`, open (or create) the quota and audit databases and
+    /// the HMAC key in the state dir.
+    pub fn open(cfg: Config) -> Result<Gate, Error> {
+        let t = &cfg.topology;
+        let (path, node) = t
+            .paths
+            .iter()
+            .find_map(|p| {
+                let n = t.node(&p.service)?;
+                (n.kind == NodeKind::Service(ServiceKind::WebPortal)).then_some((p, n))
+            })
+            .ok_or_else(|| Error::NoWebPortal {
+                file: t.file.clone(),
+            })?;
+        let url_err = |detail: String| Error::Url {
+            node: node.id.to_string(),
+            detail,
+        };
+        let url = node
+            .url
+            .as_deref()
+            .ok_or_else(|| url_err("it has none".into()))?;
+        let base: reqwest::Url = url.parse().map_err(|e| url_err(format!("`{url}`: {e}")))?;
+        let account = cfg.secrets.portal.clone().ok_or_else(|| Error::NoAccount {
+            dir: cfg.state_dir.clone(),
+        })?;
+        if !route_segment_ok(&account.instansi_id) {
+            return Err(Error::NoAccount {
+                dir: cfg.state_dir.clone(),
+            });
+        }
+        let mut pc = portal::Config::new(
+            base,
+            &account.instansi_id,
+            account.credentials.clone(),
+            trust_of(&node.tls)?,
+        );
+        pc.timeout = cfg.timeout;
+        pc.elements = elements_of(&t.agreement.elements);
+        let client = portal::Client::new(pc)?;
+        std::fs::create_dir_all(&cfg.state_dir).map_err(|source| Error::StateDir {
+            dir: cfg.state_dir.clone(),
+            source,
+        })?;
+        let key = secrets::HmacKey::load_or_create(&cfg.state_dir)?;
+        let limit = quota_limit(cfg.quota_override.unwrap_or(t.agreement.quota));
+        let quota = quota::Quota::open(&cfg.state_dir, limit, cfg.clock.clone())?;
+        let audit = audit::Log::open(&cfg.state_dir)?;
+        let routes: Vec<String> = path.routes.iter().map(|r| r.name.clone()).collect();
+        cfg.metrics
+            .quota_limit
+            .set(limit.map_or(0, |l| i64::try_from(l).unwrap_or(i64::MAX)));
+        cfg.metrics
+            .quota_used
+            .set(i64::try_from(quota.used_today()?).unwrap_or(i64::MAX));
+        for r in &routes {
+            cfg.metrics
+                .breaker_open
+                .with_label_values(&[path.id.as_str(), r])
+                .set(0);
+        }
+        Ok(Gate {
+            inner: Arc::new(Inner {
+                client,
+                path: path.id.clone(),
+                breakers: breaker::Breakers::new(cfg.breaker, routes.len()),
+                routes,
+                health: cfg.health,
+                metrics: cfg.metrics,
+                memory: pattern::Memory::new(cfg.rules),
+                quota,
+                audit,
+                key,
+                secrets: cfg.secrets,
+                clock: cfg.clock,
+            }),
+        })
+    }
+
+    /// The caller a bearer token belongs to, compared as SHA-256 in constant time.
+    pub fn authenticate(&self, token: &str) -> Option<Caller> {
+        self.inner
+            .secrets
+            .application(token)
+            .map(|a| Caller::Application(a.to_owned()))
+    }
+
+    /// The Web Portal path the gate forwards on.
+    pub fn path(&self) -> &PathId {
+        &self.inner.path
+    }
+
+    /// Look-ups counted today (WIB).
+    pub fn quota_used_today(&self) -> Result<u64, quota::Error> {
+        self.inner.quota.used_today()
+    }
+
+    /// The breaker phase of each route, in the path's order.
+    pub fn breakers(&self) -> Vec<(String, breaker::Phase)> {
+        let i = &self.inner;
+        i.routes
+            .iter()
+            .enumerate()
+            .map(|(n, r)| (r.clone(), i.breakers.phase(n)))
+            .collect()
+    }
+
+    fn nik_hmac(&self, nik: &str) -> String {
+        hex::encode(self.inner.key.tag(nik.as_bytes()))
+    }
+
+    /// Look one NIK up for `who`, for `purpose`. See the module documentation for the order.
+    pub async fn lookup(
+        &self,
+        who: &Caller,
+        nik: &str,
+        purpose: &str,
+    ) -> Result<Answered, Refused> {
+        let started = Instant::now();
+        let at = self.inner.clock.now();
+        let mut forwarded = false;
+        let mut route = String::new();
+        let outcome = self
+            .decide(who, nik, purpose, &mut forwarded, &mut route)
+            .await;
+        let latency = started.elapsed();
+        let status = match &outcome {
+            Ok(a) => a.status.as_str(),
+            Err(r) => r.kind.as_str(),
+        };
+        let entry = audit::Entry {
+            at,
+            caller_kind: who.kind().to_owned(),
+            caller: who.name().to_owned(),
+            purpose: purpose.trim().to_owned(),
+            nik_hmac: self.nik_hmac(nik.trim()),
+            status: status.to_owned(),
+            route: route.clone(),
+            latency,
+            forwarded,
+        };
+        let m = &self.inner.metrics;
+        if let Err(e) = self.inner.audit.append(entry).await {
+            // Unrecorded access is not allowed to return data.
+            tracing::error!(error = %e, caller = who.name(), "audit log write failed; answer withheld");
+            m.lookups
+                .with_label_values(&[Refusal::Internal.as_str(), who.kind()])
+                .inc();
+            return Err(Refused::new(
+                Refusal::Internal,
+                "Permintaan tidak dapat dicatat di log audit; data tidak ditampilkan. Hubungi admin.",
+            ));
+        }
+        m.lookups.with_label_values(&[status, who.kind()]).inc();
+        m.lookup_duration
+            .with_label_values(&[if forwarded { "true" } else { "false" }])
+            .observe(latency.as_secs_f64());
+        tracing::info!(
+            caller_kind = who.kind(),
+            caller = who.name(),
+            status,
+            route = route.as_str(),
+            forwarded,
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            "look-up"
+        );
+        outcome.map(|mut a| {
+            a.latency = latency;
+            a
+        })
+    }
+
+    async fn decide(
+        &self,
+        who: &Caller,
+        nik: &str,
+        purpose: &str,
+        forwarded: &mut bool,
+        route_out: &mut String,
+    ) -> Result<Answered, Refused> {
+        let i = &self.inner;
+        let nik = Nik::parse(nik).map_err(|e| {
+            Refused::new(
+                Refusal::InvalidFormat,
+                format!("{}: {}", Status::InvalidFormat.message(), local_reason(&e)),
+            )
+        })?;
+        if purpose.trim().is_empty() {
+            return Err(Refused::new(Refusal::InvalidRequest, messages::NO_PURPOSE));
+        }
+        let digits = nik.expose();
+        let prefix_tag = {
+            let t = i.key.tag(digits.get(..12).unwrap_or_default().as_bytes());
+            u64::from_be_bytes([t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]])
+        };
+        let mark = i.memory.mark(prefix_tag, nik.serial(), nik.as_u64());
+        i.memory.check(who, mark).map_err(|v| match v {
+            pattern::Verdict::Pattern(d) => {
+                Refused::new(Refusal::Pattern, messages::PATTERN).after(d)
+            }
+            pattern::Verdict::Burst(d) => Refused::new(Refusal::Burst, messages::BURST).after(d),
+        })?;
+
+        // Health first: a dead path answers at once and spends nothing.
+        let route = self.choose_route()?;
+        let reservation = match i.quota.reserve() {
+            Ok(Ok(r)) => r,
+            Ok(Err(ex)) => {
+                return Err(Refused::new(
+                    Refusal::QuotaExhausted,
+                    Status::QuotaExhausted.message(),
+                )
+                .after(ex.retry_after));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "quota store failed");
+                return Err(Refused::new(
+                    Refusal::Internal,
+                    "Kuota tidak dapat diperiksa; permintaan tidak dikirim. Hubungi admin.",
+                ));
+            }
+        };
+        let ticket = match i.breakers.admit(route) {
+            Ok(t) => t,
+            Err(after) => {
+                let _ = i.quota.release(reservation);
+                return Err(self.breaker_refusal(after));
+            }
+        };
+        self.publish_quota();
+        let route_name = i.routes.get(route).cloned().unwrap_or_default();
+        *route_out = route_name.clone();
+        *forwarded = true;
+        let result = i.client.lookup(&nik).await;
+        match result {
+            Ok(answer) => {
+                i.breakers.record(ticket, breaker::Outcome::Success);
+                self.publish_breaker(route, false);
+                Ok(Answered {
+                    record: answer.record.filter(|_| answer.status.is_found()),
+                    status: answer.status,
+                    route: route_name,
+                    latency: Duration::ZERO,
+                })
+            }
+            Err(e) => {
+                let never_sent = matches!(
+                    e,
+                    portal::Error::Connect { .. }
+                        | portal::Error::Tls { .. }
+                        | portal::Error::Config(_)
+                );
+                let outcome = match e.kind() {
+                    portal::ErrorKind::Config => breaker::Outcome::Neutral,
+                    _ => breaker::Outcome::Failure,
+                };
+                let open = i.breakers.record(ticket, outcome);
+                self.publish_breaker(route, open);
+                if never_sent {
+                    *forwarded = false;
+                    let _ = i.quota.release(reservation);
+                    self.publish_quota();
+                }
+                tracing::warn!(
+                    error = loggable(&e),
+                    route = route_name.as_str(),
+                    breaker_open = open,
+                    quota_returned = never_sent,
+                    "Web Portal gave no usable answer"
+                );
+                let (what, spent) = portal_error_words(&e, never_sent);
+                Err(Refused::new(
+                    Refusal::PortalError,
+                    format!("Tidak ada jawaban sah dari Web Portal ({what}). {spent}"),
+                )
+                .after(Duration::from_secs(5)))
+            }
+        }
+    }
+
+    /// The route to use: the healthiest Healthy or Degraded route whose breaker lets a request
+    /// through; else a `link_down` refusal naming the reason.
+    fn choose_route(&self) -> Result<usize, Refused> {
+        let i = &self.inner;
+        let verdict = i.health.verdict(&i.path).ok_or_else(|| {
+            link_down(
+                "jalur Web Portal tidak dikenal oleh pemantauan",
+                Duration::from_secs(30),
+            )
+        })?;
+        if verdict.state == State::Unknown {
+            // Not known to be down, but not known to work either: nothing is sent.
+            return Err(Refused::new(
+                Refusal::LinkDown,
+                format!(
+                    "Kondisi jalur ke Web Portal belum diketahui: {}. Permintaan tidak dikirim dan \
+                     kuota tidak terpakai; coba lagi sebentar lagi.",
+                    verdict.reason()
+                ),
+            )
+            .after(Duration::from_secs(10)));
+        }
+        if !matches!(verdict.state, State::Healthy | State::Degraded) {
+            return Err(link_down(verdict.reason(), Duration::from_secs(30)));
+        }
+        let mut candidates: Vec<(usize, State)> = verdict
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.state, State::Healthy | State::Degraded))
+            .map(|(n, r)| (n, r.state))
+            .collect();
+        // Healthy before degraded, the path's order among equals; the verdict's best first.
+        candidates.sort_by_key(|(n, s)| (*s != State::Healthy, Some(*n) != verdict.best, *n));
+        let mut soonest: Option<Duration> = None;
+        for (n, _) in &candidates {
+            match i.breakers.peek(*n) {
+                Ok(()) => return Ok(*n),
+                Err(after) => soonest = Some(soonest.map_or(after, |s| s.min(after))),
+            }
+        }
+        Err(self.breaker_refusal(soonest.unwrap_or(Duration::from_secs(30))))
+    }
+
+    fn breaker_refusal(&self, after: Duration) -> Refused {
+        link_down(
+            &format!(
+                "pemutus sirkuit terbuka setelah permintaan ke Web Portal berturut-turut gagal; \
+                 dicoba lagi dalam {} detik",
+                after.as_secs().max(1)
+            ),
+            after.max(Duration::from_secs(1)),
+        )
+    }
+
+    fn publish_quota(&self) {
+        if let Ok(u) = self.inner.quota.used_today() {
+            self.inner
+                .metrics
+                .quota_used
+                .set(i64::try_from(u).unwrap_or(i64::MAX));
+        }
+    }
+
+    fn publish_breaker(&self, route: usize, open: bool) {
+        let i = &self.inner;
+        if let Some(r) = i.routes.get(route) {
+            i.metrics
+                .breaker_open
+                .with_label_values(&[i.path.as_str(), r])
+                .set(i64::from(open));
+        }
+    }
+
+    /// Forget pattern memory of idle callers (call every few minutes).
+    pub fn prune(&self) {
+        self.inner.memory.prune();
+    }
+}
+
+fn link_down(reason: &str, after: Duration) -> Refused {
+    Refused::new(
+        Refusal::LinkDown,
+        format!(
+            "Jalur ke Web Portal sedang terputus: {reason}. Permintaan tidak dikirim dan kuota tidak terpakai."
+        ),
+    )
+    .after(after)
+}
+
+/// What of a portal error may go to a log line: never the answer's text or a parser's message,
+/// which can quote population data from a broken answer.
+fn loggable(e: &portal::Error) -> String {
+    match e {
+        portal::Error::HttpStatus { url, status, .. } => format!("{url} answered HTTP {status}"),
+        portal::Error::Malformed { .. } => "malformed answer (text withheld)".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn portal_error_words(e: &portal::Error, never_sent: bool) -> (&'static str, &'static str) {
+    let what = match e {
+        portal::Error::Config(_) => "konfigurasi klien salah",
+        portal::Error::Connect { .. } => "koneksi ditolak atau tidak tersambung",
+        portal::Error::Timeout { .. } => "batas waktu habis",
+        portal::Error::Tls { .. } => "sertifikat TLS tidak sesuai",
+        portal::Error::Transport { .. } => "koneksi terputus",
+        portal::Error::HttpStatus { .. } => "halaman galat HTTP",
+        portal::Error::Malformed { .. } => "jawaban tidak sesuai format",
+    };
+    let spent = if never_sent {
+        "Permintaan tidak sampai dan kuota tidak terpakai."
+    } else {
+        "Permintaan mungkin sudah sampai; kuota dihitung terpakai."
+    };
+    (what, spent)
+}
+
+/// The precise local reason a string is not a NIK, in Bahasa Indonesia, never quoting digits.
+pub fn local_reason(e: &crate::nik::Error) -> String {
+    use crate::nik::{DateProblem, Error as E};
+    match e {
+        E::Length { len } => format!("NIK harus 16 digit, yang diberikan {len} karakter"),
+        E::NotDigit { position } => format!("karakter ke-{position} bukan angka"),
+        E::UnknownRegion => {
+            "digit 1-6 (provinsi, kabupaten/kota, kecamatan) bukan kode wilayah Kemendagri".into()
+        }
+        E::BirthDate { problem } => format!(
+            "digit 7-12 (tanggal lahir DDMMYY, tanggal +40 untuk perempuan) bukan tanggal yang sah: {}",
+            match problem {
+                DateProblem::Day => "tanggal bukan 01-31 atau 41-71",
+                DateProblem::Month => "bulan bukan 01-12",
+                DateProblem::NoSuchDay => "tanggal itu tidak ada pada bulan tersebut",
+            }
+        ),
+        E::ZeroSerial => "digit 13-16 (nomor urut) 0000; nomor urut dimulai dari 0001".into(),
+    }
+}
+
+/// Where the gate's files live in `dir`, for scans and backups.
+pub fn files(dir: &Path) -> [PathBuf; 4] {
+    [
+        dir.join(quota::FILE),
+        dir.join(audit::FILE),
+        dir.join(secrets::KEY_FILE),
+        dir.join(secrets::FILE),
+    ]
+}

@@ -1,0 +1,166 @@
+//! `POST /api/v1/lookup`: the gate for OPD applications over HTTP. A bearer token becomes a
+//! [`Caller::Application`]; the JSON body `{"nik", "purpose"}` is checked with messages that say
+//! what is wrong; the answer is `{status, message, data?}` with `Cache-Control: no-store`.
+//!
+//! HTTP 200 for every Dukcapil answer; 400, 401, 429, 502, 503 for the appliance's own.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Caller, Gate, Refusal, Refused, messages};
+use crate::portal::Record;
+use crate::web::{ApiError, no_store};
+
+/// Largest request body accepted: a NIK and a purpose fit in far less.
+pub const MAX_BODY: usize = 4 * 1024;
+
+/// The look-up route, merged by `serve` into the appliance's router.
+pub fn router(gate: Gate) -> Router {
+    Router::new()
+        .route("/api/v1/lookup", post(lookup))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(gate)
+}
+
+#[derive(Serialize)]
+struct Answer<'a> {
+    status: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Record>,
+}
+
+fn refusal(r: Refused) -> Response {
+    let status =
+        StatusCode::from_u16(r.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut e = ApiError::new(status, r.kind.as_str(), r.message);
+    e.retry_after = r
+        .retry_after
+        .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+    let mut res = e.into_response();
+    if r.kind == Refusal::Unauthorized {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"juknis\""),
+        );
+    }
+    res
+}
+
+fn bad_request(message: impl Into<String>) -> Response {
+    refusal(Refused {
+        kind: Refusal::InvalidRequest,
+        message: message.into(),
+        retry_after: None,
+    })
+}
+
+/// The caller of a request: `Authorization: Bearer <token>` naming a registered application.
+pub fn caller(gate: &Gate, headers: &HeaderMap) -> Option<Caller> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    gate.authenticate(token.trim())
+}
+
+/// The body's `nik` and `purpose`, or what is wrong with it (in Bahasa Indonesia).
+fn parse_body(body: &[u8]) -> Result<(String, String), String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "Badan permintaan bukan JSON yang sah (baris {}, kolom {}); kirim {{\"nik\": \"...\", \"purpose\": \"...\"}}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let Value::Object(map) = v else {
+        return Err(
+            "Badan permintaan harus objek JSON {\"nik\": \"...\", \"purpose\": \"...\"}".into(),
+        );
+    };
+    let field = |k: &str| -> Result<String, String> {
+        match map.get(k) {
+            None => Err(format!("Kolom `{k}` wajib ada")),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Number(_)) if k == "nik" => Err(
+                "Kolom `nik` harus teks 16 digit dalam tanda kutip (angka JSON dapat kehilangan digit)"
+                    .into(),
+            ),
+            Some(_) => Err(format!("Kolom `{k}` harus berupa teks")),
+        }
+    };
+    let nik = field("nik")?;
+    let purpose = field("purpose")?;
+    if let Some(extra) = map.keys().find(|k| *k != "nik" && *k != "purpose") {
+        return Err(format!(
+            "Kolom `{extra}` tidak dikenal; yang diterima hanya `nik` dan `purpose`"
+        ));
+    }
+    Ok((nik, purpose))
+}
+
+async fn lookup(
+    State(gate): State<Gate>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let Some(who) = caller(&gate, &headers) else {
+        return refusal(Refused {
+            kind: Refusal::Unauthorized,
+            message: messages::UNAUTHORIZED.into(),
+            retry_after: None,
+        });
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let mut res = bad_request(format!(
+                "Badan permintaan lebih dari {MAX_BODY} byte; kirim hanya `nik` dan `purpose`"
+            ));
+            *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            return res;
+        }
+        Err(_) => return bad_request("Badan permintaan tidak dapat dibaca"),
+    };
+    let (nik, purpose) = match parse_body(&body) {
+        Ok(p) => p,
+        Err(m) => return bad_request(m),
+    };
+    match gate.lookup(&who, &nik, &purpose).await {
+        Ok(a) => {
+            let mut res = axum::Json(Answer {
+                status: a.status.as_str(),
+                message: a.status.message(),
+                data: a.record.as_ref(),
+            })
+            .into_response();
+            no_store(res.headers_mut());
+            res
+        }
+        Err(r) => refusal(r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_body;
+
+    #[test]
+    fn body_errors_say_what_is_wrong() {
+        let e = |b: &str| parse_body(b.as_bytes()).err().unwrap_or_default();
+        assert!(e("{").contains("bukan JSON"));
+        assert!(e("[]").contains("objek JSON"));
+        assert!(e(r#"{"purpose":"x"}"#).contains("`nik` wajib"));
+        assert!(e(r#"{"nik":"1"}"#).contains("`purpose` wajib"));
+        assert!(e(r#"{"nik":3204,"purpose":"x"}"#).contains("dalam tanda kutip"));
+        assert!(e(r#"{"nik":"1","purpose":"x","nama":"y"}"#).contains("`nama`"));
+        assert!(parse_body(br#"{"nik":"1","purpose":"x"}"#).is_ok());
+    }
+}

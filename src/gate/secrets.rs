@@ -1,0 +1,561 @@
+//! The gate's secrets: API tokens per application and the Dukcapil credentials (from
+//! `secrets.yaml` in the state dir, readable by the owner only, or from the environment), and
+//! the local key that turns a NIK into an HMAC for the audit log and the pattern memory.
+//!
+//! Tokens are held and compared as SHA-256 hashes, in constant time. Nothing here is ever
+//! logged: every type that holds a secret has a redacted `Debug`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hmac::{KeyInit, Mac};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::portal::Credentials;
+
+/// The secrets file in the state dir.
+pub const FILE: &str = "secrets.yaml";
+/// The HMAC key file in the state dir (32 random bytes, hex), created at first start.
+pub const KEY_FILE: &str = "audit.key";
+/// Prefix of the environment variables that hold an application's API token.
+pub const ENV_TOKEN_PREFIX: &str = "JUKNIS_API_TOKEN_";
+/// Environment variable names of the Dukcapil account, each overriding the file's value.
+pub const ENV_USER_ID: &str = "JUKNIS_PORTAL_USER_ID";
+/// See [`ENV_USER_ID`].
+pub const ENV_PASSWORD: &str = "JUKNIS_PORTAL_PASSWORD";
+/// See [`ENV_USER_ID`].
+pub const ENV_IP_USER: &str = "JUKNIS_PORTAL_IP_USER";
+/// See [`ENV_USER_ID`].
+pub const ENV_INSTANSI_ID: &str = "JUKNIS_PORTAL_INSTANSI_ID";
+
+/// Environment variables of the data balikan service's bearer token and agency id.
+pub const ENV_BALIKAN_TOKEN: &str = "JUKNIS_BALIKAN_TOKEN";
+/// See [`ENV_BALIKAN_TOKEN`].
+pub const ENV_BALIKAN_ID_LEMBAGA: &str = "JUKNIS_BALIKAN_ID_LEMBAGA";
+
+/// Shortest plain-text API token accepted: a short token can be guessed.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// Why the secrets could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file is readable or writable by group or others.
+    #[error(
+        "{path} is readable by others (mode {mode:03o}); it holds secrets: run `chmod 600 {path}`",
+        path = path.display()
+    )]
+    NotPrivate {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}", path = path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not the expected YAML.
+    #[error("{path}: {detail}", path = path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        detail: String,
+    },
+    /// A value is unusable (too short a token, a bad hash, a missing credential).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The Dukcapil account the gate forwards with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Portal {
+    /// `user_id`, `password`, `ip_user`.
+    pub credentials: Credentials,
+    /// The agency id in the central gateway's path (`/dukcapil/get_json/<INSTANSI_ID>/CALL_NIK`).
+    pub instansi_id: String,
+}
+
+impl std::fmt::Debug for Portal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Portal")
+            .field("credentials", &self.credentials)
+            .field("instansi_id", &self.instansi_id)
+            .finish()
+    }
+}
+
+/// The data balikan service's account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Balikan {
+    /// Bearer token of the data balikan web service.
+    pub token: String,
+    /// The agency id (`id_lembaga`) sent with every batch.
+    pub id_lembaga: String,
+}
+
+impl std::fmt::Debug for Balikan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Balikan")
+            .field("id_lembaga", &self.id_lembaga)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every secret the gate needs. `Debug` names the applications, never a token.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// The Dukcapil account, when configured.
+    pub portal: Option<Portal>,
+    /// The data balikan account, when configured.
+    pub balikan: Option<Balikan>,
+    /// Application name and SHA-256 of its token.
+    tokens: Vec<(String, [u8; 32])>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("portal", &self.portal)
+            .field(
+                "applications",
+                &self.tokens.iter().map(|(a, _)| a).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    portal: Option<RawPortal>,
+    #[serde(default)]
+    balikan: Option<RawBalikan>,
+    #[serde(default)]
+    api_tokens: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBalikan {
+    token: Option<String>,
+    id_lembaga: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPortal {
+    user_id: Option<String>,
+    password: Option<String>,
+    ip_user: Option<String>,
+    instansi_id: Option<String>,
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(Sha256::digest(bytes).as_slice());
+    out
+}
+
+/// Equality of two hashes without an early exit, so timing tells nothing about where they differ.
+pub fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// `sha256:<64 hex>` is a hash written by the operator; anything else is the token itself.
+fn token_hash(app: &str, value: &str) -> Result<[u8; 32], Error> {
+    if let Some(h) = value.strip_prefix("sha256:") {
+        let bytes = hex::decode(h.trim()).map_err(|_| {
+            Error::Invalid(format!(
+                "API token of `{app}`: `sha256:` must be followed by 64 hex digits"
+            ))
+        })?;
+        return bytes.try_into().map_err(|_| {
+            Error::Invalid(format!(
+                "API token of `{app}`: `sha256:` must be followed by 64 hex digits"
+            ))
+        });
+    }
+    if value.len() < MIN_TOKEN_LEN {
+        return Err(Error::Invalid(format!(
+            "API token of `{app}` is shorter than {MIN_TOKEN_LEN} characters"
+        )));
+    }
+    Ok(sha256(value.as_bytes()))
+}
+
+/// Refuse a secret file that group or others can read or write.
+pub fn check_private(path: &Path) -> Result<(), Error> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Error::NotPrivate {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    Ok(())
+}
+
+impl Secrets {
+    /// Load `DIR/secrets.yaml` (if present) and then the process environment, which overrides
+    /// the file value by value.
+    pub fn load(state_dir: &Path) -> Result<Secrets, Error> {
+        let file = state_dir.join(FILE);
+        let file = file.exists().then_some(file);
+        Secrets::from_sources(file.as_deref(), std::env::vars())
+    }
+
+    /// Load from a secrets file (checked to be private) and from environment pairs.
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Secrets, Error> {
+        let mut raw = RawFile {
+            portal: None,
+            balikan: None,
+            api_tokens: BTreeMap::new(),
+        };
+        if let Some(path) = file {
+            check_private(path)?;
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            if !text.trim().is_empty() {
+                raw = serde_saphyr::from_str(&text).map_err(|e| Error::Parse {
+                    path: path.to_path_buf(),
+                    // The parser's message may quote the offending value: keep only where.
+                    detail: redact_parse_error(&e.to_string()),
+                })?;
+            }
+        }
+        let mut portal = raw.portal.unwrap_or_default();
+        let mut balikan = raw.balikan.unwrap_or_default();
+        let mut tokens = BTreeMap::new();
+        for (app, value) in &raw.api_tokens {
+            tokens.insert(app.clone(), token_hash(app, value)?);
+        }
+        for (k, v) in env {
+            match k.as_str() {
+                ENV_USER_ID => portal.user_id = Some(v),
+                ENV_PASSWORD => portal.password = Some(v),
+                ENV_IP_USER => portal.ip_user = Some(v),
+                ENV_INSTANSI_ID => portal.instansi_id = Some(v),
+                ENV_BALIKAN_TOKEN => balikan.token = Some(v),
+                ENV_BALIKAN_ID_LEMBAGA => balikan.id_lembaga = Some(v),
+                _ => {
+                    if let Some(app) = k.strip_prefix(ENV_TOKEN_PREFIX)
+                        && !app.is_empty()
+                    {
+                        let app = app.to_ascii_lowercase().replace('_', "-");
+                        let h = token_hash(&app, &v)?;
+                        tokens.insert(app, h);
+                    }
+                }
+            }
+        }
+        let portal = match portal {
+            RawPortal {
+                user_id: None,
+                password: None,
+                ip_user: None,
+                instansi_id: None,
+            } => None,
+            RawPortal {
+                user_id: Some(user_id),
+                password: Some(password),
+                ip_user: Some(ip_user),
+                instansi_id: Some(instansi_id),
+            } => Some(Portal {
+                credentials: Credentials {
+                    user_id,
+                    password,
+                    ip_user,
+                },
+                instansi_id,
+            }),
+            p => {
+                let missing: Vec<&str> = [
+                    ("user_id", p.user_id.is_none(), ENV_USER_ID),
+                    ("password", p.password.is_none(), ENV_PASSWORD),
+                    ("ip_user", p.ip_user.is_none(), ENV_IP_USER),
+                    ("instansi_id", p.instansi_id.is_none(), ENV_INSTANSI_ID),
+                ]
+                .iter()
+                .filter(|(_, m, _)| *m)
+                .map(|(k, _, _)| *k)
+                .collect();
+                return Err(Error::Invalid(format!(
+                    "the Dukcapil account is incomplete: missing {} (in {FILE} under `portal:`, \
+                     or in {ENV_USER_ID}, {ENV_PASSWORD}, {ENV_IP_USER}, {ENV_INSTANSI_ID})",
+                    missing.join(", ")
+                )));
+            }
+        };
+        let balikan = match balikan {
+            RawBalikan {
+                token: None,
+                id_lembaga: None,
+            } => None,
+            RawBalikan {
+                token: Some(token),
+                id_lembaga: Some(id_lembaga),
+            } => Some(Balikan { token, id_lembaga }),
+            RawBalikan { token, .. } => {
+                let missing = if token.is_none() {
+                    "token"
+                } else {
+                    "id_lembaga"
+                };
+                return Err(Error::Invalid(format!(
+                    "the data balikan account is incomplete: missing {missing} (in {FILE} under `balikan:`, \
+                     or in {ENV_BALIKAN_TOKEN}, {ENV_BALIKAN_ID_LEMBAGA})"
+                )));
+            }
+        };
+        Ok(Secrets {
+            portal,
+            balikan,
+            tokens: tokens.into_iter().collect(),
+        })
+    }
+
+    /// Secrets built in code (tests, examples, the demo).
+    pub fn new(portal: Option<Portal>) -> Secrets {
+        Secrets {
+            portal,
+            balikan: None,
+            tokens: Vec::new(),
+        }
+    }
+
+    /// Add (or replace) an application's token.
+    pub fn with_token(mut self, app: &str, token: &str) -> Result<Secrets, Error> {
+        let h = token_hash(app, token)?;
+        self.tokens.retain(|(a, _)| a != app);
+        self.tokens.push((app.to_owned(), h));
+        Ok(self)
+    }
+
+    /// The application a bearer token belongs to. Every stored hash is compared, so the time
+    /// taken does not depend on which one (if any) matched.
+    pub fn application(&self, token: &str) -> Option<&str> {
+        let h = sha256(token.as_bytes());
+        let mut found = None;
+        for (app, stored) in &self.tokens {
+            if ct_eq(&h, stored) && found.is_none() {
+                found = Some(app.as_str());
+            }
+        }
+        found
+    }
+
+    /// Names of the applications with a token.
+    pub fn applications(&self) -> impl Iterator<Item = &str> {
+        self.tokens.iter().map(|(a, _)| a.as_str())
+    }
+}
+
+/// Keep a YAML error's position, drop anything that could be a quoted secret.
+fn redact_parse_error(msg: &str) -> String {
+    let mut out = String::new();
+    let mut in_quote = false;
+    for c in msg.chars() {
+        match c {
+            '`' | '"' | '\'' => {
+                in_quote = !in_quote;
+                out.push(c);
+                if in_quote {
+                    out.push('…');
+                }
+            }
+            _ if in_quote => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The local secret key of the NIK HMACs. `Debug` is redacted.
+#[derive(Clone)]
+pub struct HmacKey([u8; 32]);
+
+impl std::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HmacKey(<redacted>)")
+    }
+}
+
+impl HmacKey {
+    /// Read `DIR/audit.key`, or create it (mode 0600) at first start. A key file that group or
+    /// others can read is refused.
+    pub fn load_or_create(state_dir: &Path) -> Result<HmacKey, Error> {
+        let path = state_dir.join(KEY_FILE);
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        if !path.exists() {
+            let key: [u8; 32] = rand::random();
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            use std::io::Write;
+            match opts.open(&path) {
+                Ok(mut f) => {
+                    f.write_all(hex::encode(key).as_bytes()).map_err(io)?;
+                    f.sync_all().map_err(io)?;
+                }
+                // Another gate in the same dir won the race: read its key.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        check_private(&path)?;
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let bytes = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{} does not hold a 64-hex-digit key; move it away to start a new audit log",
+                    path.display()
+                ))
+            })?;
+        Ok(HmacKey(bytes))
+    }
+
+    /// A key from bytes (tests).
+    pub fn from_bytes(bytes: [u8; 32]) -> HmacKey {
+        HmacKey(bytes)
+    }
+
+    /// HMAC-SHA256 of `data` under this key.
+    pub fn tag(&self, data: &[u8]) -> [u8; 32] {
+        // A 32-byte key is always accepted by HMAC.
+        let mut mac = match <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.0) {
+            Ok(m) => m,
+            Err(_) => return sha256(data),
+        };
+        mac.update(data);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(mac.finalize().into_bytes().as_slice());
+        out
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+
+    fn write_private(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join(FILE);
+        std::fs::write(&p, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        p
+    }
+
+    #[test]
+    fn file_and_env_tokens_authenticate_by_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let hashed = hex::encode(sha256(b"token-of-the-mobile-app"));
+        let p = write_private(
+            dir.path(),
+            &format!(
+                "portal:\n  user_id: u\n  password: p\n  ip_user: 127.0.0.1\n  instansi_id: X\n\
+                 api_tokens:\n  app-web: token-of-the-web-app\n  app-mobile: \"sha256:{hashed}\"\n"
+            ),
+        );
+        let env = vec![
+            (
+                "JUKNIS_API_TOKEN_APP_KIOSK".to_owned(),
+                "token-of-the-kiosk-app".to_owned(),
+            ),
+            (ENV_PASSWORD.to_owned(), "from-env".to_owned()),
+        ];
+        let s = Secrets::from_sources(Some(&p), env).unwrap();
+        assert_eq!(s.application("token-of-the-web-app"), Some("app-web"));
+        assert_eq!(s.application("token-of-the-mobile-app"), Some("app-mobile"));
+        assert_eq!(s.application("token-of-the-kiosk-app"), Some("app-kiosk"));
+        assert_eq!(s.application("token-of-the-web-ap"), None);
+        let portal = s.portal.clone().unwrap();
+        assert_eq!(portal.credentials.password, "from-env");
+        let dbg = format!("{s:?}");
+        assert!(
+            !dbg.contains("token-of") && !dbg.contains("from-env"),
+            "{dbg}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_others_can_read_is_refused_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_private(dir.path(), "api_tokens: {}\n");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Secrets::from_sources(Some(&p), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("chmod 600") && e.contains(FILE), "{e}");
+    }
+
+    #[test]
+    fn incomplete_account_and_short_token_are_named() {
+        let e = Secrets::from_sources(None, vec![(ENV_USER_ID.into(), "u".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("password") && e.contains("instansi_id"), "{e}");
+        let e = Secrets::from_sources(None, vec![("JUKNIS_API_TOKEN_A".into(), "short".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shorter"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_is_created_private_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let k1 = HmacKey::load_or_create(dir.path()).unwrap();
+        let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let k2 = HmacKey::load_or_create(dir.path()).unwrap();
+        assert_eq!(k1.tag(b"x"), k2.tag(b"x"));
+        std::fs::set_permissions(
+            dir.path().join(KEY_FILE),
+            std::fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        assert!(HmacKey::load_or_create(dir.path()).is_err());
+    }
+}
