@@ -106,13 +106,15 @@ async fn shot(c: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
 }
 
-/// Start the appliance's dashboard in-process on loopback.
-async fn appliance(dir: &Path) -> SocketAddr {
+/// Start the appliance's dashboard in-process on loopback, its gate pointed at `sim`.
+async fn appliance(dir: &Path, sim: &juknis::sim::Handle) -> SocketAddr {
     users(dir);
-    let shared = shared();
+    let shared = shared_for(sim);
     seed(&shared, dir);
+    let mut cfg = config(dir);
+    cfg.gate = Some(gate(&shared, dir));
     let app = juknis::web::router(shared.clone())
-        .merge(juknis::web::dashboard::router(shared, config(dir)).expect("dashboard"));
+        .merge(juknis::web::dashboard::router(shared, cfg).expect("dashboard"));
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .expect("bind");
@@ -156,7 +158,7 @@ async fn pages(c: &Client, base: &str, suffix: &str) {
         ),
         ("/balikan", "balikan", "#balikan-form"),
         ("/dokumen", "dokumen", "#lampiran1-pdf"),
-        ("/audit", "audit", "#verify-form"),
+        ("/audit", "audit", "#audit"),
     ] {
         c.goto(&format!("{base}{path}")).await.expect("page");
         wait_for(c, ready).await;
@@ -178,7 +180,10 @@ async fn a_user_logs_in_looks_up_and_logs_out_in_chromium() {
     let dir = tempfile::tempdir().expect("tmp");
     let state = dir.path().join("state");
     std::fs::create_dir_all(&state).expect("state dir");
-    let addr = appliance(&state).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sim = sim().await;
+    let nik = sim.samples()["found"].clone();
+    let addr = appliance(&state, &sim).await;
     let base = format!("http://{addr}");
     let (_driver, port) = start_driver(&driver).await;
     let c = browser(&chromium, port, &dir.path().join("chromium-profile")).await;
@@ -207,7 +212,7 @@ async fn a_user_logs_in_looks_up_and_logs_out_in_chromium() {
     c.goto(&format!("{base}/cek-nik")).await.expect("cek nik");
     wait_for(&c, "#nik")
         .await
-        .send_keys("3204011234560001")
+        .send_keys(&nik)
         .await
         .expect("nik");
     c.find(Locator::Css("#purpose"))
@@ -222,8 +227,28 @@ async fn a_user_logs_in_looks_up_and_logs_out_in_chromium() {
         .click()
         .await
         .expect("submit");
-    wait_for(&c, "#answer").await;
+    let elements = wait_for(&c, "#elements").await.text().await.expect("text");
+    for e in [
+        "Nomor KK",
+        "NIK",
+        "Nama Lengkap",
+        "Jenis Kelamin",
+        "Tempat Lahir",
+        "Tanggal Lahir",
+        "Status Perkawinan",
+        "Jenis Pekerjaan",
+        "Alamat",
+    ] {
+        assert!(
+            elements.contains(e),
+            "{e} missing from the answer: {elements}"
+        );
+    }
+    assert!(elements.contains(&nik));
     shot(&c, "cek-nik-laptop").await;
+    c.set_window_size(390, 844).await.expect("phone size");
+    shot(&c, "cek-nik-phone").await;
+    c.set_window_size(1366, 800).await.expect("laptop size");
     let cache_control = c
         .execute_async(
             r#"const done = arguments[arguments.length - 1];
@@ -277,9 +302,6 @@ async fn a_user_logs_in_looks_up_and_logs_out_in_chromium() {
     pages(&c, &base, "laptop").await;
     c.set_window_size(390, 844).await.expect("phone size");
     pages(&c, &base, "phone").await;
-    c.goto(&format!("{base}/cek-nik")).await.expect("cek nik");
-    wait_for(&c, "#nik").await;
-    shot(&c, "cek-nik-phone").await;
     c.set_window_size(1366, 800).await.expect("laptop size");
 
     // Log out: back to the log-in page, and the pages are closed again.
@@ -300,4 +322,5 @@ async fn a_user_logs_in_looks_up_and_logs_out_in_chromium() {
     c.goto(&format!("{base}/audit")).await.expect("audit");
     wait_for(&c, "#username").await;
     c.close().await.expect("close the session");
+    sim.shutdown().await;
 }

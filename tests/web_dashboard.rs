@@ -339,3 +339,104 @@ async fn documents_download_as_pdf() {
     let (res, _) = send(&app, get("/dokumen/../../etc/passwd", Some(&cookie))).await;
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn a_lookup_through_the_gate_shows_the_nine_elements_and_is_audited_by_hmac() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sim = sim().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    users(dir.path());
+    let shared = shared_for(&sim);
+    seed(&shared, dir.path());
+    let mut cfg = config(dir.path());
+    cfg.gate = Some(gate(&shared, dir.path()));
+    let app = juknis::web::dashboard::router(shared, cfg).expect("router");
+    let (cookie, csrf) = login(&app, "opnda").await;
+    let nik = sim.samples()["found"].clone();
+    let (res, body) = send(
+        &app,
+        post_form(
+            "/cek-nik",
+            Some(&cookie),
+            &[
+                ("nik", &nik),
+                ("purpose", "verifikasi calon penerima bantuan sosial"),
+                ("csrf", &csrf),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .expect("ascii")
+            .contains("no-store")
+    );
+    for element in [
+        "Nomor KK",
+        "NIK",
+        "Nama Lengkap",
+        "Jenis Kelamin",
+        "Tempat Lahir",
+        "Tanggal Lahir",
+        "Status Perkawinan",
+        "Jenis Pekerjaan",
+        "Alamat",
+    ] {
+        assert!(
+            body.contains(&format!("<th>{element}</th>")),
+            "{element} missing: {body}"
+        );
+    }
+    assert!(body.contains(&nik));
+    // A Juknis message when there is no data.
+    let other = sim.samples()["deceased"].clone();
+    let (_, body) = send(
+        &app,
+        post_form(
+            "/cek-nik",
+            Some(&cookie),
+            &[
+                ("nik", &other),
+                ("purpose", "verifikasi bansos"),
+                ("csrf", &csrf),
+            ],
+        ),
+    )
+    .await;
+    assert!(
+        body.contains("Data Ditemukan, Meninggal Dunia") || body.contains("Permintaan ditolak"),
+        "{body}"
+    );
+
+    // The admin sees who looked up and why, the NIK only as its HMAC, and an intact chain.
+    let (admin, admin_csrf) = login(&app, "admin").await;
+    let (_, audit) = send(&app, get("/audit", Some(&admin))).await;
+    assert!(
+        audit.contains("opnda") && audit.contains("verifikasi calon penerima"),
+        "{audit}"
+    );
+    assert!(!audit.contains(&nik), "the audit page never shows a NIK");
+    let (_, verdict) = send(
+        &app,
+        post_form("/audit/periksa", Some(&admin), &[("csrf", &admin_csrf)]),
+    )
+    .await;
+    assert!(verdict.contains("Rantai audit utuh"), "{verdict}");
+    // Nothing of the answer was stored: the NIK is in no file of the state folder.
+    for entry in std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+    {
+        if entry.path().is_file() {
+            let bytes = std::fs::read(entry.path()).expect("read");
+            assert!(
+                !bytes.windows(nik.len()).any(|w| w == nik.as_bytes()),
+                "{} holds the NIK",
+                entry.path().display()
+            );
+        }
+    }
+    sim.shutdown().await;
+}

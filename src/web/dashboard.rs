@@ -44,6 +44,10 @@ pub struct Config {
     pub failure_delay: Duration,
     /// A session ends after this long without a request.
     pub session_idle: Duration,
+    /// The NIK gate Cek NIK posts to (`None`: look-ups are not configured).
+    pub gate: Option<crate::gate::Gate>,
+    /// The data balikan outbox the upload feeds (`None`: not available).
+    pub outbox: Option<crate::outbox::Outbox>,
 }
 
 impl Config {
@@ -55,6 +59,8 @@ impl Config {
             lockout: auth::Lockout::default(),
             failure_delay: Duration::from_millis(400),
             session_idle: Duration::from_secs(30 * 60),
+            gate: None,
+            outbox: None,
         }
     }
 }
@@ -75,9 +81,7 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
         source: rusqlite::Error::InvalidPath(format!("{e}").into()),
     })?;
     let users = auth::Users::open(&cfg.state_dir, cfg.lockout)?;
-    let outbox = crate::outbox::Outbox::open(&cfg.state_dir)
-        .map_err(|e| tracing::warn!(error = %e, "the dashboard cannot open the outbox"))
-        .ok();
+    let outbox = cfg.outbox.clone();
     let dash = Arc::new(Dash {
         shared,
         users,
@@ -604,30 +608,125 @@ async fn status(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Json<Status> {
 impl Dash {
     /// Whether a look-up service is wired in.
     pub fn lookup_available(&self) -> bool {
-        false
+        self.cfg.gate.is_some()
     }
 
-    /// Look a NIK up for the named operator; `None` when no look-up service runs.
+    /// Today's quota (limit, used): the gate's exact count when it runs, else the metric.
+    pub fn quota(&self) -> (Option<u64>, u64) {
+        let limit = match self.shared.topology().agreement.quota {
+            crate::topology::Quota::PerDay(n) => Some(u64::from(n)),
+            crate::topology::Quota::Unlimited => None,
+        };
+        let used = self
+            .cfg
+            .gate
+            .as_ref()
+            .and_then(|g| g.quota_used_today().ok())
+            .unwrap_or_else(|| self.shared.metrics.quota_used.get().max(0) as u64);
+        (limit, used)
+    }
+
+    /// Look a NIK up through the gate for the named operator (the gate checks the rules,
+    /// spends the quota and writes the audit entry); `None` when no gate runs. The answer is
+    /// only rendered, never kept.
     pub async fn lookup(
         &self,
         user: &str,
         nik: &str,
         purpose: &str,
     ) -> Option<pages::lookup::Answer> {
-        let _ = (user, nik, purpose);
-        None
+        use crate::portal::Status;
+        let gate = self.cfg.gate.as_ref()?;
+        let caller = crate::gate::Caller::Operator(user.to_string());
+        Some(match gate.lookup(&caller, nik, purpose).await {
+            Ok(a) => match (&a.status, &a.record) {
+                (Status::Found, Some(r)) => pages::lookup::Answer {
+                    found: true,
+                    status: a.status.as_str().to_string(),
+                    message: a.status.message().to_string(),
+                    elements: pages::lookup::elements(r),
+                },
+                _ => pages::lookup::Answer {
+                    found: false,
+                    status: a.status.as_str().to_string(),
+                    message: a.status.message().to_string(),
+                    elements: Vec::new(),
+                },
+            },
+            Err(r) => pages::lookup::Answer {
+                found: false,
+                status: r.kind.as_str().to_string(),
+                message: r.message,
+                elements: Vec::new(),
+            },
+        })
     }
-}
 
-impl Dash {
-    /// The newest audit entries; `false` when there is no audit log.
+    /// The newest audit entries, read-only; `false` when there is no audit log.
     pub async fn audit_rows(&self, limit: usize) -> (bool, Vec<pages::audit::Row>) {
-        let _ = limit;
-        (false, Vec::new())
+        let path = self.cfg.state_dir.join(crate::gate::audit::FILE);
+        if !path.exists() {
+            return (false, Vec::new());
+        }
+        let rows = tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<pages::audit::Row>> {
+            let conn = rusqlite::Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )?;
+            let mut st = conn.prepare(
+                "SELECT ts, caller_kind, caller, purpose, nik_hmac, status FROM audit ORDER BY seq DESC LIMIT ?1",
+            )?;
+            let rows = st.query_map([limit as i64], |r| {
+                let ts: String = r.get(0)?;
+                Ok(pages::audit::Row {
+                    at: chrono::DateTime::parse_from_rfc3339(&ts)
+                        .map(|t| super::i18n::wib_dt(t.with_timezone(&chrono::Utc)))
+                        .unwrap_or(ts),
+                    kind: r.get(1)?,
+                    who: r.get(2)?,
+                    purpose: r.get(3)?,
+                    nik_hmac: r.get(4)?,
+                    status: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await;
+        match rows {
+            Ok(Ok(rows)) => (true, rows),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "reading the audit log");
+                (false, Vec::new())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the audit log");
+                (false, Vec::new())
+            }
+        }
     }
 
     /// Check the audit chain: (intact, what to say).
     pub async fn audit_verify(&self, lang: Lang) -> (bool, String) {
-        (false, lang.text().audit_unavailable.to_string())
+        let dir = self.cfg.state_dir.clone();
+        let t = lang.text();
+        match tokio::task::spawn_blocking(move || crate::gate::audit::verify(&dir)).await {
+            Ok(Ok(report)) if report.intact() => (
+                true,
+                format!("{} ({} entri)", t.audit_intact, report.entries),
+            ),
+            Ok(Ok(report)) => {
+                let problems: Vec<String> =
+                    report.problems.iter().map(ToString::to_string).collect();
+                (
+                    false,
+                    format!("{}:\n{}", t.audit_broken, problems.join("\n")),
+                )
+            }
+            Ok(Err(crate::gate::audit::Error::Missing { .. })) => {
+                (false, t.audit_unavailable.to_string())
+            }
+            Ok(Err(e)) => (false, format!("{}: {e}", t.audit_broken)),
+            Err(e) => (false, e.to_string()),
+        }
     }
 }

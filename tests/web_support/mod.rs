@@ -22,10 +22,57 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The demo topology with its probe profiles, as the appliance loads it.
+/// The demo topology, as the appliance loads it.
 pub fn shared() -> Arc<Shared> {
     let t = juknis::topology::load(&root().join("topology/demo.yaml")).expect("demo topology");
     Shared::new(t, Tracker::new(Hysteresis::default()), Metrics::new())
+}
+
+/// The demo topology pointed at a running simulator and pinned to its certificate.
+pub fn shared_for(sim: &juknis::sim::Handle) -> Arc<Shared> {
+    let fp = hex::encode(sim.fingerprint().expect("the simulator's fingerprint"));
+    let text = include_str!("../../topology/demo.yaml").replace(
+        "url: \"https://127.0.0.5:18443/\"",
+        &format!("url: \"{}/\", tls_pin: \"{fp}\"", sim.base_url()),
+    );
+    assert!(
+        text.contains(&sim.base_url()),
+        "demo topology changed shape"
+    );
+    let t = juknis::topology::parse(&text, Path::new("demo.yaml"), &|_| None).expect("topology");
+    Shared::new(t, Tracker::new(Hysteresis::default()), Metrics::new())
+}
+
+/// The NIK gate on `shared`'s topology and health, with the simulator's sandbox account.
+pub fn gate(shared: &Arc<Shared>, dir: &Path) -> juknis::gate::Gate {
+    use juknis::gate::{self, Secrets, secrets::Portal};
+    use juknis::portal::Credentials;
+    use juknis::sim;
+    let secrets = Secrets::new(Some(Portal {
+        credentials: Credentials {
+            user_id: sim::USER.into(),
+            password: sim::PASSWORD.into(),
+            ip_user: sim::IP_USER.into(),
+        },
+        instansi_id: sim::INSTANSI_ID.into(),
+    }));
+    let health: Arc<dyn juknis::health::Source> = shared.clone();
+    let mut cfg = gate::Config::new(
+        shared.topology(),
+        health,
+        shared.metrics.clone(),
+        dir,
+        secrets,
+    );
+    cfg.timeout = Duration::from_secs(5);
+    gate::Gate::open(cfg).expect("the gate opens")
+}
+
+/// A simulator of the Web Portal on loopback.
+pub async fn sim() -> juknis::sim::Handle {
+    juknis::sim::Server::start(juknis::sim::Config::default())
+        .await
+        .expect("the simulator starts")
 }
 
 /// Users: admin (NDA), tech, op (no NDA), opnda (NDA).
@@ -48,6 +95,7 @@ pub fn config(dir: &Path) -> dashboard::Config {
         after: 3,
         for_: Duration::from_secs(600),
     };
+    c.outbox = Some(juknis::outbox::Outbox::open(dir).expect("outbox"));
     c
 }
 

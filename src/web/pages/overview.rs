@@ -6,7 +6,6 @@ use askama::Template;
 use axum::extract::State as AxState;
 use axum::response::Response;
 
-use crate::topology::Quota;
 use crate::web::dashboard::{Authed, Chrome, Dash, current, render};
 use crate::web::i18n::{Text, wib};
 
@@ -47,16 +46,6 @@ pub struct Page {
     pub incidents: Vec<IncidentRow>,
     pub incidents_error: bool,
     pub updated: String,
-}
-
-/// Today's quota: (limit, used). Unlimited after the PoC.
-pub fn quota(dash: &Dash) -> (Option<u64>, u64) {
-    let limit = match dash.shared.topology().agreement.quota {
-        Quota::PerDay(n) => Some(u64::from(n)),
-        Quota::Unlimited => None,
-    };
-    let used = dash.shared.metrics.quota_used.get().max(0) as u64;
-    (limit, used)
 }
 
 pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
@@ -110,7 +99,7 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
             }
         })
         .collect();
-    let (quota_limit, quota_used) = quota(&dash);
+    let (quota_limit, quota_used) = dash.quota();
     let quota_pct = quota_limit.map_or(0, |l| {
         (quota_used * 100).checked_div(l).unwrap_or(0).min(100)
     });
