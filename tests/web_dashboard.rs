@@ -440,3 +440,20 @@ async fn a_lookup_through_the_gate_shows_the_nine_elements_and_is_audited_by_hma
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn cookies_are_secure_when_served_over_tls() {
+    let dir = tempfile::tempdir().expect("tmp");
+    users(dir.path());
+    let mut cfg = config(dir.path());
+    cfg.secure_cookies = true;
+    let app = juknis::web::dashboard::router(shared(), cfg).expect("router");
+    let (res, _) = send(&app, get("/masuk", None)).await;
+    assert!(set_cookie(&res, "juknis_login").is_some_and(|c| c.contains("; Secure")));
+    let (res, _) = try_login(&app, "admin", PASSWORD).await;
+    let c = set_cookie(&res, "juknis_session").expect("cookie");
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("; Secure"),
+        "{c}"
+    );
+}
