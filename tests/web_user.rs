@@ -104,3 +104,24 @@ fn user_add_refuses_weak_passwords_bad_names_and_duplicates() {
     let out = user_add(dir.path(), "x", "root", web_support::PASSWORD, &[]);
     assert_ne!(out.status.code(), Some(0), "an unknown role is refused");
 }
+
+#[tokio::test]
+async fn the_demo_admin_is_made_once_and_can_log_in() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let users = juknis::web::auth::Users::open(dir.path(), Default::default()).expect("users");
+    let password = users
+        .add_demo_admin()
+        .expect("add")
+        .expect("a fresh password");
+    assert_eq!(password.len(), 20);
+    assert_eq!(
+        users.add_demo_admin().expect("again"),
+        None,
+        "only when there is no user"
+    );
+    let user = users
+        .login("admin", &password)
+        .expect("db")
+        .expect("logs in");
+    assert!(user.may_lookup() && user.may_audit());
+}

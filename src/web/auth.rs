@@ -196,6 +196,17 @@ impl Users {
         Ok(())
     }
 
+    /// For the demo: when there is no user yet, add `admin` (admin, NDA signed) with a fresh
+    /// random password and return it, to be printed once. `None` when users exist.
+    pub fn add_demo_admin(&self) -> Result<Option<String>, Error> {
+        if self.count()? > 0 {
+            return Ok(None);
+        }
+        let password = token()[..20].to_string();
+        self.add("admin", Role::Admin, &password, true)?;
+        Ok(Some(password))
+    }
+
     /// How many users there are.
     pub fn count(&self) -> Result<u64, Error> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
