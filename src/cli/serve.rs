@@ -230,7 +230,20 @@ fn services(
         secrets.clone(),
     );
     match gate::Gate::open(gate_cfg) {
-        Ok(g) => app = app.merge(gate::api::router(g)),
+        Ok(g) => {
+            // The pattern memory forgets idle callers every few minutes.
+            let (pruned, cancel) = (g.clone(), cancel.clone());
+            tracker.spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(300));
+                loop {
+                    tokio::select! {
+                        () = cancel.cancelled() => return,
+                        _ = every.tick() => pruned.prune(),
+                    }
+                }
+            });
+            app = app.merge(gate::api::router(g));
+        }
         Err(e @ (gate::Error::NoAccount { .. } | gate::Error::NoWebPortal { .. })) => {
             tracing::warn!(error = %e, "NIK look-ups are disabled");
             let why = e.to_string();
