@@ -18,6 +18,7 @@ mod probe;
 mod render;
 mod serve;
 mod sim;
+mod user;
 
 /// Exit code for bad configuration or input (sysexits EX_USAGE).
 pub const EXIT_BAD_CONFIG: u8 = 64;
@@ -57,6 +58,9 @@ enum Command {
     Render(render::Which),
     /// Run the Dukcapil simulator (Web Portal and data balikan) alone.
     Sim(sim::Args),
+    /// Dashboard users: `juknis user add` creates one (the first admin, operators, technicians).
+    #[command(subcommand)]
+    User(user::Which),
 }
 
 /// Options shared by every command that reads a topology.
@@ -83,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Bandwidth(args) => bandwidth::run(args),
         Command::Render(which) => render::run(which),
         Command::Sim(args) => sim::run(args),
+        Command::User(which) => user::run(which),
     }
 }
 

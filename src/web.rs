@@ -2,6 +2,11 @@
 //! dashboard, on axum, with one error type mapping domain errors to a status and a stable
 //! JSON body. Internal details go to the log, not to the client.
 
+pub mod auth;
+pub mod dashboard;
+pub mod i18n;
+pub mod pages;
+
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 

@@ -29,12 +29,21 @@ pub struct Args {
     listen: SocketAddr,
 }
 
+/// A dashboard account.
+#[derive(Serialize)]
+struct Operator {
+    user: String,
+    password: String,
+}
+
 /// What `demo.json` tells a script or a test about the running demo.
 #[derive(Serialize)]
 struct DemoInfo {
     url: String,
     /// The bearer token of the demo's OPD application (`app-web`) for `/api/v1/*`.
     api_token: String,
+    /// The dashboard's first account (`admin`), created by this run; `null` when it existed.
+    operator: Option<Operator>,
     simulator: String,
     simulator_fingerprint: String,
     topology: PathBuf,
@@ -90,6 +99,9 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
         );
     let state_dir = dir.join("state");
     let api_token = write_secrets(&state_dir)?;
+    // A first admin, so the dashboard can be used at once (only when there is none yet).
+    let admin_password =
+        crate::web::auth::Users::open(&state_dir, Default::default())?.add_demo_admin()?;
     let topo_dir = dir.join("topology");
     std::fs::create_dir_all(&topo_dir)
         .with_context(|| format!("creating {}", topo_dir.display()))?;
@@ -115,6 +127,10 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     let info = DemoInfo {
         url: format!("http://{}/", app.addr),
         api_token,
+        operator: admin_password.map(|password| Operator {
+            user: "admin".into(),
+            password,
+        }),
         simulator: base.to_string(),
         simulator_fingerprint: fingerprint,
         topology: topo_file,
@@ -124,6 +140,15 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     std::fs::write(dir.join("demo.json"), serde_json::to_vec_pretty(&info)?)?;
     println!("juknis demo is running (Ctrl-C to stop)");
     println!("  dashboard/API: {}", info.url);
+    match &info.operator {
+        Some(o) => println!(
+            "  dashboard log-in: user `{}`, password `{}`",
+            o.user, o.password
+        ),
+        None => println!(
+            "  dashboard log-in: the accounts made by an earlier run (see demo.json of that run)"
+        ),
+    }
     println!("  health:        {}healthz", info.url);
     println!(
         "  NIK look-up:   curl -H 'Authorization: Bearer {}' -d '{{\"nik\":\"{}\",\"purpose\":\"verifikasi bansos\"}}' {}api/v1/lookup",

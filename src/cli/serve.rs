@@ -221,6 +221,7 @@ fn services(
     let health: Arc<dyn crate::health::Source> =
         Arc::clone(shared) as Arc<dyn crate::health::Source>;
     let mut app = web::router(Arc::clone(shared)).merge(probe::reflector::router());
+    let mut dashboard = web::dashboard::Config::new(state_dir);
 
     let gate_cfg = gate::Config::new(
         Arc::clone(&topology),
@@ -242,6 +243,7 @@ fn services(
                     }
                 }
             });
+            dashboard.gate = Some(g.clone());
             app = app.merge(gate::api::router(g));
         }
         Err(e @ (gate::Error::NoAccount { .. } | gate::Error::NoWebPortal { .. })) => {
@@ -265,6 +267,7 @@ fn services(
     }
 
     let outbox = outbox::Outbox::open(state_dir).context("opening the data balikan outbox")?;
+    dashboard.outbox = Some(outbox.clone());
     let tokens = secrets.clone();
     let api = outbox::api::router(outbox.clone()).layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| {
@@ -344,7 +347,10 @@ fn services(
             "the topology has no data balikan service with a URL: the outbox only queues"
         ),
     }
-    Ok(app)
+    // The dashboard last: it is the only router with a fallback (an HTML 404).
+    let dash = web::dashboard::router(Arc::clone(shared), dashboard)
+        .context("opening the dashboard users")?;
+    Ok(app.merge(dash))
 }
 
 /// Run the scheduler; on SIGHUP re-read the topology and its profiles and, when they are

@@ -1,0 +1,99 @@
+//! `juknis user add`: create a dashboard user in `STATE_DIR/users.db`. The password comes from
+//! standard input or a file, never from the command line (it would show in `ps` and history).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::web::auth::{Lockout, Role, Users};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Which {
+    /// Add a user. The password is read from standard input, or from --password-file.
+    Add(AddArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// Where the appliance keeps its data.
+    #[arg(
+        long,
+        default_value = "/var/lib/juknis",
+        value_name = "DIR",
+        env = "STATE_DIRECTORY"
+    )]
+    state_dir: PathBuf,
+    /// The log-in name: letters, digits, '.', '-', '_'.
+    #[arg(long)]
+    username: String,
+    /// admin, technician or operator.
+    #[arg(long, value_parser = ["admin", "technician", "operator"])]
+    role: String,
+    /// The user has signed the non-disclosure agreement (Juknis VI.E): may look NIKs up.
+    #[arg(long)]
+    nda_signed: bool,
+    /// Read the password from this file (first line) instead of standard input.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+}
+
+pub fn run(which: Which) -> ExitCode {
+    match which {
+        Which::Add(args) => add(args),
+    }
+}
+
+fn add(args: AddArgs) -> ExitCode {
+    let text = match &args.password_file {
+        Some(f) => std::fs::read_to_string(f)
+            .map_err(|e| format!("reading the password from {}: {e}", f.display())),
+        None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map(|_| s)
+                .map_err(|e| format!("reading the password from standard input: {e}"))
+        }
+    };
+    let password = match text {
+        Ok(t) => t.lines().next().unwrap_or("").to_string(),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(super::EXIT_BAD_CONFIG);
+        }
+    };
+    let Some(role) = Role::parse(&args.role) else {
+        eprintln!("--role must be admin, technician or operator");
+        return ExitCode::from(super::EXIT_BAD_CONFIG);
+    };
+    if let Err(e) = std::fs::create_dir_all(&args.state_dir) {
+        eprintln!("creating {}: {e}", args.state_dir.display());
+        return ExitCode::from(super::EXIT_INTERNAL);
+    }
+    let users = match Users::open(&args.state_dir, Lockout::default()) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(super::EXIT_INTERNAL);
+        }
+    };
+    match users.add(&args.username, role, &password, args.nda_signed) {
+        Ok(()) => {
+            println!(
+                "user {} added as {}{}",
+                args.username,
+                role.as_str(),
+                if args.nda_signed { " (NDA signed)" } else { "" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e @ crate::web::auth::Error::Sql { .. }) => {
+            eprintln!("{e}");
+            ExitCode::from(super::EXIT_INTERNAL)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(super::EXIT_BAD_CONFIG)
+        }
+    }
+}

@@ -1,0 +1,732 @@
+//! The dashboard: server-rendered pages (askama templates from `web/templates`, assets from
+//! `web/static`, all embedded), log-in and sessions, CSRF tokens, roles, the language switch,
+//! and a small JSON status for the live updates. Readable with JavaScript off.
+//!
+//! It reads the appliance through [`Shared`] and its own files in the state folder; it owns
+//! no probe, no health rule and no look-up rule.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Request, State as AxState};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{self, Refused, Session, User};
+use super::i18n::{Lang, Text};
+use super::{Shared, no_store, pages};
+use crate::health::State;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "juknis_session";
+/// The pre-log-in CSRF cookie (double submit on the log-in form).
+pub const LOGIN_COOKIE: &str = "juknis_login";
+/// The language cookie.
+pub const LANG_COOKIE: &str = "juknis_lang";
+
+/// How the dashboard is set up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where `users.db` (and the store, outbox and audit log it reads) live.
+    pub state_dir: PathBuf,
+    /// Mark cookies `Secure` (the dashboard is served over TLS).
+    pub secure_cookies: bool,
+    /// Lock an account after repeated failures.
+    pub lockout: auth::Lockout,
+    /// Each failed log-in in a row delays the answer by this much more (throttling).
+    pub failure_delay: Duration,
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// The NIK gate Cek NIK posts to (`None`: look-ups are not configured).
+    pub gate: Option<crate::gate::Gate>,
+    /// The data balikan outbox the upload feeds (`None`: not available).
+    pub outbox: Option<crate::outbox::Outbox>,
+}
+
+impl Config {
+    /// The defaults: plain HTTP, lock for 15 minutes after 5 failures, 30 minutes idle.
+    pub fn new(state_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            state_dir: state_dir.into(),
+            secure_cookies: false,
+            lockout: auth::Lockout::default(),
+            failure_delay: Duration::from_millis(400),
+            session_idle: Duration::from_secs(30 * 60),
+            gate: None,
+            outbox: None,
+        }
+    }
+}
+
+/// The dashboard's state.
+pub struct Dash {
+    pub shared: Arc<Shared>,
+    pub users: auth::Users,
+    pub sessions: auth::Sessions,
+    pub cfg: Config,
+    pub outbox: Option<crate::outbox::Outbox>,
+}
+
+/// The dashboard's routes. Merge it into the appliance's router.
+pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
+    std::fs::create_dir_all(&cfg.state_dir).map_err(|e| auth::Error::Sql {
+        path: cfg.state_dir.clone(),
+        source: rusqlite::Error::InvalidPath(format!("{e}").into()),
+    })?;
+    let users = auth::Users::open(&cfg.state_dir, cfg.lockout)?;
+    let outbox = cfg.outbox.clone();
+    let dash = Arc::new(Dash {
+        shared,
+        users,
+        sessions: auth::Sessions::new(cfg.session_idle),
+        cfg,
+        outbox,
+    });
+    let pages = Router::new()
+        .route("/", get(pages::overview::page))
+        .route("/topologi", get(pages::topology::page))
+        .route("/riwayat", get(pages::history::page))
+        .route(
+            "/cek-nik",
+            get(pages::lookup::page).post(pages::lookup::submit),
+        )
+        .route(
+            "/balikan",
+            get(pages::balikan::page)
+                .post(pages::balikan::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    pages::balikan::MAX_UPLOAD + 64 * 1024,
+                )),
+        )
+        .route("/dokumen", get(pages::documents::page))
+        .route("/dokumen/{file}", get(pages::documents::download))
+        .route("/audit", get(pages::audit::page))
+        .route("/audit/periksa", post(pages::audit::verify))
+        .route("/masuk", get(login_page).post(login))
+        .route("/keluar", post(logout))
+        .route("/api/dashboard/status", get(status))
+        .fallback(not_found)
+        .layer(middleware::from_fn(headers))
+        .with_state(dash);
+    Ok(Router::new()
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+        .route("/static/logo.svg", get(logo))
+        .merge(pages))
+}
+
+// ---- assets ----
+
+async fn css() -> impl IntoResponse {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../web/static/app.css"),
+    )
+}
+async fn js() -> impl IntoResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/static/app.js"),
+    )
+}
+async fn logo() -> impl IntoResponse {
+    asset("image/svg+xml", include_str!("../../web/static/logo.svg"))
+}
+fn asset(ct: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Every dashboard answer: never stored (it shows people's work and, on Cek NIK, population
+/// data), not framed, only our own scripts and styles; and the language cookie when asked.
+async fn headers(req: Request, next: Next) -> Response {
+    let lang = query_param(req.uri().query(), "lang").and_then(|l| Lang::parse(&l));
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    no_store(h);
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if let Some(l) = lang
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Strict",
+            l.code()
+        ))
+    {
+        h.append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+// ---- request context ----
+
+/// One value of a query string, percent-decoded enough for our own parameters.
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then(|| v.replace('+', " "))
+    })
+}
+
+/// One cookie's value.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            let (k, v) = c.trim().split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
+}
+
+/// What every handler knows about the request: the language, and the session if any.
+pub struct Ctx {
+    pub lang: Lang,
+    pub session: Option<(String, Session)>,
+}
+
+impl FromRequestParts<Arc<Dash>> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        dash: &Arc<Dash>,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = query_param(parts.uri.query(), "lang")
+            .or_else(|| cookie(&parts.headers, LANG_COOKIE))
+            .and_then(|l| Lang::parse(&l))
+            .unwrap_or(Lang::Id);
+        let session = cookie(&parts.headers, SESSION_COOKIE)
+            .and_then(|t| dash.sessions.get(&t).map(|s| (t, s)));
+        Ok(Ctx { lang, session })
+    }
+}
+
+/// A logged-in request. Without a session, pages redirect to the log-in page.
+pub struct Authed {
+    pub lang: Lang,
+    pub session: Session,
+    pub path: String,
+}
+
+impl Authed {
+    pub fn t(&self) -> &'static Text {
+        self.lang.text()
+    }
+    pub fn user(&self) -> &User {
+        &self.session.user
+    }
+
+    /// The page frame: navigation, user, CSRF token.
+    pub fn chrome(&self, active: &'static str, title: &str) -> Chrome {
+        let u = self.user();
+        let other = match self.lang {
+            Lang::Id => Lang::En,
+            Lang::En => Lang::Id,
+        };
+        Chrome {
+            t: self.t(),
+            lang: self.lang.code(),
+            other_lang: other.code(),
+            self_path: self.path.clone(),
+            user: u.name.clone(),
+            role: u.role.as_str(),
+            csrf: self.session.csrf.clone(),
+            active,
+            title: title.to_string(),
+            may_lookup: u.may_lookup(),
+            may_balikan: u.may_balikan(),
+            may_audit: u.may_audit(),
+        }
+    }
+
+    /// Refuse a POST whose CSRF token is missing or wrong.
+    pub fn check_csrf(&self, given: Option<&str>) -> Result<(), PageError> {
+        match given {
+            Some(g) if auth::same(g, &self.session.csrf) => Ok(()),
+            _ => {
+                tracing::warn!(user = %self.user().name, "form refused: bad CSRF token");
+                Err(PageError::new(
+                    self.lang,
+                    StatusCode::FORBIDDEN,
+                    self.t().csrf_refused,
+                ))
+            }
+        }
+    }
+
+    pub fn forbidden(&self) -> PageError {
+        PageError::new(self.lang, StatusCode::FORBIDDEN, self.t().forbidden)
+    }
+
+    pub fn internal(&self, what: &dyn std::fmt::Display) -> PageError {
+        tracing::error!(error = %what, "dashboard");
+        PageError::new(
+            self.lang,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            self.t().internal,
+        )
+    }
+}
+
+impl FromRequestParts<Arc<Dash>> for Authed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        dash: &Arc<Dash>,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(ctx) = Ctx::from_request_parts(parts, dash).await;
+        match ctx.session {
+            Some((_, session)) => Ok(Authed {
+                lang: ctx.lang,
+                session,
+                path: parts.uri.path().to_string(),
+            }),
+            None if parts.uri.path().starts_with("/api/") => {
+                Err(StatusCode::UNAUTHORIZED.into_response())
+            }
+            None => Err(Redirect::to("/masuk").into_response()),
+        }
+    }
+}
+
+/// The frame of every page, for `base.html`.
+pub struct Chrome {
+    pub t: &'static Text,
+    pub lang: &'static str,
+    pub other_lang: &'static str,
+    pub self_path: String,
+    pub user: String,
+    pub role: &'static str,
+    pub csrf: String,
+    pub active: &'static str,
+    pub title: String,
+    pub may_lookup: bool,
+    pub may_balikan: bool,
+    pub may_audit: bool,
+}
+
+/// Render a template to a response, or say why not.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(s) => Html(s).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page");
+            (StatusCode::INTERNAL_SERVER_ERROR, "render error").into_response()
+        }
+    }
+}
+
+/// A page that says what went wrong, with its status.
+#[derive(Debug)]
+pub struct PageError {
+    pub lang: Lang,
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn new(lang: Lang, status: StatusCode, message: impl Into<String>) -> Self {
+        PageError {
+            lang,
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    t: &'static Text,
+    lang: &'static str,
+    status: u16,
+    message: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage {
+            t: self.lang.text(),
+            lang: self.lang.code(),
+            status: self.status.as_u16(),
+            message: &self.message,
+        };
+        (self.status, render(&page)).into_response()
+    }
+}
+
+async fn not_found(ctx: Ctx) -> PageError {
+    PageError::new(ctx.lang, StatusCode::NOT_FOUND, ctx.lang.text().not_found)
+}
+
+// ---- log-in ----
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    t: &'static Text,
+    lang: &'static str,
+    other_lang: &'static str,
+    csrf: &'a str,
+    error: Option<&'a str>,
+}
+
+fn login_cookie(dash: &Dash, token: &str) -> HeaderValue {
+    let secure = if dash.cfg.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}={token}; Path=/masuk; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn show_login(dash: &Dash, lang: Lang, status: StatusCode, error: Option<&str>) -> Response {
+    let token = auth::token();
+    let other = if lang == Lang::Id { Lang::En } else { Lang::Id };
+    let page = LoginPage {
+        t: lang.text(),
+        lang: lang.code(),
+        other_lang: other.code(),
+        csrf: &token,
+        error,
+    };
+    let mut res = (status, render(&page)).into_response();
+    res.headers_mut()
+        .append(header::SET_COOKIE, login_cookie(dash, &token));
+    res
+}
+
+async fn login_page(AxState(dash): AxState<Arc<Dash>>, ctx: Ctx) -> Response {
+    if ctx.session.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    show_login(&dash, ctx.lang, StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    csrf: Option<String>,
+}
+
+async fn login(
+    AxState(dash): AxState<Arc<Dash>>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let t = ctx.lang.text();
+    let expected = cookie(&headers, LOGIN_COOKIE);
+    let csrf_ok = matches!((&expected, &f.csrf), (Some(a), Some(b)) if auth::same(a, b));
+    if !csrf_ok {
+        return show_login(&dash, ctx.lang, StatusCode::FORBIDDEN, Some(t.csrf_refused));
+    }
+    let users = Arc::clone(&dash);
+    let (name, password) = (f.username.trim().to_string(), f.password);
+    let outcome = tokio::task::spawn_blocking(move || users.users.login(&name, &password)).await;
+    match outcome {
+        Ok(Ok(Ok(user))) => {
+            tracing::info!(user = %user.name, role = user.role.as_str(), "logged in");
+            if let Some((old, _)) = &ctx.session {
+                dash.sessions.end(old);
+            }
+            let token = dash.sessions.start(user);
+            let secure = if dash.cfg.secure_cookies {
+                "; Secure"
+            } else {
+                ""
+            };
+            let mut res = Redirect::to("/").into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+            )) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Ok(Ok(Err((why, failures)))) => {
+            // Throttle: each failure in a row makes the next answer slower.
+            let delay = dash.cfg.failure_delay * failures.min(10);
+            tokio::time::sleep(delay).await;
+            tracing::warn!(user = %f.username.trim(), failures, "failed log-in");
+            let (status, msg) = match why {
+                Refused::Wrong => (StatusCode::UNAUTHORIZED, t.login_wrong),
+                Refused::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, t.login_locked),
+            };
+            show_login(&dash, ctx.lang, status, Some(msg))
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "checking a log-in");
+            show_login(
+                &dash,
+                ctx.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(t.internal),
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "checking a log-in");
+            show_login(
+                &dash,
+                ctx.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(t.internal),
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    pub csrf: Option<String>,
+}
+
+async fn logout(AxState(dash): AxState<Arc<Dash>>, ctx: Ctx, Form(f): Form<CsrfForm>) -> Response {
+    let Some((token, session)) = ctx.session else {
+        return Redirect::to("/masuk").into_response();
+    };
+    if !f
+        .csrf
+        .as_deref()
+        .is_some_and(|c| auth::same(c, &session.csrf))
+    {
+        return PageError::new(
+            ctx.lang,
+            StatusCode::FORBIDDEN,
+            ctx.lang.text().csrf_refused,
+        )
+        .into_response();
+    }
+    dash.sessions.end(&token);
+    tracing::info!(user = %session.user.name, "logged out");
+    let mut res = Redirect::to("/masuk").into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("juknis_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    res
+}
+
+// ---- live status ----
+
+/// What the pages poll every few seconds.
+#[derive(Serialize)]
+pub struct Status {
+    pub updated: String,
+    pub paths: Vec<PathStatus>,
+    pub nodes: Vec<(String, State)>,
+    pub links: Vec<(String, State)>,
+}
+
+#[derive(Serialize)]
+pub struct PathStatus {
+    pub path: String,
+    pub state: State,
+    pub label: &'static str,
+    pub reason: String,
+}
+
+/// The current health of paths, nodes and links.
+pub fn current(dash: &Dash, lang: Lang) -> Status {
+    let verdicts = dash.shared.verdicts();
+    let topology = dash.shared.topology();
+    let health = match dash.shared.health.read() {
+        Ok(h) => h,
+        Err(p) => p.into_inner(),
+    };
+    let nodes = topology
+        .nodes
+        .iter()
+        .map(|n| (n.id.to_string(), health.node(&n.id).state))
+        .collect();
+    drop(health);
+    let mut links: std::collections::BTreeMap<String, State> = Default::default();
+    for v in &verdicts {
+        for r in &v.routes {
+            for (l, s) in &r.links {
+                let e = links.entry(l.to_string()).or_insert(*s);
+                // A link shared by routes shows its best known state.
+                if *e == State::Unknown || (*s != State::Unknown && *s < *e) {
+                    *e = *s;
+                }
+            }
+        }
+    }
+    Status {
+        updated: super::i18n::wib_dt(chrono::Utc::now()),
+        paths: verdicts
+            .iter()
+            .map(|v| PathStatus {
+                path: v.path.to_string(),
+                state: v.state,
+                label: lang.state(v.state),
+                reason: v.reason().to_string(),
+            })
+            .collect(),
+        nodes,
+        links: links.into_iter().collect(),
+    }
+}
+
+async fn status(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Json<Status> {
+    Json(current(&dash, a.lang))
+}
+
+impl Dash {
+    /// Whether a look-up service is wired in.
+    pub fn lookup_available(&self) -> bool {
+        self.cfg.gate.is_some()
+    }
+
+    /// Today's quota (limit, used): the gate's exact count when it runs, else the metric.
+    pub fn quota(&self) -> (Option<u64>, u64) {
+        let limit = match self.shared.topology().agreement.quota {
+            crate::topology::Quota::PerDay(n) => Some(u64::from(n)),
+            crate::topology::Quota::Unlimited => None,
+        };
+        let used = self
+            .cfg
+            .gate
+            .as_ref()
+            .and_then(|g| g.quota_used_today().ok())
+            .unwrap_or_else(|| self.shared.metrics.quota_used.get().max(0) as u64);
+        (limit, used)
+    }
+
+    /// Look a NIK up through the gate for the named operator (the gate checks the rules,
+    /// spends the quota and writes the audit entry); `None` when no gate runs. The answer is
+    /// only rendered, never kept.
+    pub async fn lookup(
+        &self,
+        user: &str,
+        nik: &str,
+        purpose: &str,
+    ) -> Option<pages::lookup::Answer> {
+        use crate::portal::Status;
+        let gate = self.cfg.gate.as_ref()?;
+        let caller = crate::gate::Caller::Operator(user.to_string());
+        Some(match gate.lookup(&caller, nik, purpose).await {
+            Ok(a) => match (&a.status, &a.record) {
+                (Status::Found, Some(r)) => pages::lookup::Answer {
+                    found: true,
+                    status: a.status.as_str().to_string(),
+                    message: a.status.message().to_string(),
+                    elements: pages::lookup::elements(r),
+                },
+                _ => pages::lookup::Answer {
+                    found: false,
+                    status: a.status.as_str().to_string(),
+                    message: a.status.message().to_string(),
+                    elements: Vec::new(),
+                },
+            },
+            Err(r) => pages::lookup::Answer {
+                found: false,
+                status: r.kind.as_str().to_string(),
+                message: r.message,
+                elements: Vec::new(),
+            },
+        })
+    }
+
+    /// The newest audit entries, read-only; `false` when there is no audit log.
+    pub async fn audit_rows(&self, limit: usize) -> (bool, Vec<pages::audit::Row>) {
+        let path = self.cfg.state_dir.join(crate::gate::audit::FILE);
+        if !path.exists() {
+            return (false, Vec::new());
+        }
+        let rows = tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<pages::audit::Row>> {
+            let conn = rusqlite::Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )?;
+            let mut st = conn.prepare(
+                "SELECT ts, caller_kind, caller, purpose, nik_hmac, status FROM audit ORDER BY seq DESC LIMIT ?1",
+            )?;
+            let rows = st.query_map([limit as i64], |r| {
+                let ts: String = r.get(0)?;
+                Ok(pages::audit::Row {
+                    at: chrono::DateTime::parse_from_rfc3339(&ts)
+                        .map(|t| super::i18n::wib_dt(t.with_timezone(&chrono::Utc)))
+                        .unwrap_or(ts),
+                    kind: r.get(1)?,
+                    who: r.get(2)?,
+                    purpose: r.get(3)?,
+                    nik_hmac: r.get(4)?,
+                    status: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await;
+        match rows {
+            Ok(Ok(rows)) => (true, rows),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "reading the audit log");
+                (false, Vec::new())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the audit log");
+                (false, Vec::new())
+            }
+        }
+    }
+
+    /// Check the audit chain: (intact, what to say).
+    pub async fn audit_verify(&self, lang: Lang) -> (bool, String) {
+        let dir = self.cfg.state_dir.clone();
+        let t = lang.text();
+        match tokio::task::spawn_blocking(move || crate::gate::audit::verify(&dir)).await {
+            Ok(Ok(report)) if report.intact() => (
+                true,
+                format!("{} ({} entri)", t.audit_intact, report.entries),
+            ),
+            Ok(Ok(report)) => {
+                let problems: Vec<String> =
+                    report.problems.iter().map(ToString::to_string).collect();
+                (
+                    false,
+                    format!("{}:\n{}", t.audit_broken, problems.join("\n")),
+                )
+            }
+            Ok(Err(crate::gate::audit::Error::Missing { .. })) => {
+                (false, t.audit_unavailable.to_string())
+            }
+            Ok(Err(e)) => (false, format!("{}: {e}", t.audit_broken)),
+            Err(e) => (false, e.to_string()),
+        }
+    }
+}

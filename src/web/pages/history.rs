@@ -1,0 +1,176 @@
+//! Riwayat: RTT, loss, jitter and bandwidth of one target over 1 h, 24 h, 7 d or 30 d from
+//! the store's rollups (raw samples when the last hour has no minute rollup yet).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::State as AxState;
+use axum::response::Response;
+
+use super::chart::{self, LOSS_LEGEND, Point};
+use crate::web::dashboard::{Authed, Chrome, Dash, query_param, render};
+use crate::web::i18n::Text;
+
+/// The ranges offered: (key, seconds, rollup resolution).
+pub const RANGES: [(&str, i64, i64); 4] = [
+    ("1h", 3600, 60),
+    ("24h", 86_400, 60),
+    ("7d", 7 * 86_400, 3600),
+    ("30d", 30 * 86_400, 3600),
+];
+
+/// `(time, value)` points of one measure.
+type Series = Vec<(i64, Option<f64>)>;
+
+pub struct Chart {
+    pub title: &'static str,
+    pub svg: String,
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+pub struct Page {
+    pub c: Chrome,
+    pub t: &'static Text,
+    pub targets: Vec<(String, bool)>,
+    pub ranges: Vec<(&'static str, bool)>,
+    pub charts: Vec<Chart>,
+    pub empty: bool,
+    pub legend: Vec<(&'static str, &'static str)>,
+}
+
+pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http::Uri) -> Response {
+    let t = a.t();
+    let topology = dash.shared.topology();
+    let all: Vec<String> = topology
+        .nodes
+        .iter()
+        .flat_map(|n| n.probes.iter().map(move |p| format!("{}/{}", n.id, p)))
+        .collect();
+    let q = uri.query();
+    let target = query_param(q, "target")
+        .map(|s| s.replace("%2F", "/"))
+        .filter(|s| all.contains(s))
+        .or_else(|| all.first().cloned());
+    let range = query_param(q, "range")
+        .and_then(|r| RANGES.iter().find(|x| x.0 == r).copied())
+        .unwrap_or(RANGES[0]);
+    let (key, span, res) = range;
+    let now = super::now_s();
+    let (from, to) = (now - span, now);
+    let mut charts = Vec::new();
+    let mut empty = true;
+    if let Some(target) = &target
+        && let Some((node, profile)) = target.split_once('/')
+    {
+        let (node, profile) = (node.to_string(), profile.to_string());
+        let data = super::with_store(&dash.cfg.state_dir, move |s| {
+            let rollups = s.rollups(res, &node, &profile, from - res, to)?;
+            let raw = if rollups.len() < 2 && span <= 3600 {
+                s.samples(&node, &profile, from * 1000, to * 1000)?
+            } else {
+                Vec::new()
+            };
+            Ok((rollups, raw))
+        })
+        .await;
+        let (points, bw, jitter, step): (Vec<Point>, Series, Series, i64) = match data {
+            Ok((rollups, raw)) if raw.len() > rollups.len() => (
+                raw.iter()
+                    .map(|s| Point {
+                        t: s.ts_ms / 1000,
+                        min: s.rtt_min_s,
+                        p50: s.rtt_p50_s,
+                        p90: s.rtt_p90_s,
+                        max: s.rtt_max_s,
+                        loss: s.loss.or(Some(if s.ok { 0.0 } else { 1.0 })),
+                    })
+                    .collect(),
+                raw.iter()
+                    .map(|s| (s.ts_ms / 1000, s.bandwidth_bps))
+                    .collect(),
+                raw.iter().map(|s| (s.ts_ms / 1000, s.jitter_s)).collect(),
+                raw.windows(2)
+                    .map(|w| (w[1].ts_ms - w[0].ts_ms) / 1000)
+                    .min()
+                    .unwrap_or(60)
+                    .max(1),
+            ),
+            Ok((rollups, _)) => (
+                rollups
+                    .iter()
+                    .map(|r| Point {
+                        t: r.bucket_s,
+                        min: r.rtt_min_s,
+                        p50: r.rtt_p50_s,
+                        p90: r.rtt_p90_s,
+                        max: r.rtt_max_s,
+                        loss: r.loss_mean,
+                    })
+                    .collect(),
+                rollups
+                    .iter()
+                    .map(|r| (r.bucket_s, r.bandwidth_mean_bps))
+                    .collect(),
+                rollups
+                    .iter()
+                    .map(|r| (r.bucket_s, r.jitter_mean_s))
+                    .collect(),
+                res,
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading history");
+                (Vec::new(), Vec::new(), Vec::new(), res)
+            }
+        };
+        empty = points.is_empty();
+        if !empty {
+            let loss: Vec<(i64, Option<f64>)> = points
+                .iter()
+                .map(|p| (p.t, p.loss.map(|l| l * 100.0)))
+                .collect();
+            charts.push(Chart {
+                title: t.rtt,
+                svg: chart::smoke(&points, from, to, step, t.rtt),
+            });
+            charts.push(Chart {
+                title: t.loss,
+                svg: chart::line(&loss, from, to, step, t.loss, "#cf222e", &|v| {
+                    format!("{v:.0}%")
+                }),
+            });
+            if jitter.iter().any(|j| j.1.is_some()) {
+                charts.push(Chart {
+                    title: t.jitter,
+                    svg: chart::line(&jitter, from, to, step, t.jitter, "#8250df", &|v| {
+                        format!("{:.1} ms", v * 1000.0)
+                    }),
+                });
+            }
+            if bw.iter().any(|b| b.1.is_some()) {
+                charts.push(Chart {
+                    title: t.bandwidth,
+                    svg: chart::line(&bw, from, to, step, t.bandwidth, "#0969da", &|v| {
+                        if v >= 1e6 {
+                            format!("{:.1} Mbps", v / 1e6)
+                        } else {
+                            format!("{:.0} Kbps", v / 1e3)
+                        }
+                    }),
+                });
+            }
+        }
+    }
+    render(&Page {
+        c: a.chrome("history", t.nav_history),
+        t,
+        targets: all
+            .iter()
+            .map(|x| (x.clone(), Some(x) == target.as_ref()))
+            .collect(),
+        ranges: RANGES.iter().map(|r| (r.0, r.0 == key)).collect(),
+        charts,
+        empty,
+        legend: LOSS_LEGEND.to_vec(),
+    })
+}

@@ -1,0 +1,459 @@
+//! The dashboard through `router.oneshot(request)`: log-in required, roles, CSRF refusals,
+//! no-store answers, lock-out, language, and each page rendering.
+
+mod web_support;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use web_support::*;
+
+#[tokio::test]
+async fn pages_need_a_session() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    for uri in [
+        "/",
+        "/topologi",
+        "/riwayat",
+        "/cek-nik",
+        "/balikan",
+        "/dokumen",
+        "/audit",
+    ] {
+        let (res, _) = send(&app, get(uri, None)).await;
+        assert_eq!(res.status(), 303, "{uri}");
+        assert_eq!(res.headers()[header::LOCATION], "/masuk", "{uri}");
+    }
+    let (res, _) = send(&app, get("/api/dashboard/status", None)).await;
+    assert_eq!(res.status(), 401);
+    // A made-up session cookie is no session.
+    let (res, _) = send(&app, get("/", Some("juknis_session=00ff"))).await;
+    assert_eq!(res.status(), 303);
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_httponly_cookie_and_every_page_renders() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    let (res, _) = try_login(&app, "admin", PASSWORD).await;
+    assert_eq!(res.status(), 303);
+    let c = set_cookie(&res, "juknis_session").expect("cookie");
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+        "{c}"
+    );
+    assert!(!c.contains("Secure"), "plain HTTP: no Secure flag");
+    let (cookie, _) = login(&app, "admin").await;
+    for (uri, needle) in [
+        ("/", "Jalur layanan"),
+        ("/topologi", "Perangkat"),
+        ("/riwayat", "Rentang"),
+        ("/cek-nik", "Tujuan penggunaan"),
+        ("/balikan", "Berkas CSV"),
+        ("/dokumen", "Lampiran I"),
+        ("/audit", "Periksa rantai audit"),
+    ] {
+        let (res, body) = send(&app, get(uri, Some(&cookie))).await;
+        assert_eq!(res.status(), 200, "{uri}: {body}");
+        assert!(body.contains(needle), "{uri} lacks {needle}");
+        assert!(
+            body.contains("name=\"csrf\""),
+            "{uri}: the log-out form carries the token"
+        );
+    }
+    let (res, body) = send(&app, get("/api/dashboard/status", Some(&cookie))).await;
+    assert_eq!(res.status(), 200);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert!(v["paths"].as_array().is_some_and(|p| !p.is_empty()), "{v}");
+}
+
+#[tokio::test]
+async fn every_dashboard_answer_is_no_store() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    let (cookie, csrf) = login(&app, "opnda").await;
+    let (res, _) = send(&app, get("/cek-nik", Some(&cookie))).await;
+    assert_eq!(res.status(), 200);
+    let cc = res.headers()[header::CACHE_CONTROL]
+        .to_str()
+        .expect("ascii");
+    assert!(cc.contains("no-store"), "{cc}");
+    let (res, body) = send(
+        &app,
+        post_form(
+            "/cek-nik",
+            Some(&cookie),
+            &[
+                ("nik", "3204011234560001"),
+                ("purpose", "verifikasi bansos"),
+                ("csrf", &csrf),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{body}");
+    assert!(
+        res.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .expect("ascii")
+            .contains("no-store")
+    );
+    assert!(body.contains("id=\"answer\""));
+    let (res, _) = send(&app, get("/masuk", None)).await;
+    assert!(
+        res.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .expect("ascii")
+            .contains("no-store")
+    );
+    assert!(res.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_are_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    let (cookie, csrf) = login(&app, "admin").await;
+    for (uri, form) in [
+        (
+            "/cek-nik",
+            vec![("nik", "3204011234560001"), ("purpose", "uji")],
+        ),
+        (
+            "/cek-nik",
+            vec![
+                ("nik", "3204011234560001"),
+                ("purpose", "uji"),
+                ("csrf", "deadbeef"),
+            ],
+        ),
+        ("/audit/periksa", vec![]),
+        ("/keluar", vec![]),
+    ] {
+        let (res, body) = send(&app, post_form(uri, Some(&cookie), &form)).await;
+        assert_eq!(res.status(), 403, "{uri}");
+        assert!(body.contains("token keamanan"), "{uri}: {body}");
+    }
+    // Still logged in: the refused log-out did nothing.
+    let (res, _) = send(&app, get("/", Some(&cookie))).await;
+    assert_eq!(res.status(), 200);
+    // The log-in form, posted without its cookie, is refused too.
+    let (res, _) = send(
+        &app,
+        post_form(
+            "/masuk",
+            None,
+            &[
+                ("username", "admin"),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    // A multipart upload without the token.
+    let boundary = "XyZ";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nnik,recipient_id,aid_type\r\n--{boundary}--\r\n"
+    );
+    let req = Request::post("/balikan")
+        .header(header::COOKIE, &cookie)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    let (res, _) = send(&app, req).await;
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn roles_decide_what_a_user_may_do() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    let (tech, tech_csrf) = login(&app, "tech").await;
+    let (res, _) = send(&app, get("/audit", Some(&tech))).await;
+    assert_eq!(res.status(), 403);
+    let (res, _) = send(&app, get("/balikan", Some(&tech))).await;
+    assert_eq!(res.status(), 403);
+    let (_, body) = send(&app, get("/cek-nik", Some(&tech))).await;
+    assert!(
+        body.contains("pakta kerahasiaan"),
+        "technicians cannot look up"
+    );
+    let (_, home) = send(&app, get("/", Some(&tech))).await;
+    assert!(!home.contains("href=\"/audit\"") && !home.contains("href=\"/cek-nik\""));
+    let (res, _) = send(
+        &app,
+        post_form(
+            "/cek-nik",
+            Some(&tech),
+            &[
+                ("nik", "3204011234560001"),
+                ("purpose", "x"),
+                ("csrf", &tech_csrf),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+
+    // An operator who has not signed the NDA (Juknis VI.E) cannot look up either.
+    let (op, op_csrf) = login(&app, "op").await;
+    let (res, _) = send(
+        &app,
+        post_form(
+            "/cek-nik",
+            Some(&op),
+            &[
+                ("nik", "3204011234560001"),
+                ("purpose", "x"),
+                ("csrf", &op_csrf),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let (res, _) = send(&app, get("/balikan", Some(&op))).await;
+    assert_eq!(res.status(), 200);
+    let (res, _) = send(&app, get("/audit", Some(&op))).await;
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    for _ in 0..2 {
+        let (res, body) = try_login(&app, "op", "salah-salah-salah").await;
+        assert_eq!(res.status(), 401);
+        assert!(body.contains("Nama pengguna atau kata sandi salah"));
+    }
+    let (res, _) = try_login(&app, "op", "salah-salah-salah").await;
+    assert_eq!(res.status(), 429, "the third failure locks");
+    let (res, body) = try_login(&app, "op", PASSWORD).await;
+    assert_eq!(res.status(), 429, "locked even with the right password");
+    assert!(body.contains("dikunci"));
+    // Other accounts are not affected; unknown names answer like wrong passwords.
+    let (res, _) = try_login(&app, "admin", PASSWORD).await;
+    assert_eq!(res.status(), 303);
+    let (res, _) = try_login(&app, "nobody", PASSWORD).await;
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    let (cookie, csrf) = login(&app, "admin").await;
+    let (res, _) = send(
+        &app,
+        post_form("/keluar", Some(&cookie), &[("csrf", &csrf)]),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert!(set_cookie(&res, "juknis_session").is_some_and(|c| c.contains("Max-Age=0")));
+    let (res, _) = send(&app, get("/", Some(&cookie))).await;
+    assert_eq!(res.status(), 303, "the old cookie no longer works");
+}
+
+#[tokio::test]
+async fn english_on_request_and_remembered() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    let (cookie, _) = login(&app, "admin").await;
+    let (res, body) = send(&app, get("/?lang=en", Some(&cookie))).await;
+    assert!(body.contains("Service paths") && body.contains("lang=\"en\""));
+    let lang = set_cookie(&res, "juknis_lang").expect("lang cookie");
+    assert!(lang.starts_with("juknis_lang=en"));
+    let both = format!("{cookie}; juknis_lang=en");
+    let (_, body) = send(&app, get("/riwayat", Some(&both))).await;
+    assert!(body.contains("History"));
+    let (_, body) = send(&app, get("/riwayat", Some(&cookie))).await;
+    assert!(body.contains("Riwayat"), "Bahasa Indonesia by default");
+}
+
+#[tokio::test]
+async fn balikan_csv_upload_lands_in_the_outbox() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    let (cookie, csrf) = login(&app, "opnda").await;
+    let csv = std::fs::read_dir(root().join("tests/fixtures/balikan"))
+        .expect("fixtures")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n == "baik.csv"))
+        .map(|p| std::fs::read_to_string(p).expect("csv"))
+        .expect("a valid fixture");
+    let boundary = "XyZ";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bansos.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+    );
+    let req = Request::post("/balikan")
+        .header(header::COOKIE, &cookie)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    let (res, body) = send(&app, req).await;
+    assert_eq!(res.status(), 200, "{body}");
+    assert!(body.contains("id=\"report\""), "{body}");
+}
+
+#[tokio::test]
+async fn documents_download_as_pdf() {
+    if std::process::Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: Graphviz `dot` is not installed");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs graphviz"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    let (cookie, _) = login(&app, "tech").await;
+    let res = {
+        use tower::ServiceExt;
+        app.clone()
+            .oneshot(get("/dokumen/lampiran1.pdf", Some(&cookie)))
+            .await
+            .expect("ok")
+    };
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/pdf");
+    let (res, body) = send(&app, get("/topologi", Some(&cookie))).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        body.contains("<svg") && body.contains("data-node="),
+        "the diagram is inline and marked"
+    );
+    let (res, _) = send(&app, get("/dokumen/../../etc/passwd", Some(&cookie))).await;
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn a_lookup_through_the_gate_shows_the_nine_elements_and_is_audited_by_hmac() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sim = sim().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    users(dir.path());
+    let shared = shared_for(&sim);
+    seed(&shared, dir.path());
+    let mut cfg = config(dir.path());
+    cfg.gate = Some(gate(&shared, dir.path()));
+    let app = juknis::web::dashboard::router(shared, cfg).expect("router");
+    let (cookie, csrf) = login(&app, "opnda").await;
+    let nik = sim.samples()["found"].clone();
+    let (res, body) = send(
+        &app,
+        post_form(
+            "/cek-nik",
+            Some(&cookie),
+            &[
+                ("nik", &nik),
+                ("purpose", "verifikasi calon penerima bantuan sosial"),
+                ("csrf", &csrf),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .expect("ascii")
+            .contains("no-store")
+    );
+    for element in [
+        "Nomor KK",
+        "NIK",
+        "Nama Lengkap",
+        "Jenis Kelamin",
+        "Tempat Lahir",
+        "Tanggal Lahir",
+        "Status Perkawinan",
+        "Jenis Pekerjaan",
+        "Alamat",
+    ] {
+        assert!(
+            body.contains(&format!("<th>{element}</th>")),
+            "{element} missing: {body}"
+        );
+    }
+    assert!(body.contains(&nik));
+    // A Juknis message when there is no data.
+    let other = sim.samples()["deceased"].clone();
+    let (_, body) = send(
+        &app,
+        post_form(
+            "/cek-nik",
+            Some(&cookie),
+            &[
+                ("nik", &other),
+                ("purpose", "verifikasi bansos"),
+                ("csrf", &csrf),
+            ],
+        ),
+    )
+    .await;
+    assert!(
+        body.contains("Data Ditemukan, Meninggal Dunia") || body.contains("Permintaan ditolak"),
+        "{body}"
+    );
+
+    // The admin sees who looked up and why, the NIK only as its HMAC, and an intact chain.
+    let (admin, admin_csrf) = login(&app, "admin").await;
+    let (_, audit) = send(&app, get("/audit", Some(&admin))).await;
+    assert!(
+        audit.contains("opnda") && audit.contains("verifikasi calon penerima"),
+        "{audit}"
+    );
+    assert!(!audit.contains(&nik), "the audit page never shows a NIK");
+    let (_, verdict) = send(
+        &app,
+        post_form("/audit/periksa", Some(&admin), &[("csrf", &admin_csrf)]),
+    )
+    .await;
+    assert!(verdict.contains("Rantai audit utuh"), "{verdict}");
+    // Nothing of the answer was stored: the NIK is in no file of the state folder.
+    for entry in std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+    {
+        if entry.path().is_file() {
+            let bytes = std::fs::read(entry.path()).expect("read");
+            assert!(
+                !bytes.windows(nik.len()).any(|w| w == nik.as_bytes()),
+                "{} holds the NIK",
+                entry.path().display()
+            );
+        }
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_served_over_tls() {
+    let dir = tempfile::tempdir().expect("tmp");
+    users(dir.path());
+    let mut cfg = config(dir.path());
+    cfg.secure_cookies = true;
+    let app = juknis::web::dashboard::router(shared(), cfg).expect("router");
+    let (res, _) = send(&app, get("/masuk", None)).await;
+    assert!(set_cookie(&res, "juknis_login").is_some_and(|c| c.contains("; Secure")));
+    let (res, _) = try_login(&app, "admin", PASSWORD).await;
+    let c = set_cookie(&res, "juknis_session").expect("cookie");
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("; Secure"),
+        "{c}"
+    );
+}
