@@ -4,7 +4,7 @@
 CARGO ?= cargo
 
 demo: deps-demo
-	$(CARGO) run --release --bin juknis -- demo
+	$(CARGO) run --bin juknis -- demo   # the dev build (deps optimised) starts in minutes, not tens
 
 test: deps-test
 	$(CARGO) build --examples   # the test-bed runs examples/reflector in a namespace
