@@ -336,32 +336,12 @@ pub struct Gate {
     inner: Arc<Inner>,
 }
 
-fn trust_of(t: &TlsTrust) -> Result<portal::Trust, portal::Error> {
+pub(crate) fn trust_of(t: &TlsTrust) -> Result<portal::Trust, portal::Error> {
     match t {
         TlsTrust::System => Ok(portal::Trust::System),
         TlsTrust::Fingerprint(hex) => portal::Trust::fingerprint(hex),
         TlsTrust::CaFile(p) => portal::Trust::ca_file(p),
     }
-}
-
-fn elements_of(agreed: &[topology::Element]) -> portal::Elements {
-    use portal::Element as P;
-    use topology::Element as T;
-    let list: Vec<P> = agreed
-        .iter()
-        .map(|e| match e {
-            T::NomorKk => P::NomorKk,
-            T::Nik => P::Nik,
-            T::NamaLengkap => P::NamaLengkap,
-            T::JenisKelamin => P::JenisKelamin,
-            T::TempatLahir => P::TempatLahir,
-            T::TanggalLahir => P::TanggalLahir,
-            T::StatusPerkawinan => P::StatusPerkawinan,
-            T::JenisPekerjaan => P::JenisPekerjaan,
-            T::Alamat => P::Alamat,
-        })
-        .collect();
-    portal::Elements::of(&list)
 }
 
 fn quota_limit(q: topology::Quota) -> Option<u64> {
@@ -411,7 +391,7 @@ impl Gate {
             trust_of(&node.tls)?,
         );
         pc.timeout = cfg.timeout;
-        pc.elements = elements_of(&t.agreement.elements);
+        pc.elements = portal::Elements::of(&t.agreement.elements);
         let client = portal::Client::new(pc)?;
         std::fs::create_dir_all(&cfg.state_dir).map_err(|source| Error::StateDir {
             dir: cfg.state_dir.clone(),

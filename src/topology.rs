@@ -117,8 +117,12 @@ pub enum Party {
     Ditjen,
 }
 
-/// One of the population data elements an agreement can grant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// One of the population data elements an agreement can grant. The portal client filters
+/// Dukcapil's answers by the same type.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Element {
     NomorKk,
     Nik,

@@ -66,8 +66,13 @@ fn write_secrets_file(dir: &Path, password: &str) -> PathBuf {
     p
 }
 
+/// The tests of this file run one at a time: the canary test's thread-local log subscriber
+/// misses events when other tests hit the same call sites in parallel.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn canary_scan_finds_no_population_data_in_any_file() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().to_path_buf();
     let log_path = state.join("juknis.log");
@@ -78,6 +83,9 @@ async fn canary_scan_finds_no_population_data_in_any_file() {
         .with_writer(log)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary run in parallel without a subscriber; a call site they hit
+    // first may have cached "no interest". Recompute it now that ours is in place.
+    tracing::callsite::rebuild_interest_cache();
 
     let sim = start_sim(Some(CANARY)).await;
     let samples = sim.samples();
@@ -265,6 +273,7 @@ async fn audit_tampering_is_found_and_named(
     #[case] problems: Vec<Problem>,
     #[case] words: &str,
 ) {
+    let _serial = SERIAL.lock().await;
     let (dir, sim) = six_entries().await;
     let report = audit::verify(dir.path()).unwrap();
     assert!(report.intact() && report.entries == 6, "{report:?}");
@@ -280,6 +289,7 @@ async fn audit_tampering_is_found_and_named(
 
 #[tokio::test]
 async fn audit_entries_hold_who_why_and_an_hmac_never_the_nik() {
+    let _serial = SERIAL.lock().await;
     let sim = start_sim(None).await;
     let dir = tempfile::tempdir().unwrap();
     let h = open_gate(&sim, dir.path(), &Opts::default());

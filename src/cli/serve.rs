@@ -305,11 +305,7 @@ fn services(
             let endpoint: reqwest::Url = format!("{}/api/v1/balikan", url.trim_end_matches('/'))
                 .parse()
                 .with_context(|| format!("the data balikan URL of node `{}`", node.id))?;
-            let trust = match &node.tls {
-                crate::topology::TlsTrust::System => portal::Trust::System,
-                crate::topology::TlsTrust::Fingerprint(hex) => portal::Trust::fingerprint(hex)?,
-                crate::topology::TlsTrust::CaFile(p) => portal::Trust::ca_file(p)?,
-            };
+            let trust = gate::trust_of(&node.tls)?;
             let credentials = secrets
                 .portal
                 .as_ref()

@@ -10,44 +10,8 @@ use serde_json::Value;
 
 use super::{Error, Status};
 
-/// One data element of the agreement (the Juknis' nine).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Element {
-    /// Nomor KK (`NO_KK`).
-    NomorKk,
-    /// NIK.
-    Nik,
-    /// Nama Lengkap (`NAMA_LGKP`).
-    NamaLengkap,
-    /// Jenis Kelamin (`JENIS_KLMIN`).
-    JenisKelamin,
-    /// Tempat Lahir (`TMPT_LHR`).
-    TempatLahir,
-    /// Tanggal Lahir (`TGL_LHR`).
-    TanggalLahir,
-    /// Status Perkawinan (`STATUS_KAWIN`).
-    StatusPerkawinan,
-    /// Jenis Pekerjaan (`JENIS_PKRJN`).
-    JenisPekerjaan,
-    /// Alamat: street, RT, RW, village, kecamatan (name and code), regency, province.
-    Alamat,
-}
-
-impl Element {
-    /// The nine elements of the default agreement.
-    pub const ALL: [Element; 9] = [
-        Element::NomorKk,
-        Element::Nik,
-        Element::NamaLengkap,
-        Element::JenisKelamin,
-        Element::TempatLahir,
-        Element::TanggalLahir,
-        Element::StatusPerkawinan,
-        Element::JenisPekerjaan,
-        Element::Alamat,
-    ];
-}
+/// One data element of the agreement (the Juknis' nine): the topology's own type.
+pub use crate::topology::Element;
 
 /// The set of elements the agreement allows; everything else in an answer is dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +30,7 @@ impl Elements {
 
 impl Default for Elements {
     fn default() -> Self {
-        Elements::of(&Element::ALL)
+        Elements::of(&Element::NINE)
     }
 }
 
