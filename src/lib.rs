@@ -4,6 +4,7 @@
 //! Pure domains (`topology`, `render`) do no IO beyond reading the file they are given.
 
 pub mod cli;
+pub mod doc;
 pub mod gate;
 pub mod health;
 pub mod metrics;
