@@ -67,6 +67,13 @@ const MIGRATIONS: &[&str] = &[
         ended_s INTEGER
      );
      CREATE INDEX incidents_open ON incidents(subject, ended_s);",
+    // 2: interface throughput (SNMP octet counters), for the link's utilisation.
+    "ALTER TABLE samples ADD COLUMN rx_bps REAL;
+     ALTER TABLE samples ADD COLUMN tx_bps REAL;
+     ALTER TABLE rollups ADD COLUMN rx_mean_bps REAL;
+     ALTER TABLE rollups ADD COLUMN tx_mean_bps REAL;
+     ALTER TABLE rollups ADD COLUMN rx_max_bps REAL;
+     ALTER TABLE rollups ADD COLUMN tx_max_bps REAL;",
 ];
 
 /// One probe round as stored.
@@ -89,6 +96,10 @@ pub struct Sample {
     pub bandwidth_bps: Option<f64>,
     pub bytes: u64,
     pub detail: String,
+    /// Bits per second received on the measured interface over the round (SNMP probes only).
+    pub rx_bps: Option<f64>,
+    /// Bits per second sent on the measured interface over the round (SNMP probes only).
+    pub tx_bps: Option<f64>,
 }
 
 /// One bucket of a rollup.
@@ -110,6 +121,12 @@ pub struct Rollup {
     pub jitter_mean_s: Option<f64>,
     pub bandwidth_mean_bps: Option<f64>,
     pub bytes: i64,
+    /// Interface throughput received, mean and highest round (SNMP probes only).
+    pub rx_mean_bps: Option<f64>,
+    pub rx_max_bps: Option<f64>,
+    /// Interface throughput sent, mean and highest round (SNMP probes only).
+    pub tx_mean_bps: Option<f64>,
+    pub tx_max_bps: Option<f64>,
 }
 
 /// How long each level of history is kept.
@@ -186,8 +203,8 @@ impl Store {
         {
             let mut st = tx.prepare_cached(
                 "INSERT INTO samples (ts_ms, node, profile, kind, ok, state, rtt_p50_s, rtt_p90_s,
-                 rtt_max_s, rtt_min_s, loss, jitter_s, bandwidth_bps, bytes, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 rtt_max_s, rtt_min_s, loss, jitter_s, bandwidth_bps, bytes, detail, rx_bps, tx_bps)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             )?;
             for s in samples {
                 st.execute(params![
@@ -205,7 +222,9 @@ impl Store {
                     s.jitter_s,
                     s.bandwidth_bps,
                     i64::try_from(s.bytes).unwrap_or(i64::MAX),
-                    s.detail
+                    s.detail,
+                    s.rx_bps,
+                    s.tx_bps
                 ])?;
             }
         }
@@ -223,7 +242,7 @@ impl Store {
     ) -> Result<Vec<Sample>, Error> {
         let mut st = self.conn.prepare_cached(
             "SELECT ts_ms, node, profile, kind, ok, state, rtt_p50_s, rtt_p90_s, rtt_max_s, rtt_min_s,
-                    loss, jitter_s, bandwidth_bps, bytes, detail
+                    loss, jitter_s, bandwidth_bps, bytes, detail, rx_bps, tx_bps
              FROM samples WHERE node = ?1 AND profile = ?2 AND ts_ms >= ?3 AND ts_ms < ?4 ORDER BY ts_ms",
         )?;
         let rows = st.query_map(params![node, profile, from_ms, to_ms], |r| {
@@ -243,6 +262,8 @@ impl Store {
                 bandwidth_bps: r.get(12)?,
                 bytes: u64::try_from(r.get::<_, i64>(13)?).unwrap_or(0),
                 detail: r.get(14)?,
+                rx_bps: r.get(15)?,
+                tx_bps: r.get(16)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -261,7 +282,8 @@ impl Store {
                 Default::default();
             if resolution_s <= 60 {
                 let mut st = tx.prepare_cached(
-                    "SELECT node, profile, ts_ms, ok, rtt_p50_s, rtt_min_s, rtt_max_s, loss, jitter_s, bandwidth_bps, bytes
+                    "SELECT node, profile, ts_ms, ok, rtt_p50_s, rtt_min_s, rtt_max_s, loss, jitter_s, bandwidth_bps, bytes,
+                            rx_bps, tx_bps
                      FROM samples WHERE ts_ms >= ?1 AND ts_ms < ?2",
                 )?;
                 let mut rows = st.query(params![from * 1000, to_s * 1000])?;
@@ -280,11 +302,14 @@ impl Store {
                         r.get(9)?,
                         r.get(10)?,
                     );
+                    let (rx, tx) = (r.get(11)?, r.get(12)?);
+                    acc.add_iface(rx, tx, rx, tx, 1.0);
                 }
             } else {
                 let mut st = tx.prepare_cached(
                     "SELECT node, profile, bucket_s, rounds, ok_rounds, rtt_p50_s, rtt_min_s, rtt_max_s,
-                            loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes
+                            loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes,
+                            rx_mean_bps, tx_mean_bps, rx_max_bps, tx_max_bps
                      FROM rollups WHERE resolution_s = 60 AND bucket_s >= ?1 AND bucket_s < ?2",
                 )?;
                 let mut rows = st.query(params![from, to_s])?;
@@ -303,12 +328,15 @@ impl Store {
                         r.get(10)?,
                         r.get(11)?,
                     );
+                    let w = r.get::<_, i64>(3)? as f64;
+                    acc.add_iface(r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, w);
                 }
             }
             let mut put = tx.prepare_cached(
                 "INSERT OR REPLACE INTO rollups (resolution_s, bucket_s, node, profile, rounds, ok_rounds,
-                 rtt_min_s, rtt_p50_s, rtt_p90_s, rtt_max_s, loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 rtt_min_s, rtt_p50_s, rtt_p90_s, rtt_max_s, loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes,
+                 rx_mean_bps, tx_mean_bps, rx_max_bps, tx_max_bps)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             )?;
             for ((node, profile, bucket), acc) in groups {
                 let mut medians = acc.medians;
@@ -327,7 +355,11 @@ impl Store {
                     acc.loss.mean(),
                     acc.jitter.mean(),
                     acc.bandwidth.mean(),
-                    acc.bytes
+                    acc.bytes,
+                    acc.rx.mean(),
+                    acc.tx.mean(),
+                    acc.rx_max,
+                    acc.tx_max
                 ])?;
                 written += 1;
             }
@@ -347,7 +379,8 @@ impl Store {
     ) -> Result<Vec<Rollup>, Error> {
         let mut st = self.conn.prepare_cached(
             "SELECT resolution_s, bucket_s, node, profile, rounds, ok_rounds, rtt_min_s, rtt_p50_s, rtt_p90_s,
-                    rtt_max_s, loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes
+                    rtt_max_s, loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes,
+                    rx_mean_bps, rx_max_bps, tx_mean_bps, tx_max_bps
              FROM rollups WHERE resolution_s = ?1 AND node = ?2 AND profile = ?3 AND bucket_s >= ?4 AND bucket_s < ?5
              ORDER BY bucket_s",
         )?;
@@ -367,6 +400,10 @@ impl Store {
                 jitter_mean_s: r.get(11)?,
                 bandwidth_mean_bps: r.get(12)?,
                 bytes: r.get(13)?,
+                rx_mean_bps: r.get(14)?,
+                rx_max_bps: r.get(15)?,
+                tx_mean_bps: r.get(16)?,
+                tx_max_bps: r.get(17)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -495,6 +532,10 @@ struct Acc {
     jitter: Mean,
     bandwidth: Mean,
     bytes: i64,
+    rx: Mean,
+    tx: Mean,
+    rx_max: Option<f64>,
+    tx_max: Option<f64>,
 }
 
 impl Acc {
@@ -534,6 +575,25 @@ impl Acc {
         self.jitter.add(jitter, w);
         self.bandwidth.add(bandwidth, w);
         self.bytes += bytes;
+    }
+
+    /// Interface throughput of a sample (mean = max = the sample's) or of a finer bucket.
+    fn add_iface(
+        &mut self,
+        rx_mean: Option<f64>,
+        tx_mean: Option<f64>,
+        rx_max: Option<f64>,
+        tx_max: Option<f64>,
+        weight: f64,
+    ) {
+        self.rx.add(rx_mean, weight);
+        self.tx.add(tx_mean, weight);
+        let hi = |a: Option<f64>, b: Option<f64>| match (a, b.filter(|v| v.is_finite())) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.rx_max = hi(self.rx_max, rx_max);
+        self.tx_max = hi(self.tx_max, tx_max);
     }
 }
 

@@ -562,6 +562,8 @@ async fn consume(
             bandwidth_bps: meas.bandwidth_bps,
             bytes: o.bytes_spent,
             detail: level.detail.clone(),
+            rx_bps: None,
+            tx_bps: None,
         };
         if store.try_send(StoreMsg::Sample(sample)).is_err() {
             tracing::warn!("store is behind; a sample was dropped");

@@ -17,6 +17,8 @@ fn sample(ts_ms: i64, rtt: f64, loss: f64) -> Sample {
         bandwidth_bps: None,
         bytes: 840,
         detail: String::new(),
+        rx_bps: None,
+        tx_bps: None,
     }
 }
 
@@ -129,4 +131,69 @@ fn quantile_interpolates() {
     assert_eq!(quantile(&[], 0.5), None);
     assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
     assert_eq!(quantile(&[1.0, 2.0, 3.0], 1.0), Some(3.0));
+}
+
+#[test]
+fn interface_throughput_rolls_up_as_mean_and_peak() {
+    let mut s = Store::in_memory().expect("store");
+    let snmp = |ts_ms: i64, rx: f64, tx: f64| Sample {
+        node: "opd-router".into(),
+        profile: "snmp".into(),
+        kind: "snmp".into(),
+        rtt_p50_s: None,
+        rtt_p90_s: None,
+        rtt_max_s: None,
+        rtt_min_s: None,
+        loss: None,
+        jitter_s: None,
+        rx_bps: Some(rx),
+        tx_bps: Some(tx),
+        ..sample(ts_ms, 0.0, 0.0)
+    };
+    // Minute 0: 100k and 300k received; minute 1: one round of 500k.
+    s.insert(&[
+        snmp(0, 100_000.0, 10_000.0),
+        snmp(30_000, 300_000.0, 30_000.0),
+        snmp(60_000, 500_000.0, 50_000.0),
+    ])
+    .expect("insert");
+    s.rollup(60, 0, 120).expect("minutes");
+    let m = s.rollups(60, "opd-router", "snmp", 0, 120).expect("read");
+    assert_eq!(m[0].rx_mean_bps, Some(200_000.0));
+    assert_eq!(m[0].rx_max_bps, Some(300_000.0));
+    assert_eq!(m[0].tx_max_bps, Some(30_000.0));
+    s.rollup(3600, 0, 3600).expect("hour");
+    let h = s
+        .rollups(3600, "opd-router", "snmp", 0, 3600)
+        .expect("read");
+    // Weighted by rounds: (200k·2 + 500k·1) / 3 = 300k; the peak survives.
+    assert_eq!(h[0].rx_mean_bps, Some(300_000.0));
+    assert_eq!(h[0].rx_max_bps, Some(500_000.0));
+    assert_eq!(h[0].tx_mean_bps, Some(30_000.0));
+    // Probes without an interface leave the columns empty.
+    s.insert(&[sample(0, 0.01, 0.0)]).expect("icmp");
+    s.rollup(60, 0, 60).expect("again");
+    let icmp = s.rollups(60, "web-portal", "icmp", 0, 60).expect("read");
+    assert_eq!((icmp[0].rx_mean_bps, icmp[0].rx_max_bps), (None, None));
+}
+
+#[test]
+fn a_version_one_store_gains_the_interface_columns() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("juknis.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch(MIGRATIONS[0]).expect("v1");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+        conn.execute(
+            "INSERT INTO samples (ts_ms, node, profile, kind, ok, state, bytes) VALUES (5, 'n', 'icmp', 'icmp', 1, 'healthy', 0)",
+            [],
+        )
+        .expect("old row");
+    }
+    let s = Store::open(&path).expect("migrate");
+    assert_eq!(s.version().expect("version"), 2);
+    let old = s.samples("n", "icmp", 0, 10).expect("read");
+    assert_eq!((old.len(), old[0].rx_bps), (1, None), "old rows are kept");
 }

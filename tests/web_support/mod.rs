@@ -248,6 +248,8 @@ pub fn seed(shared: &Shared, dir: &Path) {
             bandwidth_bps: Some(if busy { 310_000.0 } else { 480_000.0 }),
             bytes: 640,
             detail: String::new(),
+            rx_bps: None,
+            tx_bps: None,
         });
     }
     store.insert(&samples).expect("samples");
