@@ -435,7 +435,7 @@ fn notify_ready() {
 }
 
 enum StoreMsg {
-    Sample(Sample),
+    Sample(Box<Sample>),
     State {
         subject: String,
         state: State,
@@ -565,7 +565,7 @@ async fn consume(
             rx_bps: None,
             tx_bps: None,
         };
-        if store.try_send(StoreMsg::Sample(sample)).is_err() {
+        if store.try_send(StoreMsg::Sample(Box::new(sample))).is_err() {
             tracing::warn!("store is behind; a sample was dropped");
         }
     }
@@ -583,7 +583,7 @@ fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
         // Flush when a batch is full, when the channel goes quiet for a second, or at close.
         let idle = msg.is_err();
         match msg {
-            Ok(StoreMsg::Sample(s)) => batch.push(s),
+            Ok(StoreMsg::Sample(s)) => batch.push(*s),
             Ok(StoreMsg::State {
                 subject,
                 state,
