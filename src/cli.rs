@@ -109,6 +109,7 @@ pub const PROFILES: &[(&str, &str)] = &[
     ("icmp", include_str!("../probes/icmp.yaml")),
     ("tcp", include_str!("../probes/tcp.yaml")),
     ("throughput", include_str!("../probes/throughput.yaml")),
+    ("snmp", include_str!("../probes/snmp.yaml")),
     ("tls", include_str!("../probes/tls.yaml")),
 ];
 

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub tls_expiry: GaugeVec,
     pub bandwidth_estimate: GaugeVec,
     pub link_contracted: GaugeVec,
+    pub link_interface_octets: IntCounterVec,
+    pub link_utilisation: GaugeVec,
     // Health.
     pub target_state: IntGaugeVec,
     pub path_state: IntGaugeVec,
@@ -126,6 +128,16 @@ impl Metrics {
                 "juknis_link_contracted_bandwidth_bytes_per_second",
                 "Contracted bandwidth of the link, bytes per second.",
                 &["link"],
+            ),
+            link_interface_octets: c(
+                "juknis_link_interface_octets_total",
+                "Octets counted by the link's OPD-side interface over SNMP (rx toward the OPD, tx away from it).",
+                &["link", "direction"],
+            ),
+            link_utilisation: g(
+                "juknis_link_utilisation_ratio",
+                "Interface throughput of the last SNMP round over the link's contracted bandwidth (0 to 1, above 1 when bursting).",
+                &["link", "direction"],
             ),
             target_state: ig(
                 "juknis_target_state",

@@ -16,6 +16,7 @@ pub mod judge;
 pub mod profile;
 pub mod reflector;
 pub mod scheduler;
+pub mod snmp;
 pub mod stats;
 pub mod tcp;
 pub mod tls;
@@ -46,6 +47,11 @@ pub trait Probe: Send + Sync {
     fn cost_bytes(&self) -> u64;
     /// Runs the probe once. `Ok` also for a failed measurement; `Err` only when it cannot run.
     fn run(&self) -> BoxFuture<'_, Result<Outcome, Error>>;
+    /// For a probe that measures between two runs (SNMP counters): the least time between
+    /// them. A one-off run (`juknis probe --once`) runs it twice this far apart.
+    fn rate_window(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// The kinds of probe.
@@ -58,17 +64,20 @@ pub enum Kind {
     Http,
     Tls,
     Bandwidth,
+    /// Interface counters read from an SNMP agent (a link's utilisation).
+    Snmp,
 }
 
 impl Kind {
     /// Every kind, in a stable order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Icmp,
         Kind::Tcp,
         Kind::Dns,
         Kind::Http,
         Kind::Tls,
         Kind::Bandwidth,
+        Kind::Snmp,
     ];
 
     /// The name used in YAML, JSON and metric labels.
@@ -81,6 +90,7 @@ impl Kind {
             Kind::Http => "http",
             Kind::Tls => "tls",
             Kind::Bandwidth => "bandwidth",
+            Kind::Snmp => "snmp",
         }
     }
 
@@ -348,6 +358,8 @@ impl Outcome {
                 m.tls_days_to_expiry = d.leaf.as_ref().map(|l| l.days_to_expiry);
             }
             Detail::Bandwidth(d) => m.bandwidth_bps = d.estimate_bps,
+            // Interface throughput is not available bandwidth: it is read from the detail.
+            Detail::Snmp(_) => {}
         }
         m
     }
@@ -386,6 +398,8 @@ pub enum Reason {
     NxDomain,
     /// The DNS server answered with an error code (SERVFAIL, REFUSED, ...) or no records.
     DnsError { rcode: String },
+    /// An SNMP agent refused the user, lacks the object, or answered with an error.
+    Snmp { problem: snmp::Problem },
 }
 
 impl Reason {
@@ -406,6 +420,7 @@ impl Reason {
             Reason::Handshake { .. } => "handshake",
             Reason::NxDomain => "nxdomain",
             Reason::DnsError { .. } => "dns_error",
+            Reason::Snmp { .. } => "snmp",
         }
     }
 
@@ -451,6 +466,7 @@ impl fmt::Display for Reason {
             Reason::Handshake { message } => write!(f, "TLS handshake failed: {message}"),
             Reason::NxDomain => f.write_str("NXDOMAIN: the name does not exist"),
             Reason::DnsError { rcode } => write!(f, "DNS error {rcode}"),
+            Reason::Snmp { problem } => write!(f, "{problem}"),
         }
     }
 }
@@ -465,6 +481,7 @@ pub enum Detail {
     Http(http::Detail),
     Tls(tls::Detail),
     Bandwidth(bandwidth::Detail),
+    Snmp(snmp::Detail),
 }
 
 /// A probe that cannot run at all. Not a failed measurement: those are [`Outcome`]s.
@@ -540,6 +557,15 @@ pub fn build_shared(
                 Some(sk) => p.with_sockets(sk.clone()),
                 None => p,
             })
+        }
+        Spec::Snmp(_) => {
+            return Err(Error::Config {
+                profile: profile.name.clone(),
+                kind: Kind::Snmp,
+                why: "an SNMP profile polls a link's interface: name it in the link's `snmp:` \
+                      (`profile:`), not in a node's `probes:`"
+                    .to_owned(),
+            });
         }
     })
 }

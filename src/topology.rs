@@ -315,6 +315,61 @@ pub struct Link {
     pub tiers: Vec<Tier>,
     /// The share of the contracted bandwidth probes may spend, as a fraction (0.01 = 1%).
     pub probe_share: f64,
+    /// Where the link's OPD-side interface is polled over SNMP for its utilisation.
+    pub snmp: Option<SnmpPoll>,
+}
+
+/// The SNMP agent and interface that carry a link's traffic on the OPD side. The interface
+/// counters give the link's real use (what the probes cannot see), for the bandwidth study.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnmpPoll {
+    /// The node that runs the agent (usually the OPD's router).
+    pub agent: NodeId,
+    /// The agent node's address.
+    pub address: IpAddr,
+    /// UDP port of the agent, 161 by default.
+    pub port: u16,
+    pub version: SnmpVersion,
+    pub interface: Interface,
+    /// The entry under `snmp:` in the secrets file that holds the community or the v3 user:
+    /// the topology carries references only, never a secret.
+    pub credentials: String,
+    /// The probe profile with the polling interval and timeout (`snmp` by default).
+    pub profile: String,
+}
+
+/// SNMP versions juknis polls with (v1 has no 64-bit counters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SnmpVersion {
+    V2c,
+    V3,
+}
+
+impl SnmpVersion {
+    /// The word in YAML.
+    pub fn key(self) -> &'static str {
+        match self {
+            SnmpVersion::V2c => "v2c",
+            SnmpVersion::V3 => "v3",
+        }
+    }
+}
+
+/// Which interface of the agent: its `ifIndex`, or a name matched against `ifName` then
+/// `ifDescr` when the probe starts (indices can change when a router reboots; names do not).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Interface {
+    Index(u32),
+    Name(String),
+}
+
+impl fmt::Display for Interface {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Interface::Index(i) => write!(f, "ifIndex {i}"),
+            Interface::Name(n) => f.write_str(n),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -20,6 +20,14 @@ pub struct Args {
     /// Print JSON (one object per round; with --once, one array).
     #[arg(long)]
     json: bool,
+    /// Where the secrets file lives (SNMP communities and v3 users of the links' `snmp:`).
+    #[arg(
+        long,
+        default_value = "/var/lib/juknis",
+        value_name = "DIR",
+        env = "STATE_DIRECTORY"
+    )]
+    state_dir: std::path::PathBuf,
 }
 
 /// Load a topology and its probe profiles, or say why not.
@@ -69,6 +77,8 @@ fn line(key: &TargetKey, level: &Level, o: &Outcome) -> String {
         .map(|l| format!("{:.1}%", l * 100.0))
         .unwrap_or_else(|| "-".into());
     let extra = match (&o.reason, m.tls_days_to_expiry, m.bandwidth_bps) {
+        // The SNMP verdict already says it, in Bahasa Indonesia.
+        _ if o.kind == probe::Kind::Snmp => String::new(),
         (Some(r), _, _) if !o.ok => r.to_string(),
         (_, Some(d), _) => format!("cert {d} days"),
         (_, _, Some(b)) => format!("{:.0} kbit/s", b / 1000.0),
@@ -110,9 +120,17 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(super::EXIT_INTERNAL);
         }
     };
+    // Only the links' SNMP polls need secrets: without them the rest still runs.
+    let snmp = match crate::gate::secrets::Secrets::load(&args.state_dir) {
+        Ok(s) => s.snmp,
+        Err(e) => {
+            eprintln!("secrets not read ({e}): SNMP polls cannot run");
+            Default::default()
+        }
+    };
     rt.block_on(async move {
         let sockets = probe::icmp::Sockets::open().ok();
-        let (plan, errors) = scheduler::plan(&t, &profiles, sockets.as_ref());
+        let (plan, errors) = scheduler::plan(&t, &profiles, sockets.as_ref(), &snmp);
         for e in &errors {
             eprintln!("cannot probe {e}");
         }
@@ -149,7 +167,11 @@ async fn once(plan: &scheduler::Plan, json: bool, had_errors: bool) -> ExitCode 
             println!("{}", line(&r.key, &r.level, &r.outcome));
         }
     }
-    if failed || rounds.iter().any(|r| r.level.state == State::Down) {
+    // A failed SNMP poll is not a link down, but the command still says something failed.
+    let snmp_failed = rounds
+        .iter()
+        .any(|r| r.kind == probe::Kind::Snmp && !r.outcome.ok);
+    if failed || snmp_failed || rounds.iter().any(|r| r.level.state == State::Down) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

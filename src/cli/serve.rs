@@ -160,7 +160,14 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     let sockets = probe::icmp::Sockets::open()
         .map_err(|e| tracing::warn!(error = %e, "ICMP probes cannot run"))
         .ok();
-    let (mut plan, errors) = scheduler::plan(&opts.topology, &opts.profiles, sockets.as_ref());
+    let secrets =
+        crate::gate::secrets::Secrets::load(&opts.state_dir).context("loading the secrets")?;
+    let (mut plan, errors) = scheduler::plan(
+        &opts.topology,
+        &opts.profiles,
+        sockets.as_ref(),
+        &secrets.snmp,
+    );
     plan.first_round_within = opts.first_round_within;
     for e in &errors {
         tracing::warn!(target = %e.key, why = %e.why, "probe not scheduled");
@@ -173,6 +180,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     tracker.spawn(supervise_probes(
         plan,
         sockets,
+        opts.state_dir.clone(),
         opts.reload_from,
         Arc::clone(&shared),
         rounds_tx,
@@ -193,7 +201,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         });
     }
 
-    let app = services(&shared, &opts.state_dir, &tracker, &cancel)?;
+    let app = services(&shared, &opts.state_dir, secrets, &tracker, &cancel)?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
@@ -212,11 +220,11 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
 fn services(
     shared: &Arc<Shared>,
     state_dir: &Path,
+    secrets: crate::gate::secrets::Secrets,
     tracker: &TaskTracker,
     cancel: &CancellationToken,
 ) -> anyhow::Result<axum::Router> {
     use crate::{gate, outbox, portal};
-    let secrets = gate::secrets::Secrets::load(state_dir).context("loading the secrets")?;
     let topology = shared.topology();
     let health: Arc<dyn crate::health::Source> =
         Arc::clone(shared) as Arc<dyn crate::health::Source>;
@@ -355,6 +363,7 @@ fn services(
 async fn supervise_probes(
     plan: scheduler::Plan,
     sockets: Option<probe::icmp::Sockets>,
+    state_dir: PathBuf,
     reload_from: Option<PathBuf>,
     shared: Arc<Shared>,
     rounds: mpsc::Sender<scheduler::Round>,
@@ -402,7 +411,15 @@ async fn supervise_probes(
                 tracing::error!(file = %path.display(), error = %e, "reload refused: keeping the running configuration");
             }
             Ok((topology, profiles)) => {
-                let (next, errors) = scheduler::plan(&topology, &profiles, sockets.as_ref());
+                // New links may name new SNMP credentials: read them again.
+                let snmp = match crate::gate::secrets::Secrets::load(&state_dir) {
+                    Ok(s) => s.snmp,
+                    Err(e) => {
+                        tracing::error!(error = %e, "reload: the secrets cannot be read; SNMP polls without credentials are not scheduled");
+                        Default::default()
+                    }
+                };
+                let (next, errors) = scheduler::plan(&topology, &profiles, sockets.as_ref(), &snmp);
                 for e in &errors {
                     tracing::warn!(target = %e.key, why = %e.why, "probe not scheduled");
                 }
@@ -507,6 +524,19 @@ async fn consume(
                 .with_label_values(&[node, profile, method])
                 .set(b / 8.0);
         }
+        if let probe::Detail::Snmp(d) = &o.detail {
+            interface_metrics(&shared, d);
+            // SNMP is a monitoring channel: its rounds never judge a link or a path.
+            let sample = Sample {
+                rx_bps: d.rx_bps,
+                tx_bps: d.tx_bps,
+                ..sample_of(&r, o, None, &meas)
+            };
+            if store.try_send(StoreMsg::Sample(Box::new(sample))).is_err() {
+                tracing::warn!("store is behind; a sample was dropped");
+            }
+            continue;
+        }
         let transition = shared
             .health
             .write()
@@ -545,28 +575,61 @@ async fn consume(
                 });
             }
         }
-        let level = &r.level;
-        let sample = Sample {
-            ts_ms: o.started_unix_ms,
-            node: node.to_string(),
-            profile: profile.to_string(),
-            kind: kind.to_string(),
-            ok: o.ok,
-            state: level.state.as_str().to_string(),
-            rtt_p50_s: rtt.map(|r| r.1.as_secs_f64()),
-            rtt_p90_s: rtt.map(|r| r.2.as_secs_f64()),
-            rtt_max_s: rtt.map(|r| r.3.as_secs_f64()),
-            rtt_min_s: rtt.map(|r| r.0.as_secs_f64()),
-            loss: meas.loss_ratio,
-            jitter_s: meas.jitter.map(|j| j.as_secs_f64()),
-            bandwidth_bps: meas.bandwidth_bps,
-            bytes: o.bytes_spent,
-            detail: level.detail.clone(),
-            rx_bps: None,
-            tx_bps: None,
-        };
+        let sample = sample_of(&r, o, rtt, &meas);
         if store.try_send(StoreMsg::Sample(Box::new(sample))).is_err() {
             tracing::warn!("store is behind; a sample was dropped");
+        }
+    }
+}
+
+type Rtts = (Duration, Duration, Duration, Duration);
+
+/// The stored row of a round. An SNMP round's `node` is the polled link's id.
+fn sample_of(
+    r: &scheduler::Round,
+    o: &probe::Outcome,
+    rtt: Option<Rtts>,
+    meas: &probe::Measures,
+) -> Sample {
+    Sample {
+        ts_ms: o.started_unix_ms,
+        node: r.key.node.to_string(),
+        profile: r.key.profile.clone(),
+        kind: r.kind.as_str().to_string(),
+        ok: o.ok,
+        state: r.level.state.as_str().to_string(),
+        rtt_p50_s: rtt.map(|r| r.1.as_secs_f64()),
+        rtt_p90_s: rtt.map(|r| r.2.as_secs_f64()),
+        rtt_max_s: rtt.map(|r| r.3.as_secs_f64()),
+        rtt_min_s: rtt.map(|r| r.0.as_secs_f64()),
+        loss: meas.loss_ratio,
+        jitter_s: meas.jitter.map(|j| j.as_secs_f64()),
+        bandwidth_bps: meas.bandwidth_bps,
+        bytes: o.bytes_spent,
+        detail: r.level.detail.clone(),
+        rx_bps: None,
+        tx_bps: None,
+    }
+}
+
+/// Octet counters and utilisation of a link from an SNMP round that measured a rate.
+fn interface_metrics(shared: &Shared, d: &probe::snmp::Detail) {
+    let m = &shared.metrics;
+    let contracted = shared
+        .topology()
+        .link(&crate::topology::LinkId::new(d.link.as_str()))
+        .and_then(|l| l.bandwidth)
+        .map(|b| b.bps());
+    for (direction, octets, bps) in [("rx", d.rx_octets, d.rx_bps), ("tx", d.tx_octets, d.tx_bps)] {
+        if let Some(n) = octets {
+            m.link_interface_octets
+                .with_label_values(&[d.link.as_str(), direction])
+                .inc_by(n);
+        }
+        if let (Some(bps), Some(c)) = (bps, contracted.filter(|c| *c > 0)) {
+            m.link_utilisation
+                .with_label_values(&[d.link.as_str(), direction])
+                .set(bps / c as f64);
         }
     }
 }

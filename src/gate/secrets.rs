@@ -116,12 +116,15 @@ pub struct Secrets {
     pub balikan: Option<Balikan>,
     /// Application name and SHA-256 of its token.
     tokens: Vec<(String, [u8; 32])>,
+    /// SNMP communities and v3 users by name, for the links' `snmp: {credentials: NAME}`.
+    pub snmp: BTreeMap<String, crate::probe::snmp::Credentials>,
 }
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secrets")
             .field("portal", &self.portal)
+            .field("snmp", &self.snmp)
             .field(
                 "applications",
                 &self.tokens.iter().map(|(a, _)| a).collect::<Vec<_>>(),
@@ -139,6 +142,8 @@ struct RawFile {
     balikan: Option<RawBalikan>,
     #[serde(default)]
     api_tokens: BTreeMap<String, String>,
+    #[serde(default)]
+    snmp: BTreeMap<String, crate::probe::snmp::RawCredentials>,
 }
 
 #[derive(Deserialize, Default)]
@@ -231,6 +236,7 @@ impl Secrets {
             portal: None,
             balikan: None,
             api_tokens: BTreeMap::new(),
+            snmp: BTreeMap::new(),
         };
         if let Some(path) = file {
             check_private(path)?;
@@ -330,10 +336,18 @@ impl Secrets {
                 )));
             }
         };
+        let mut snmp = BTreeMap::new();
+        for (name, raw) in raw.snmp {
+            let creds = raw
+                .validate(&name)
+                .map_err(|e| Error::Invalid(format!("{e} (in {FILE} under `snmp:`)")))?;
+            snmp.insert(name, creds);
+        }
         Ok(Secrets {
             portal,
             balikan,
             tokens: tokens.into_iter().collect(),
+            snmp,
         })
     }
 
@@ -343,6 +357,7 @@ impl Secrets {
             portal,
             balikan: None,
             tokens: Vec::new(),
+            snmp: BTreeMap::new(),
         }
     }
 
@@ -536,6 +551,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("shorter"), "{e}");
+    }
+
+    #[test]
+    fn snmp_credentials_load_and_stay_out_of_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_private(
+            dir.path(),
+            "snmp:\n  opd-router: {community: komunitas-rahasia}\n  \
+             core: {user: juknis, auth: sha, auth_password: sandi-auth-1, privacy: aes, privacy_password: sandi-priv-1}\n",
+        );
+        let s = Secrets::from_sources(Some(&p), Vec::new()).unwrap();
+        assert_eq!(s.snmp["opd-router"].version(), "v2c");
+        assert_eq!(s.snmp["core"].version(), "v3");
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("rahasia") && !dbg.contains("sandi"), "{dbg}");
+        let p = write_private(
+            dir.path(),
+            "snmp:\n  core: {user: juknis, auth_password: x}\n",
+        );
+        let e = Secrets::from_sources(Some(&p), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`core`") && e.contains("snmp:"), "{e}");
     }
 
     #[cfg(unix)]

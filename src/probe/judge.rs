@@ -7,6 +7,9 @@ use super::{Outcome, Reason, Thresholds};
 /// The level of one round. `contracted_bps` is the contracted bandwidth of the link the
 /// target sits behind, for the bandwidth threshold.
 pub fn level(outcome: &Outcome, t: &Thresholds, contracted_bps: Option<u64>) -> Level {
+    if outcome.kind == super::Kind::Snmp {
+        return super::snmp::level(outcome, contracted_bps);
+    }
     if let Some(reason) = outcome.reason.as_ref().filter(|_| !outcome.ok) {
         let cause = match reason {
             Reason::Timeout { .. }
@@ -20,6 +23,8 @@ pub fn level(outcome: &Outcome, t: &Thresholds, contracted_bps: Option<u64>) -> 
             | Reason::Handshake { .. } => Cause::Tls,
             Reason::NxDomain | Reason::DnsError { .. } => Cause::Dns,
             Reason::BadStatus { .. } | Reason::BodyMismatch { .. } => Cause::Http,
+            // Judged by `snmp::level` above; kept for the match to be total.
+            Reason::Snmp { .. } => Cause::Unreachable,
         };
         return Level::bad(State::Down, cause, reason.to_string());
     }

@@ -39,6 +39,7 @@ pub enum Spec {
     Http(HttpSpec),
     Tls(TlsSpec),
     Bandwidth(BandwidthSpec),
+    Snmp(super::snmp::Spec),
 }
 
 /// A round of echoes.
@@ -345,6 +346,8 @@ struct RawProfile {
     byte_budget: Option<Spanned<Scalar>>,
     duration: Option<Spanned<Scalar>>,
     max_bytes: Option<Spanned<Scalar>>,
+    retries: Option<Spanned<u32>>,
+    min_window: Option<Spanned<Scalar>>,
     thresholds: Option<RawThresholds>,
 }
 
@@ -547,7 +550,7 @@ impl Validator {
             self.err(
                 kind_at,
                 format!("unknown kind {:?}", raw.kind.value),
-                Some("one of icmp, tcp, dns, http, tls, bandwidth"),
+                Some("one of icmp, tcp, dns, http, tls, bandwidth, snmp"),
             );
             return None;
         };
@@ -704,6 +707,31 @@ impl Validator {
                     }
                 }
             }
+            Kind::Snmp => {
+                let retries = raw.retries.as_ref().map_or(1, |r| r.value);
+                if let Some(r) = raw.retries.as_ref().filter(|r| r.value > 5) {
+                    self.err(
+                        loc(r),
+                        "`retries` above 5 only delays the verdict",
+                        Some("0 to 5; the default is 1"),
+                    );
+                }
+                let min_window =
+                    self.duration("min_window", &raw.min_window, Duration::from_secs(10));
+                if let Some(at) = raw.min_window.as_ref()
+                    && min_window > interval
+                {
+                    self.err(
+                        loc(at),
+                        "`min_window` is longer than `interval`: no round would give a rate",
+                        Some("min_window: 10s with interval: 30s"),
+                    );
+                }
+                Spec::Snmp(super::snmp::Spec {
+                    retries,
+                    min_window,
+                })
+            }
         };
         let thresholds = self.thresholds(raw.thresholds.as_ref());
         Some(Profile {
@@ -745,7 +773,7 @@ impl Validator {
     /// Reports fields that mean nothing for the kind, so a typo'd profile does not silently
     /// probe something other than what its author thought.
     fn fields_fit(&mut self, kind: Kind, raw: &RawProfile) {
-        let fields: [(&str, Option<Loc>); 21] = [
+        let fields: [(&str, Option<Loc>); 23] = [
             ("count", raw.count.as_ref().map(loc)),
             ("spacing", raw.spacing.as_ref().map(loc)),
             ("size", raw.size.as_ref().map(loc)),
@@ -767,6 +795,8 @@ impl Validator {
             ("gap", raw.gap.as_ref().map(loc)),
             ("byte_budget", raw.byte_budget.as_ref().map(loc)),
             ("duration", raw.duration.as_ref().map(loc)),
+            ("retries", raw.retries.as_ref().map(loc)),
+            ("min_window", raw.min_window.as_ref().map(loc)),
         ];
         let endpoint: &[&str] = &["port", "scheme", "path", "url", "pin", "server_name"];
         let throughput = raw.mode.as_ref().is_some_and(|m| m.value == "throughput");
@@ -778,6 +808,7 @@ impl Validator {
             Kind::Tls => vec!["port", "pin", "server_name"],
             Kind::Bandwidth if throughput => [endpoint, &["mode", "duration"]].concat(),
             Kind::Bandwidth => vec!["mode", "trains", "train_len", "size", "gap", "byte_budget"],
+            Kind::Snmp => vec!["retries", "min_window"],
         };
         for (field, at) in fields {
             if let Some(at) = at

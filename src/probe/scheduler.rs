@@ -13,9 +13,13 @@ use tokio_util::task::TaskTracker;
 
 use super::budget::{BitsPerSecond, Share, TokenBucket};
 use super::trust::Pin;
-use super::{Kind, Outcome, Probe, Profile, Spec, Target, icmp, judge};
+use super::{Kind, Outcome, Probe, Profile, Spec, Target, icmp, judge, snmp};
 use crate::health::{Level, TargetKey};
-use crate::topology::{LinkId, Node, TlsTrust, Topology};
+use crate::topology::{self, Link, LinkId, Node, NodeId, TlsTrust, Topology};
+
+/// SNMP credentials by the name a link's `snmp: {credentials: NAME}` gives (from the secrets
+/// file).
+pub type SnmpCredentials = BTreeMap<String, snmp::Credentials>;
 
 /// One probe of one node by one profile, ready to run.
 pub struct Task {
@@ -24,7 +28,8 @@ pub struct Task {
     pub probe: Arc<dyn Probe>,
     /// The contracted link whose budget pays for this probe, if the node sits behind one.
     pub link: Option<LinkId>,
-    /// The contracted bandwidth of that link, for the bandwidth threshold.
+    /// The contracted bandwidth of that link, for the bandwidth threshold; for an SNMP task,
+    /// the contracted bandwidth of the polled link itself (its utilisation's denominator).
     pub contracted_bps: Option<u64>,
 }
 
@@ -122,12 +127,73 @@ fn budget_link(t: &Topology, node: &Node) -> Option<(LinkId, u64)> {
     best
 }
 
+/// The SNMP poll of a link's interface, as a task keyed by the link's id.
+fn snmp_task(
+    t: &Topology,
+    link: &Link,
+    poll: &topology::SnmpPoll,
+    profiles: &BTreeMap<String, Profile>,
+    credentials: &SnmpCredentials,
+) -> Result<Task, String> {
+    let profile = profiles.get(&poll.profile).ok_or_else(|| {
+        format!(
+            "no profile `{}` in {} (the shipped one is probes/snmp.yaml)",
+            poll.profile,
+            t.probe_dir.display()
+        )
+    })?;
+    let Spec::Snmp(spec) = &profile.spec else {
+        return Err(format!(
+            "profile `{}` is a {} profile, not snmp",
+            poll.profile, profile.kind
+        ));
+    };
+    let creds = credentials.get(&poll.credentials).ok_or_else(|| {
+        format!(
+            "no SNMP credentials `{}` in the secrets file: add it under `snmp:` in secrets.yaml \
+             (`{{community}}` for v2c, `{{user, auth, auth_password, privacy, privacy_password}}` for v3)",
+            poll.credentials,
+        )
+    })?;
+    if creds.version() != poll.version.key() {
+        return Err(format!(
+            "the link polls with SNMP {} but credentials `{}` are for {}",
+            poll.version.key(),
+            poll.credentials,
+            creds.version()
+        ));
+    }
+    let interface = match &poll.interface {
+        topology::Interface::Index(i) => snmp::Interface::Index(*i),
+        topology::Interface::Name(n) => snmp::Interface::Name(n.clone()),
+    };
+    let probe = snmp::SnmpProbe::new(
+        std::net::SocketAddr::new(poll.address, poll.port),
+        link.id.as_str(),
+        interface,
+        creds.clone(),
+        spec.clone(),
+        profile.timeout,
+    );
+    // The agent usually sits on the OPD's side: its traffic spends no WAN budget.
+    let budget = t.node(&poll.agent).and_then(|n| budget_link(t, n));
+    Ok(Task {
+        key: TargetKey::new(NodeId::new(link.id.as_str()), poll.profile.clone()),
+        profile: profile.clone(),
+        probe: Arc::new(probe),
+        link: budget.map(|(l, _)| l),
+        contracted_bps: link.bandwidth.map(|b| b.bps()),
+    })
+}
+
 /// Build every task of the topology. Profiles named by a node but missing, or targets that
-/// cannot be built, are returned as errors; the rest still runs.
+/// cannot be built, are returned as errors; the rest still runs. `snmp` holds the credentials
+/// of the links' SNMP polls (SNMP tasks are keyed by the link's id, not a node's).
 pub fn plan(
     t: &Topology,
     profiles: &BTreeMap<String, Profile>,
     sockets: Option<&icmp::Sockets>,
+    snmp: &SnmpCredentials,
 ) -> (Plan, Vec<PlanError>) {
     let mut tasks = Vec::new();
     let mut errors = Vec::new();
@@ -162,6 +228,16 @@ pub fn plan(
             }
         }
     }
+    for link in &t.links {
+        let Some(poll) = &link.snmp else { continue };
+        match snmp_task(t, link, poll, profiles, snmp) {
+            Ok(task) => tasks.push(task),
+            Err(why) => errors.push(PlanError {
+                key: TargetKey::new(NodeId::new(link.id.as_str()), poll.profile.clone()),
+                why,
+            }),
+        }
+    }
     let budgets = t
         .contracted_links()
         .filter_map(|l| Some((l.id.clone(), (l.bandwidth?.bps(), l.probe_share))))
@@ -185,10 +261,19 @@ pub struct Round {
 }
 
 /// Run one round of every task now, concurrently, ignoring budgets and intervals
-/// (`juknis probe --once`). Tasks that cannot run give their error.
+/// (`juknis probe --once`). Tasks that cannot run give their error. A probe that measures
+/// between two runs (SNMP counters) runs twice, its `rate_window` apart, and reports the
+/// second.
 pub async fn run_once(plan: &Plan) -> Vec<(TargetKey, Result<Round, super::Error>)> {
     let futures = plan.tasks.iter().map(|task| async move {
-        let res = task.probe.run().await.map(|outcome| Round {
+        let mut res = task.probe.run().await;
+        if let (Some(window), Ok(first)) = (task.probe.rate_window(), &res)
+            && first.ok
+        {
+            tokio::time::sleep(window).await;
+            res = task.probe.run().await;
+        }
+        let res = res.map(|outcome| Round {
             level: judge::level(&outcome, &task.profile.thresholds, task.contracted_bps),
             key: task.key.clone(),
             kind: task.profile.kind,

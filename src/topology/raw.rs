@@ -93,6 +93,19 @@ pub struct Link {
     #[serde(default)]
     pub tiers: Vec<S<Tier>>,
     pub probe_share_percent: Option<S<f64>>,
+    pub snmp: Option<S<Snmp>>,
+}
+
+/// `snmp: {agent, port, version, if_index | if_name, credentials, profile}` on a link.
+#[derive(Debug, Deserialize)]
+pub struct Snmp {
+    pub agent: Option<S<String>>,
+    pub port: Option<S<u16>>,
+    pub version: Option<S<String>>,
+    pub if_index: Option<S<u32>>,
+    pub if_name: Option<S<String>>,
+    pub credentials: Option<S<String>>,
+    pub profile: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,6 +195,18 @@ pub static SCHEMA: Schema = Schema::Map(&[
                 ])),
             ),
             ("probe_share_percent", Schema::Any),
+            (
+                "snmp",
+                Schema::Map(&[
+                    ("agent", Schema::Any),
+                    ("port", Schema::Any),
+                    ("version", Schema::Any),
+                    ("if_index", Schema::Any),
+                    ("if_name", Schema::Any),
+                    ("credentials", Schema::Any),
+                    ("profile", Schema::Any),
+                ]),
+            ),
         ])),
     ),
     (

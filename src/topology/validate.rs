@@ -10,9 +10,9 @@ use super::diagnostic::did_you_mean;
 use super::raw::{self, S};
 use super::tree::{self, Node as TreeNode};
 use super::{
-    Agreement, Bandwidth, Cidr, Contact, Diagnostic, Diagnostics, Element, Link, LinkId, Location,
-    Node, NodeId, NodeKind, Party, Path, PathId, Platform, Quota, Route, ServiceKind, Tier,
-    TlsTrust, Topology, Zone, ZoneId, ZoneKind,
+    Agreement, Bandwidth, Cidr, Contact, Diagnostic, Diagnostics, Element, Interface, Link, LinkId,
+    Location, Node, NodeId, NodeKind, Party, Path, PathId, Platform, Quota, Route, ServiceKind,
+    SnmpPoll, SnmpVersion, Tier, TlsTrust, Topology, Zone, ZoneId, ZoneKind,
 };
 
 const DEFAULT_PROBE_SHARE_PERCENT: f64 = 1.0;
@@ -106,7 +106,7 @@ pub fn parse(
     let agreement = agreement(&mut cx, raw.agreement);
     let zones = zones(&mut cx, &raw.zones);
     let nodes = nodes(&mut cx, &raw.nodes, &zones, known_profiles.as_ref());
-    let links = links(&mut cx, &raw.links, &nodes);
+    let links = links(&mut cx, &raw.links, &nodes, known_profiles.as_ref());
     let paths = paths(&mut cx, &raw.paths, &nodes, &links);
 
     if !cx.diags.is_empty() {
@@ -634,7 +634,12 @@ fn bandwidth(cx: &mut Ctx<'_>, s: &S<String>) -> Option<Bandwidth> {
     }
 }
 
-fn links(cx: &mut Ctx<'_>, raw: &[S<raw::Link>], nodes: &[Node]) -> Vec<Link> {
+fn links(
+    cx: &mut Ctx<'_>,
+    raw: &[S<raw::Link>],
+    nodes: &[Node],
+    profiles: Option<&BTreeSet<String>>,
+) -> Vec<Link> {
     check_unique(cx, raw.iter().map(|l| l.value.id.as_ref()), "link");
     let mut out = Vec::new();
     for item in raw {
@@ -685,6 +690,10 @@ fn links(cx: &mut Ctx<'_>, raw: &[S<raw::Link>], nodes: &[Node]) -> Vec<Link> {
                 DEFAULT_PROBE_SHARE_PERCENT
             }
         };
+        let snmp = l
+            .snmp
+            .as_ref()
+            .and_then(|s| snmp_poll(cx, &id.value, s, nodes, profiles));
         if from_ok && to_ok {
             out.push(Link {
                 id: LinkId::new(id.value.clone()),
@@ -695,10 +704,145 @@ fn links(cx: &mut Ctx<'_>, raw: &[S<raw::Link>], nodes: &[Node]) -> Vec<Link> {
                 network,
                 tiers,
                 probe_share: share / 100.0,
+                snmp,
             });
         }
     }
     out
+}
+
+/// The SNMP poll of a link's interface: an agent node with an address, a version, one way to
+/// name the interface and a credentials reference.
+fn snmp_poll(
+    cx: &mut Ctx<'_>,
+    link: &str,
+    item: &S<raw::Snmp>,
+    nodes: &[Node],
+    profiles: Option<&BTreeSet<String>>,
+) -> Option<SnmpPoll> {
+    let s = &item.value;
+    let fields = [
+        ("agent", s.agent.is_some()),
+        ("version", s.version.is_some()),
+        ("credentials", s.credentials.is_some()),
+    ];
+    let mut ok = require(cx, item, &format!("`snmp` of link `{link}`"), &fields);
+    let address = match &s.agent {
+        Some(agent) if node_ref(cx, agent, nodes, "SNMP agent") => {
+            let node = nodes.iter().find(|n| n.id.as_str() == agent.value)?;
+            if node.address.is_none() {
+                cx.error_hint(
+                    agent,
+                    format!("SNMP agent `{}` has no address", agent.value),
+                    format!(
+                        "add `address:` to node `{}`: SNMP is polled over UDP",
+                        agent.value
+                    ),
+                );
+            }
+            node.address
+        }
+        _ => None,
+    };
+    let version = match &s.version {
+        Some(v) => match v.value.to_ascii_lowercase().as_str() {
+            "v2c" | "2c" => Some(SnmpVersion::V2c),
+            "v3" | "3" => Some(SnmpVersion::V3),
+            other => {
+                cx.error_hint(
+                    v,
+                    format!("unknown SNMP version `{other}`"),
+                    "one of: v2c, v3 (v1 has no 64-bit interface counters)",
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let port = match &s.port {
+        Some(p) if p.value == 0 => {
+            cx.error_hint(
+                p,
+                "SNMP port 0 is not a port",
+                "the SNMP agent port is usually 161",
+            );
+            ok = false;
+            161
+        }
+        Some(p) => p.value,
+        None => 161,
+    };
+    let interface = match (&s.if_index, &s.if_name) {
+        (Some(i), None) if i.value == 0 => {
+            cx.error_hint(
+                i,
+                "ifIndex 0 does not exist",
+                "interface indices start at 1",
+            );
+            None
+        }
+        (Some(i), None) => Some(Interface::Index(i.value)),
+        (None, Some(n)) if n.value.trim().is_empty() => {
+            cx.error_hint(
+                n,
+                "`if_name` is empty",
+                "write the interface name, e.g. `ether1`",
+            );
+            None
+        }
+        (None, Some(n)) => Some(Interface::Name(n.value.trim().to_string())),
+        (Some(i), Some(_)) => {
+            cx.error_hint(
+                i,
+                "give either `if_index` or `if_name`, not both",
+                "a name is looked up in ifName/ifDescr when the probe starts",
+            );
+            None
+        }
+        (None, None) => {
+            cx.error_hint(
+                item,
+                format!("`snmp` of link `{link}` names no interface"),
+                "add `if_name: ether1` (looked up in ifName/ifDescr) or `if_index: N`",
+            );
+            None
+        }
+    };
+    let profile = match &s.profile {
+        Some(p) => {
+            if let Some(known) = profiles
+                && !known.contains(&p.value)
+            {
+                cx.error_hint(
+                    p,
+                    format!("unknown probe profile `{}`", p.value),
+                    "profiles are files in the probe folder; the shipped one is `snmp`",
+                );
+            }
+            p.value.clone()
+        }
+        None => "snmp".to_string(),
+    };
+    if let Some(c) = &s.credentials
+        && c.value.trim().is_empty()
+    {
+        cx.error_hint(
+            c,
+            "`credentials` is empty",
+            "name an entry under `snmp:` in the secrets file",
+        );
+        ok = false;
+    }
+    Some(SnmpPoll {
+        agent: NodeId::new(s.agent.as_ref()?.value.clone()),
+        address: address?,
+        port,
+        version: version?,
+        interface: interface?,
+        credentials: s.credentials.as_ref()?.value.clone(),
+        profile,
+    })
+    .filter(|_| ok)
 }
 
 fn paths(cx: &mut Ctx<'_>, raw: &[S<raw::Path>], nodes: &[Node], links: &[Link]) -> Vec<Path> {
