@@ -10,7 +10,8 @@ packages=(graphviz fonts-dejavu-core ca-certificates)
 if [ "$what" = test ]; then
   # Needed by the tests: the network test-bed (namespaces, shaping, reference tools),
   # PDF checks, and the reference tools the benchmarks compare against.
-  packages+=(iproute2 iputils-ping iperf3 poppler-utils prometheus systemd chromium chromium-driver)
+  # snmpd: the SNMP interface probe is tested against a real net-snmp agent (tests/probe_snmp.rs).
+  packages+=(iproute2 iputils-ping iperf3 poppler-utils prometheus systemd chromium chromium-driver snmpd)
 fi
 
 missing=()

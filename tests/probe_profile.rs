@@ -35,11 +35,20 @@ fn every_shipped_profile_loads() {
             "dns",
             "https",
             "icmp",
+            "snmp",
             "tcp",
             "throughput",
             "tls"
         ]
     );
+    match &all["snmp"].spec {
+        Spec::Snmp(s) => {
+            assert_eq!(all["snmp"].interval, Duration::from_secs(30));
+            // Longer than net-snmp's 3 s interface cache, shorter than the interval.
+            assert!(s.min_window > Duration::from_secs(3) && s.min_window < all["snmp"].interval);
+        }
+        other => panic!("{other:?}"),
+    }
     let icmp = &all["icmp"];
     assert_eq!(icmp.kind, Kind::Icmp);
     assert_eq!(icmp.interval, Duration::from_secs(60));
@@ -62,6 +71,12 @@ fn every_shipped_profile_loads() {
 fn every_shipped_profile_builds_a_probe() {
     for (name, p) in shipped() {
         let target = Target::parse("127.0.0.1").unwrap();
+        if p.kind == Kind::Snmp {
+            // An SNMP profile polls a link's interface, named in the link's `snmp:`.
+            let e = probe::build(&p, &target).err().map(|e| e.to_string());
+            assert!(e.is_some_and(|e| e.contains("`snmp:`")), "{name}");
+            continue;
+        }
         let built = probe::build(&p, &target).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(built.kind(), p.kind);
         assert!(built.cost_bytes() > 0, "{name}");
@@ -92,6 +107,11 @@ fn diags(text: &str) -> Vec<String> {
     "kind: bandwidth\ntrains: 100\ntrain_len: 50\nsize: 1400\nbyte_budget: 10 KiB\n",
     "probes/bad.yaml:5:14"
 )]
+#[case::snmp_window_over_interval(
+    "kind: snmp\ninterval: 5s\nmin_window: 10s\n",
+    "probes/bad.yaml:3:13"
+)]
+#[case::snmp_field_elsewhere("kind: icmp\nmin_window: 10s\n", "probes/bad.yaml:2:13")]
 fn bad_profiles_point_at_the_problem(#[case] text: &str, #[case] at: &str) {
     let d = diags(text);
     assert!(

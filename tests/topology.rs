@@ -241,3 +241,76 @@ fn each_missing_lampiran1_item_is_named(#[case] number: u8, #[case] from: &str, 
     );
     assert!(shown.contains(findings[0].item.words()), "{shown}");
 }
+
+/// The demo with an SNMP poll on its WAN link, `snmp` being the flow mapping given.
+fn demo_with_snmp(snmp: &str) -> String {
+    let text = demo_text();
+    let from = "    provider: Diskominfo (demo)\n";
+    assert!(text.contains(from), "fixture drifted");
+    text.replacen(from, &format!("{from}    snmp: {snmp}\n"), 1)
+}
+
+#[test]
+fn a_link_declares_where_its_interface_is_polled() {
+    let t = parse(&demo_with_snmp(
+        "{agent: opd-router, version: v3, if_name: ether1, credentials: snmp-opd-router}",
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let l = t.link(&topology::LinkId::new("wan-kominfo")).expect("link");
+    let s = l.snmp.as_ref().expect("snmp");
+    assert_eq!(s.agent.as_str(), "opd-router");
+    assert_eq!(s.address.to_string(), "127.0.0.1");
+    assert_eq!(s.port, 161);
+    assert_eq!(s.version, topology::SnmpVersion::V3);
+    assert_eq!(s.interface, topology::Interface::Name("ether1".into()));
+    assert_eq!(s.credentials, "snmp-opd-router");
+    assert_eq!(s.profile, "snmp");
+    let b = topology::load(&root().join("topology/bandung.yaml")).expect("loads");
+    assert!(
+        b.links.iter().any(|l| l.snmp.is_some()),
+        "bandung shows the key"
+    );
+}
+
+#[rstest]
+#[case::unknown_key(
+    "{agent: opd-router, version: v2c, if_nme: ether1, credentials: c}",
+    "if_nme",
+    "unknown key `if_nme` in `links[3].snmp`"
+)]
+#[case::missing_agent(
+    "{version: v2c, if_index: 2, credentials: c}",
+    "{version: v2c",
+    "is missing `agent`"
+)]
+#[case::unknown_agent(
+    "{agent: opd-ruter, version: v2c, if_index: 2, credentials: c}",
+    "opd-ruter",
+    "SNMP agent `opd-ruter` is not a declared node"
+)]
+#[case::agent_without_address(
+    "{agent: app-web, version: v2c, if_index: 2, credentials: c}",
+    "app-web, version",
+    "SNMP agent `app-web` has no address"
+)]
+#[case::bad_version(
+    "{agent: opd-router, version: v1, if_index: 2, credentials: c}",
+    "v1, if_index",
+    "unknown SNMP version `v1`"
+)]
+#[case::no_interface(
+    "{agent: opd-router, version: v2c, credentials: c}",
+    "{agent: opd-router, version: v2c, credentials",
+    "names no interface"
+)]
+#[case::both_interfaces(
+    "{agent: opd-router, version: v2c, if_index: 2, if_name: ether1, credentials: c}",
+    "2, if_name",
+    "either `if_index` or `if_name`"
+)]
+fn snmp_mistakes_are_located(#[case] snmp: &str, #[case] at: &str, #[case] message: &str) {
+    let text = demo_with_snmp(snmp);
+    let (line, col, msg) = error_saying(&text, message);
+    let (want_line, want_col) = line_col_of(&text, at);
+    assert_eq!((line, col), (want_line, want_col), "{msg}");
+}
