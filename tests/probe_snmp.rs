@@ -65,7 +65,7 @@ fn snmpd_missing() -> Option<String> {
 struct Snmpd {
     child: Child,
     addr: SocketAddr,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Snmpd {
@@ -85,8 +85,26 @@ fn free_udp_port() -> u16 {
 impl Snmpd {
     fn start() -> Snmpd {
         let dir = tempfile::tempdir().expect("tmp");
-        let persist = dir.path().join("persist");
-        let conf = dir.path().join("snmpd.conf");
+        let port = free_udp_port();
+        let child = Self::spawn(dir.path(), port);
+        Snmpd {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            dir,
+        }
+    }
+
+    /// Stop the agent and start it again on the same port and persistent state (its v3 engine
+    /// keeps its id and counts one more boot).
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.dir.path(), self.addr.port());
+    }
+
+    fn spawn(dir: &Path, port: u16) -> Child {
+        let persist = dir.join("persist");
+        let conf = dir.join("snmpd.conf");
         std::fs::write(
             &conf,
             format!(
@@ -98,7 +116,6 @@ impl Snmpd {
             ),
         )
         .expect("write snmpd.conf");
-        let port = free_udp_port();
         let mut child = Command::new("snmpd")
             // Foreground, log to stdout, only our configuration, only loopback.
             .args(["-f", "-Lo", "-C", "-c"])
@@ -107,7 +124,7 @@ impl Snmpd {
             .env("SNMP_PERSISTENT_DIR", &persist)
             // No MIB files: the agent does not need them, and it would warn about each.
             .env("MIBS", "")
-            .env("MIBDIRS", dir.path().join("no-mibs"))
+            .env("MIBDIRS", dir.join("no-mibs"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -128,11 +145,7 @@ impl Snmpd {
             Ok(Ok(())) => {}
             other => panic!("snmpd did not start on udp:127.0.0.1:{port}: {other:?}"),
         }
-        Snmpd {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            _dir: dir,
-        }
+        child
     }
 }
 
@@ -326,6 +339,41 @@ fn refused_credentials_and_missing_objects_are_outcomes_that_say_why() {
         "{}",
         judge(&o).detail
     );
+}
+
+#[test]
+fn an_agent_restart_discards_one_round_then_rates_resume() {
+    if skip(snmpd_missing()) {
+        return;
+    }
+    let mut agent = Snmpd::start();
+    let rt = runtime();
+    let window = Duration::from_millis(300);
+    let probes = [
+        probe(&agent, Interface::Name("lo".into()), v2c(COMMUNITY), window),
+        probe(&agent, Interface::Name("lo".into()), v3(V3_AUTH), window),
+    ];
+    // Let the agent's uptime grow past what it will be just after the restart.
+    std::thread::sleep(Duration::from_millis(1500));
+    for p in &probes {
+        let (o, d) = run(&rt, p);
+        assert!(o.ok && d.primed, "{o:?}");
+    }
+    agent.restart();
+    for p in &probes {
+        // The v3 session learns the new engine boots and asks again within the round.
+        let (o, d) = run(&rt, p);
+        assert!(o.ok, "{o:?}");
+        assert_eq!(d.discarded, Some(snmp::Discard::AgentRestarted), "{d:?}");
+        assert_eq!(d.rx_bps, None);
+        let l = juknis::probe::judge::level(&o, &Default::default(), None);
+        assert!(l.detail.contains("dimulai ulang"), "{}", l.detail);
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    for p in &probes {
+        let (o, d) = run(&rt, p);
+        assert!(o.ok && d.rx_bps.is_some(), "{o:?}");
+    }
 }
 
 /// Bytes received and sent by `lo`, from `/proc/net/dev`.

@@ -433,12 +433,24 @@ impl SnmpProbe {
         let mut result = Err(Reason::Timeout {
             after: self.timeout,
         });
-        for _ in 0..=self.spec.retries {
+        let (mut attempts, mut rediscovered) = (0, false);
+        while attempts <= self.spec.retries {
+            attempts += 1;
             exchanges += 1;
+            let had_session = st.session.is_some();
             match tokio::time::timeout(self.timeout, self.poll(&mut st, &mut exchanges)).await {
                 Ok(Ok(r)) => {
                     result = Ok(r);
                     break;
+                }
+                // A kept v3 session whose agent restarted (new engine id, boots or time) is
+                // refused: discover the engine again once before calling it a failure.
+                Ok(Err(Reason::Snmp {
+                    problem: Problem::Auth { .. },
+                })) if had_session && !rediscovered => {
+                    st.session = None;
+                    rediscovered = true;
+                    attempts -= 1;
                 }
                 Ok(Err(reason)) => {
                     st.session = None;
@@ -726,7 +738,7 @@ impl Probe for SnmpProbe {
     }
 }
 
-/// `1.234.567 bps` as `1,23 Mbps`, the way the dashboard writes rates.
+/// 1 234 567 bps as `1,23 Mbps` and 512 000 bps as `512 Kbps`, with a decimal comma.
 fn human_bps(bps: f64) -> String {
     let (v, unit) = if bps >= 1e9 {
         (bps / 1e9, "Gbps")
@@ -737,7 +749,14 @@ fn human_bps(bps: f64) -> String {
     } else {
         (bps, "bps")
     };
-    format!("{v:.2} {unit}").replace('.', ",")
+    let n = format!("{v:.2}");
+    let n = n.trim_end_matches('0').trim_end_matches('.');
+    format!("{} {unit}", n.replace('.', ","))
+}
+
+/// A share as a percentage with a decimal comma: `0,4%`, `48,0%`.
+fn percent(share: f64) -> String {
+    format!("{:.1}%", share * 100.0).replace('.', ",")
 }
 
 /// The level of an SNMP round, worded in Bahasa Indonesia. A failed poll is `Unknown`, not
@@ -811,9 +830,9 @@ pub fn level(outcome: &Outcome, contracted_bps: Option<u64>) -> Level {
             if let Some(c) = contracted_bps.filter(|c| *c > 0) {
                 let c = c as f64;
                 s.push_str(&format!(
-                    " (utilisasi {:.0}% / {:.0}% dari kontrak {})",
-                    rx / c * 100.0,
-                    tx / c * 100.0,
+                    " (utilisasi {} / {} dari kontrak {})",
+                    percent(rx / c),
+                    percent(tx / c),
                     human_bps(c)
                 ));
             }

@@ -117,3 +117,12 @@ fn bad_credentials_say_what_is_wrong(#[case] yaml: &str, #[case] needle: &str) {
     assert!(e.contains(needle) && e.contains("`router`"), "{e}");
     assert!(!e.contains("12345678"), "{e}");
 }
+
+#[rstest]
+#[case(512_000.0, "512 Kbps")]
+#[case(1_234_567.0, "1,23 Mbps")]
+#[case(2_590.0, "2,59 Kbps")]
+#[case(800.0, "800 bps")]
+fn rates_are_written_the_indonesian_way(#[case] bps: f64, #[case] want: &str) {
+    assert_eq!(human_bps(bps), want);
+}
