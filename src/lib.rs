@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod portal;
 pub mod probe;
 pub mod render;
+pub mod report;
 pub mod sim;
 pub mod store;
 pub mod topology;
