@@ -15,6 +15,7 @@ pub mod probe;
 pub mod render;
 pub mod report;
 pub mod sim;
+pub mod sqlite;
 pub mod store;
 pub mod topology;
 pub mod web;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 #[cfg(test)]
@@ -149,12 +149,10 @@ impl Store {
     /// Open an existing store without changing it (the semester report): no migration, no
     /// pragma that writes. A store older than this juknis reads as far as its schema allows.
     pub fn open_read_only(path: &Path) -> Result<Self, Error> {
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(
-            |source| Error::Open {
-                path: path.display().to_string(),
-                source,
-            },
-        )?;
+        let conn = crate::sqlite::open_read_only(path).map_err(|source| Error::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;

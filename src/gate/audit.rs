@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 /// The audit database in the state dir.
@@ -458,7 +458,7 @@ pub fn verify(state_dir: &Path) -> Result<Report, Error> {
         path: path.clone(),
         source,
     };
-    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql)?;
+    let conn = crate::sqlite::open_read_only(&path).map_err(sql)?;
     let mut stmt = conn
         .prepare(
             "SELECT seq, ts, caller_kind, caller, purpose, nik_hmac, status, route, latency_us,
@@ -570,7 +570,7 @@ pub fn tally(
         path: path.clone(),
         source,
     };
-    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql)?;
+    let conn = crate::sqlite::open_read_only(&path).map_err(sql)?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
     let has_table: bool = conn
         .query_row(

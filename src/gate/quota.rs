@@ -245,8 +245,7 @@ pub fn history(
         path: path.clone(),
         source,
     };
-    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(sql)?;
+    let conn = crate::sqlite::open_read_only(&path).map_err(sql)?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
     let has_table: i64 = conn
         .query_row(

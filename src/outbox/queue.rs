@@ -740,8 +740,7 @@ pub fn period_counts(
             source,
         }
     };
-    let conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(err("open read-only"))?;
+    let conn = crate::sqlite::open_read_only(&db).map_err(err("open read-only"))?;
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(err("set busy timeout"))?;
     let version: i64 = conn

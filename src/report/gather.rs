@@ -145,8 +145,8 @@ fn network(
         });
     }
     for l in t.contracted_links() {
-        // The link's far end when it is probed; otherwise the first probed hop behind it on a
-        // route that uses it (that hop answering means the link carried traffic).
+        // The link's far end, then the hops behind it on the routes that use it: a hop that
+        // answers means the link carried traffic.
         let behind = std::iter::once(l.to.clone()).chain(t.paths.iter().flat_map(|p| {
             p.routes.iter().flat_map(|r| {
                 r.links
@@ -156,12 +156,17 @@ fn network(
                     .unwrap_or_default()
             })
         }));
+        // The first node behind it with rounds in the period; failing that, the first one
+        // the topology probes (it has no data yet).
         let mut measured = None;
         for node in behind {
             let (r, ok) = rounds(&node)?;
-            if probed(&node) || r > 0 {
+            if r > 0 {
                 measured = Some((node, r, ok));
                 break;
+            }
+            if measured.is_none() && probed(&node) {
+                measured = Some((node, 0, 0));
             }
         }
         let bw = l.bandwidth.map(|b| b.to_string()).unwrap_or_default();
