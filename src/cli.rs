@@ -16,6 +16,7 @@ mod check;
 mod demo;
 mod probe;
 mod render;
+mod report;
 mod serve;
 mod sim;
 mod user;
@@ -56,6 +57,9 @@ enum Command {
     /// Render Lampiran I (topology) or Lampiran II (service flowchart).
     #[command(subcommand)]
     Render(render::Which),
+    /// Reports for Disdukcapil: `juknis report semester` (the Juknis V usage report).
+    #[command(subcommand)]
+    Report(report::Which),
     /// Run the Dukcapil simulator (Web Portal and data balikan) alone.
     Sim(sim::Args),
     /// Dashboard users: `juknis user add` creates one (the first admin, operators, technicians).
@@ -86,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Bandwidth(args) => bandwidth::run(args),
         Command::Render(which) => render::run(which),
+        Command::Report(which) => report::run(which),
         Command::Sim(args) => sim::run(args),
         Command::User(which) => user::run(which),
     }

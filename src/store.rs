@@ -163,6 +163,26 @@ impl Store {
         Self::init(conn, &path.display().to_string())
     }
 
+    /// Open an existing store without changing it (the semester report): no migration, no
+    /// pragma that writes. A store older than this juknis reads as far as its schema allows.
+    pub fn open_read_only(path: &Path) -> Result<Self, Error> {
+        let conn = crate::sqlite::open_read_only(path).map_err(|source| Error::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(Error::TooNew {
+                path: path.display().to_string(),
+                found: version,
+                known,
+            });
+        }
+        Ok(Self { conn })
+    }
+
     /// A store in memory, for tests and one-shot commands.
     pub fn in_memory() -> Result<Self, Error> {
         Self::init(Connection::open_in_memory()?, ":memory:")
@@ -409,6 +429,24 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Rounds and successful rounds of every profile of `node` over the `resolution_s` rollup
+    /// buckets in `[from_s, to_s)`: the node's availability.
+    pub fn rounds(
+        &self,
+        resolution_s: i64,
+        node: &str,
+        from_s: i64,
+        to_s: i64,
+    ) -> Result<(u64, u64), Error> {
+        let (rounds, ok): (i64, i64) = self.conn.query_row(
+            "SELECT COALESCE(sum(rounds), 0), COALESCE(sum(ok_rounds), 0) FROM rollups
+             WHERE resolution_s = ?1 AND node = ?2 AND bucket_s >= ?3 AND bucket_s < ?4",
+            params![resolution_s, node, from_s, to_s],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((rounds.max(0) as u64, ok.max(0) as u64))
+    }
+
     /// Drop what is older than the retention allows.
     pub fn prune(&mut self, now_s: i64, keep: Retention) -> Result<usize, Error> {
         let tx = self.conn.transaction()?;
@@ -478,6 +516,25 @@ impl Store {
         let mut st = self.conn.prepare_cached(
             "SELECT subject, state, reason, started_s, ended_s FROM incidents
              WHERE (started_s >= ?1 AND started_s < ?2) OR ended_s IS NULL ORDER BY started_s DESC",
+        )?;
+        let rows = st.query_map(params![from_s, to_s], |r| {
+            Ok(Incident {
+                subject: r.get(0)?,
+                state: r.get(1)?,
+                reason: r.get(2)?,
+                started_s: r.get(3)?,
+                ended_s: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Incidents that overlap `[from_s, to_s)` (started before its end, and ended after its
+    /// start or still open), oldest first.
+    pub fn incidents_overlapping(&self, from_s: i64, to_s: i64) -> Result<Vec<Incident>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT subject, state, reason, started_s, ended_s FROM incidents
+             WHERE started_s < ?2 AND (ended_s IS NULL OR ended_s > ?1) ORDER BY started_s, id",
         )?;
         let rows = st.query_map(params![from_s, to_s], |r| {
             Ok(Incident {

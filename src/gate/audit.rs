@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 /// The audit database in the state dir.
@@ -41,6 +41,14 @@ pub enum Error {
         /// The database file.
         path: PathBuf,
         /// Cause.
+        detail: String,
+    },
+    /// An entry could not be read as written.
+    #[error("audit log {path}: {detail}", path = path.display())]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong.
         detail: String,
     },
     /// There is no audit log to verify.
@@ -450,7 +458,7 @@ pub fn verify(state_dir: &Path) -> Result<Report, Error> {
         path: path.clone(),
         source,
     };
-    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql)?;
+    let conn = crate::sqlite::open_read_only(&path).map_err(sql)?;
     let mut stmt = conn
         .prepare(
             "SELECT seq, ts, caller_kind, caller, purpose, nik_hmac, status, route, latency_us,
@@ -527,6 +535,93 @@ pub fn verify(state_dir: &Path) -> Result<Report, Error> {
         entries: rows.len() as u64,
         problems,
     })
+}
+
+/// Look-ups of one WIB day by one caller with one status, counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// The WIB calendar day.
+    pub day: chrono::NaiveDate,
+    /// `application` or `operator`.
+    pub caller_kind: String,
+    /// The application's or operator's name.
+    pub caller: String,
+    /// The answer's status.
+    pub status: String,
+    /// Whether the requests went to Dukcapil.
+    pub forwarded: bool,
+    /// How many.
+    pub count: u64,
+}
+
+/// Count the entries of `DIR/audit.db` asked in `[from, to)` by WIB day, caller, status and
+/// forwarding (the semester report), opened read-only; `None` when there is no audit log.
+/// Reads neither the NIK HMACs nor the purposes.
+pub fn tally(
+    state_dir: &Path,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Option<Vec<Tally>>, Error> {
+    let path = state_dir.join(FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let sql = |source| Error::Sql {
+        path: path.clone(),
+        source,
+    };
+    let conn = crate::sqlite::open_read_only(&path).map_err(sql)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+    let has_table: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sql)?
+        > 0;
+    if !has_table {
+        return Ok(Some(Vec::new()));
+    }
+    // Timestamps are RFC 3339 UTC with a fixed width, so text order is time order; WIB is
+    // UTC+7 all year.
+    let mut stmt = conn
+        .prepare(
+            "SELECT date(ts, '+7 hours'), caller_kind, caller, status, forwarded, count(*)
+             FROM audit WHERE ts >= ?1 AND ts < ?2 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+        )
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map(params![ts(&from), ts(&to)], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })
+        .map_err(sql)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (day, caller_kind, caller, status, forwarded, count) = row.map_err(sql)?;
+        let day = day
+            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+            .ok_or_else(|| Error::Damaged {
+                path: path.clone(),
+                detail: "an entry's timestamp is not a date".into(),
+            })?;
+        out.push(Tally {
+            day,
+            caller_kind,
+            caller,
+            status,
+            forwarded: forwarded != 0,
+            count: count.max(0) as u64,
+        });
+    }
+    Ok(Some(out))
 }
 
 #[cfg(test)]

@@ -230,6 +230,52 @@ impl Drop for Quota {
     }
 }
 
+/// Look-ups counted per WIB day in `[from, to]` (the semester report), opened read-only;
+/// `None` when there is no quota store.
+pub fn history(
+    state_dir: &Path,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<Vec<(NaiveDate, u64)>>, Error> {
+    let path = state_dir.join(FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let sql = |source| Error::Sql {
+        path: path.clone(),
+        source,
+    };
+    let conn = crate::sqlite::open_read_only(&path).map_err(sql)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+    let has_table: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'quota'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    if has_table == 0 {
+        return Ok(Some(Vec::new()));
+    }
+    let mut stmt = conn
+        .prepare("SELECT day, used FROM quota WHERE day >= ?1 AND day <= ?2 ORDER BY day")
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map(params![from.to_string(), to.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
+        .map_err(sql)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (day, used) = row.map_err(sql)?;
+        // A day that is not a date was not written by the gate: it cannot be attributed.
+        if let Ok(d) = day.parse::<NaiveDate>() {
+            out.push((d, used.max(0) as u64));
+        }
+    }
+    Ok(Some(out))
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {

@@ -706,3 +706,67 @@ impl Outbox {
             .set(counts.oldest_pending_age_seconds);
     }
 }
+
+/// What happened to data balikan records in a period, and what waits now (the semester report).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PeriodCounts {
+    /// Records queued in the period.
+    pub queued: u64,
+    /// Records the service took in the period.
+    pub delivered: u64,
+    /// Records the service refused in the period.
+    pub rejected: u64,
+    /// Records waiting now, whenever they were queued.
+    pub pending_now: u64,
+}
+
+/// Count the outbox's records for `[from_ms, to_ms)` (Unix milliseconds), opened read-only and
+/// without touching its key; `None` when the state dir has no outbox.
+pub fn period_counts(
+    state_dir: &Path,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Option<PeriodCounts>, Error> {
+    let db = state_dir.join(DB_FILE);
+    if !db.exists() {
+        return Ok(None);
+    }
+    let path = db.display().to_string();
+    let err = |operation| {
+        let path = path.clone();
+        move |source| Error::Db {
+            path,
+            operation,
+            source,
+        }
+    };
+    let conn = crate::sqlite::open_read_only(&db).map_err(err("open read-only"))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(err("set busy timeout"))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err("read schema version"))?;
+    if version < 1 {
+        return Ok(Some(PeriodCounts::default()));
+    }
+    let n = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, Error> {
+        conn.query_row(sql, p, |r| r.get::<_, i64>(0))
+            .map(|v| v.max(0) as u64)
+            .map_err(err("count"))
+    };
+    Ok(Some(PeriodCounts {
+        queued: n(
+            "SELECT count(*) FROM record WHERE created_ms >= ?1 AND created_ms < ?2",
+            &[&from_ms, &to_ms],
+        )?,
+        delivered: n(
+            "SELECT count(*) FROM record WHERE state = 'delivered' AND done_ms >= ?1 AND done_ms < ?2",
+            &[&from_ms, &to_ms],
+        )?,
+        rejected: n(
+            "SELECT count(*) FROM record WHERE state = 'rejected' AND done_ms >= ?1 AND done_ms < ?2",
+            &[&from_ms, &to_ms],
+        )?,
+        pending_now: n("SELECT count(*) FROM record WHERE state = 'pending'", &[])?,
+    }))
+}

@@ -1,0 +1,132 @@
+//! `juknis report semester --semester 2026-2 -o OUT`: the semester usage report of Juknis V,
+//! from the topology's agreement and the state dir (read-only).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+
+use crate::doc::Document;
+use crate::report::{self, Semester, holidays::Calendar};
+use crate::topology;
+
+/// Which report.
+#[derive(Debug, clap::Subcommand)]
+pub enum Which {
+    /// The semester usage report for Disdukcapil (Juknis V), due within 10 working days.
+    Semester(Args),
+}
+
+/// Arguments of `juknis report semester`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    config: super::ConfigArg,
+    /// The semester: YEAR-1 (January-June) or YEAR-2 (July-December), e.g. 2026-2.
+    #[arg(long, value_name = "YYYY-N", value_parser = parse_semester)]
+    semester: Semester,
+    /// Output file; the format follows its extension (.html, .docx, .pdf, or .txt for the
+    /// plain text).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: PathBuf,
+    /// The appliance's state dir (read-only: juknis.db, audit.db, quota.db, outbox).
+    #[arg(
+        long,
+        default_value = "/var/lib/juknis",
+        value_name = "DIR",
+        env = "STATE_DIRECTORY"
+    )]
+    state_dir: PathBuf,
+    /// A holiday list replacing the built-in one (data/hari-libur.yaml's shape).
+    #[arg(long, value_name = "FILE")]
+    holidays: Option<PathBuf>,
+    /// Make the report as of this instant (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME", hide = true)]
+    now: Option<DateTime<Utc>>,
+}
+
+fn parse_semester(s: &str) -> Result<Semester, String> {
+    s.parse::<Semester>().map_err(|e| e.to_string())
+}
+
+pub fn run(which: Which) -> ExitCode {
+    match which {
+        Which::Semester(args) => semester(&args),
+    }
+}
+
+fn semester(args: &Args) -> ExitCode {
+    let bad = |e: &dyn std::fmt::Display| {
+        eprintln!("{e}");
+        ExitCode::from(super::EXIT_BAD_CONFIG)
+    };
+    let kind = match Output::of(&args.output) {
+        Ok(k) => k,
+        Err(e) => return bad(&e),
+    };
+    let t = match topology::load(&args.config.config) {
+        Ok(t) => t,
+        Err(e) => return bad(&e),
+    };
+    let calendar = match &args.holidays {
+        Some(f) => Calendar::load(f),
+        None => Calendar::embedded(),
+    };
+    let calendar = match calendar {
+        Ok(c) => c,
+        Err(e) => return bad(&e),
+    };
+    let now = args.now.unwrap_or_else(Utc::now);
+    let facts = match report::gather(&t, &args.state_dir, args.semester, now, &calendar) {
+        Ok(f) => f,
+        Err(e @ report::gather::Error::NoStateDir(_)) => return bad(&e),
+        Err(e) => {
+            eprintln!("report semester: {e}");
+            return ExitCode::from(super::EXIT_INTERNAL);
+        }
+    };
+    let doc = report::build(&facts);
+    if let Err(e) = kind.write(&doc, &args.output) {
+        eprintln!("report semester: {e}");
+        return ExitCode::from(super::EXIT_INTERNAL);
+    }
+    eprintln!(
+        "wrote {} (Semester {} {}, paling lambat disampaikan {})",
+        args.output.display(),
+        args.semester.roman(),
+        args.semester.year(),
+        report::calendar::date_with_weekday(facts.deadline.date)
+    );
+    ExitCode::SUCCESS
+}
+
+/// What the output file's extension asks for.
+enum Output {
+    Text,
+}
+
+impl Output {
+    fn of(path: &Path) -> Result<Output, String> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("txt") => Ok(Output::Text),
+            _ => Err(format!(
+                "{}: unknown report format; use .txt",
+                path.display()
+            )),
+        }
+    }
+
+    fn write(&self, doc: &Document, out: &Path) -> std::io::Result<()> {
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        match self {
+            Output::Text => std::fs::write(out, doc.plain_text()),
+        }
+    }
+}

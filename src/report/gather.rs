@@ -1,0 +1,214 @@
+//! Gather the semester report's [`Facts`] from the topology and the appliance's state dir.
+//! Every database is opened read-only; nothing in the state dir is created or changed, and no
+//! NIK is read (the audit log is counted, the zero-storage scan counts).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::calendar::Semester;
+use super::holidays::Calendar;
+use super::scan;
+use super::semester::{AuditCheck, Availability, Facts, Incident, Subject};
+use crate::gate::{audit, quota};
+use crate::store::{self, Store};
+use crate::topology::{NodeId, Topology};
+
+/// The store's file in the state dir (as `juknis serve` names it).
+pub const STORE_FILE: &str = "juknis.db";
+
+/// Rollup resolution the availability is read from (hourly rollups are kept two years).
+const HOUR: i64 = 3600;
+
+/// Why the facts could not be gathered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("state dir {0} does not exist or is not a folder")]
+    NoStateDir(PathBuf),
+    #[error(transparent)]
+    Audit(#[from] audit::Error),
+    #[error(transparent)]
+    Quota(#[from] quota::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Outbox(#[from] crate::outbox::Error),
+}
+
+/// Whether a state-dir file belongs to the outbox's database, which holds pending data
+/// balikan (the OPD's own aid recipients' NIKs) by design and is left out of the scan.
+pub fn is_outbox_db(rel: &str) -> bool {
+    let db = crate::outbox::DB_FILE;
+    rel == db
+        || rel
+            .strip_prefix(db)
+            .is_some_and(|s| matches!(s, "-wal" | "-shm" | "-journal"))
+}
+
+/// Gather the facts of `semester` as of `now`.
+pub fn gather(
+    t: &Topology,
+    state_dir: &Path,
+    semester: Semester,
+    now: DateTime<Utc>,
+    holidays: &Calendar,
+) -> Result<Facts, Error> {
+    if !state_dir.is_dir() {
+        return Err(Error::NoStateDir(state_dir.to_path_buf()));
+    }
+    let (from, to) = semester.bounds();
+    let lookups = audit::tally(state_dir, from, to)?;
+    let quota_days = quota::history(state_dir, semester.first_day(), semester.last_day())?;
+    let (availability, incidents) = network(t, state_dir, from.timestamp(), to.timestamp())?;
+    let balikan =
+        crate::outbox::period_counts(state_dir, from.timestamp_millis(), to.timestamp_millis())?;
+    let audit = match audit::verify(state_dir) {
+        Ok(r) if r.intact() => AuditCheck::Intact { entries: r.entries },
+        Ok(r) => AuditCheck::Broken {
+            entries: r.entries,
+            problems: r.problems,
+        },
+        Err(audit::Error::Missing { .. }) => AuditCheck::Missing,
+        Err(e) => AuditCheck::Unreadable(e.to_string()),
+    };
+    let scan = scan::scan_dir(state_dir, &is_outbox_db);
+    let deadline = holidays.report_deadline(semester.last_day());
+    let years: std::collections::BTreeSet<i32> = semester
+        .last_day()
+        .iter_days()
+        .skip(1)
+        .take_while(|d| *d <= deadline.date)
+        .map(|d| chrono::Datelike::year(&d))
+        .collect();
+    Ok(Facts {
+        semester,
+        generated_at: now,
+        agreement: t.agreement.clone(),
+        lookups,
+        quota_days,
+        availability,
+        incidents,
+        balikan,
+        audit,
+        scan,
+        scan_exclusion_reason: format!(
+            "Basis data antrean data balikan ({}) tidak dipindai: berkas itu memang menyimpan \
+             NIK penerima bantuan milik OPD sendiri yang menunggu dikirim sebagai data balikan \
+             (Juknis III) dan menghapusnya setelah diterima layanan.",
+            crate::outbox::DB_FILE
+        ),
+        deadline,
+        holiday_years: years
+            .into_iter()
+            .map(|y| (y, holidays.year(y).cloned()))
+            .collect(),
+    })
+}
+
+fn node_name(t: &Topology, id: &NodeId) -> String {
+    t.node(id)
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// Availability per path and contracted link, and the path incidents, from `juknis.db`.
+fn network(
+    t: &Topology,
+    state_dir: &Path,
+    from_s: i64,
+    to_s: i64,
+) -> Result<(Vec<Availability>, Vec<Incident>), Error> {
+    let db = state_dir.join(STORE_FILE);
+    let store = if db.exists() {
+        let s = Store::open_read_only(&db)?;
+        (s.version()? >= 1).then_some(s)
+    } else {
+        None
+    };
+    let rounds = |node: &NodeId| -> Result<(u64, u64), Error> {
+        match &store {
+            Some(s) => Ok(s.rounds(HOUR, node.as_str(), from_s, to_s)?),
+            None => Ok((0, 0)),
+        }
+    };
+    let probed = |node: &NodeId| t.node(node).is_some_and(|n| !n.probes.is_empty());
+    let mut out = Vec::new();
+    for p in &t.paths {
+        let (r, ok) = rounds(&p.service)?;
+        out.push(Availability {
+            subject: Subject::Path,
+            id: p.id.to_string(),
+            name: format!("{} ({})", node_name(t, &p.service), p.id),
+            measured_at: (probed(&p.service) || r > 0).then(|| node_name(t, &p.service)),
+            rounds: r,
+            ok_rounds: ok,
+        });
+    }
+    for l in t.contracted_links() {
+        // The link's far end, then the hops behind it on the routes that use it: a hop that
+        // answers means the link carried traffic.
+        let behind = std::iter::once(l.to.clone()).chain(t.paths.iter().flat_map(|p| {
+            p.routes.iter().flat_map(|r| {
+                r.links
+                    .iter()
+                    .position(|x| x == &l.id)
+                    .map(|i| r.hops[i + 1..].to_vec())
+                    .unwrap_or_default()
+            })
+        }));
+        // The first node behind it with rounds in the period; failing that, the first one
+        // the topology probes (it has no data yet).
+        let mut measured = None;
+        for node in behind {
+            let (r, ok) = rounds(&node)?;
+            if r > 0 {
+                measured = Some((node, r, ok));
+                break;
+            }
+            if measured.is_none() && probed(&node) {
+                measured = Some((node, 0, 0));
+            }
+        }
+        let bw = l.bandwidth.map(|b| b.to_string()).unwrap_or_default();
+        let name = match &l.provider {
+            Some(p) => format!("{} ({bw}, {p})", l.id),
+            None => format!("{} ({bw})", l.id),
+        };
+        out.push(match measured {
+            Some((node, r, ok)) => Availability {
+                subject: Subject::Link,
+                id: l.id.to_string(),
+                name,
+                measured_at: Some(node_name(t, &node)),
+                rounds: r,
+                ok_rounds: ok,
+            },
+            None => Availability {
+                subject: Subject::Link,
+                id: l.id.to_string(),
+                name,
+                measured_at: None,
+                rounds: 0,
+                ok_rounds: 0,
+            },
+        });
+    }
+    let mut incidents = Vec::new();
+    if let Some(s) = &store {
+        for i in s.incidents_overlapping(from_s, to_s)? {
+            let subject = match t.path(&crate::topology::PathId::new(i.subject.clone())) {
+                Some(p) => format!("{} ({})", node_name(t, &p.service), p.id),
+                None => i.subject.clone(),
+            };
+            let at = |s: i64| Utc.timestamp_opt(s, 0).single().unwrap_or_default();
+            incidents.push(Incident {
+                subject,
+                state: i.state,
+                reason: i.reason,
+                started: at(i.started_s),
+                ended: i.ended_s.map(at),
+            });
+        }
+    }
+    Ok((out, incidents))
+}

@@ -1,0 +1,1319 @@
+//! The semester usage report (Juknis V: *laporan berkala mengenai pelaksanaan pemanfaatan NIK,
+//! data kependudukan dan KTP-el* every semester, within 10 working days): the facts it is built
+//! from and the document, in Bahasa Indonesia. Pure: no IO, no clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use super::calendar::{
+    Semester, count, date_long, date_with_weekday, datetime_short, datetime_wib, decimal,
+    duration_words, month_name, percent, wib_day, wib_midnight,
+};
+use super::holidays::{Deadline, Year};
+use super::scan::Scan;
+use crate::doc::{Align, Block, Chart, ChartKind, Document, Figure, Inline, Series, Table, XAxis};
+use crate::gate::audit::{Problem, Tally};
+use crate::outbox::PeriodCounts;
+use crate::topology::{Agreement, Quota};
+
+/// Incidents listed in the table at most; the totals count them all.
+const MAX_INCIDENT_ROWS: usize = 200;
+
+/// Everything the report says, gathered from the topology and the state dir.
+#[derive(Clone, Debug)]
+pub struct Facts {
+    pub semester: Semester,
+    /// When the report was made; data after it does not exist yet.
+    pub generated_at: DateTime<Utc>,
+    pub agreement: Agreement,
+    /// Look-ups from the audit log, counted by WIB day, caller, status, forwarding; `None`
+    /// when the state dir has no audit log.
+    pub lookups: Option<Vec<Tally>>,
+    /// The gate's quota counter per WIB day; `None` when there is no quota store.
+    pub quota_days: Option<Vec<(NaiveDate, u64)>>,
+    /// Availability of each path's service and each contracted link.
+    pub availability: Vec<Availability>,
+    /// Path incidents overlapping the semester, oldest first.
+    pub incidents: Vec<Incident>,
+    /// Data balikan counts; `None` when there is no outbox.
+    pub balikan: Option<PeriodCounts>,
+    pub audit: AuditCheck,
+    pub scan: Scan,
+    /// Files of the state dir the scan leaves out on purpose, and why (in Indonesian).
+    pub scan_exclusion_reason: String,
+    pub deadline: Deadline,
+    /// What the holiday list says of each year the deadline window touches.
+    pub holiday_years: Vec<(i32, Option<Year>)>,
+}
+
+/// What is measured: a path's service or a contracted link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Path,
+    Link,
+}
+
+/// Availability of one path or link from the store's rollups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Availability {
+    pub subject: Subject,
+    pub id: String,
+    /// A name for people ("Web Portal", "wan-kominfo (512 Kbps, Diskominfo)").
+    pub name: String,
+    /// The node whose probes stand for it; `None` when nothing probes it.
+    pub measured_at: Option<String>,
+    pub rounds: u64,
+    pub ok_rounds: u64,
+}
+
+/// One period when a path was not healthy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incident {
+    /// The path's id and service name.
+    pub subject: String,
+    /// `down`, `degraded` or `unknown`.
+    pub state: String,
+    /// Why, in Indonesian (from the health verdict).
+    pub reason: String,
+    pub started: DateTime<Utc>,
+    pub ended: Option<DateTime<Utc>>,
+}
+
+/// The audit log's hash chain, as [`crate::gate::audit::verify`] found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditCheck {
+    Intact {
+        entries: u64,
+    },
+    Broken {
+        entries: u64,
+        problems: Vec<Problem>,
+    },
+    /// No audit log in the state dir.
+    Missing,
+    /// It could not be read.
+    Unreadable(String),
+}
+
+/// Per-day totals of the look-ups.
+#[derive(Clone, Copy, Debug, Default)]
+struct Day {
+    total: u64,
+    forwarded: u64,
+    found: u64,
+    refused_quota: u64,
+}
+
+/// Per-caller totals.
+#[derive(Clone, Debug, Default)]
+struct Caller {
+    total: u64,
+    forwarded: u64,
+    found: u64,
+    not_sent: u64,
+    days: BTreeSet<NaiveDate>,
+}
+
+/// The look-ups, summed every way the report shows them.
+struct Sums {
+    total: u64,
+    forwarded: u64,
+    found: u64,
+    days: BTreeMap<NaiveDate, Day>,
+    status: BTreeMap<(String, bool), u64>,
+    callers: BTreeMap<(String, String), Caller>,
+}
+
+impl Sums {
+    fn of(tallies: &[Tally]) -> Sums {
+        let mut s = Sums {
+            total: 0,
+            forwarded: 0,
+            found: 0,
+            days: BTreeMap::new(),
+            status: BTreeMap::new(),
+            callers: BTreeMap::new(),
+        };
+        for t in tallies {
+            let found = t.status == "found";
+            s.total += t.count;
+            let day = s.days.entry(t.day).or_default();
+            day.total += t.count;
+            let c = s
+                .callers
+                .entry((t.caller_kind.clone(), t.caller.clone()))
+                .or_default();
+            c.total += t.count;
+            c.days.insert(t.day);
+            if t.forwarded {
+                s.forwarded += t.count;
+                day.forwarded += t.count;
+                c.forwarded += t.count;
+            } else {
+                c.not_sent += t.count;
+            }
+            if found {
+                s.found += t.count;
+                day.found += t.count;
+                c.found += t.count;
+            }
+            if t.status == "quota_exhausted" && !t.forwarded {
+                day.refused_quota += t.count;
+            }
+            *s.status.entry((t.status.clone(), t.forwarded)).or_default() += t.count;
+        }
+        s
+    }
+}
+
+/// The status of a look-up in the report's words; `forwarded` tells the gate's own refusals
+/// from Dukcapil's answers where both use one status (`invalid_format`, `quota_exhausted`).
+pub fn status_label(status: &str, forwarded: bool) -> String {
+    let s = match (status, forwarded) {
+        ("found", _) => "Berhasil, data ditemukan",
+        ("not_found", _) => "Tidak ditemukan (NIK tidak terdapat di database kependudukan)",
+        ("deceased", _) => "Data ditemukan, meninggal dunia",
+        ("duplicate", _) => "Data ditemukan, data ganda",
+        ("inactive", _) => "Data ditemukan, status non aktif",
+        ("invalid_format", true) => "NIK tidak sesuai format Dukcapil (jawaban Dukcapil)",
+        ("invalid_format", false) => {
+            "Ditolak: NIK tidak sesuai format (pemeriksaan lokal, tidak dikirim)"
+        }
+        ("quota_exhausted", true) => "Kuota habis (jawaban Dukcapil)",
+        ("quota_exhausted", false) => "Kuota harian habis (ditahan, tidak dikirim)",
+        ("login_failed", _) => "Gagal login",
+        ("agency_inactive", _) => "Instansi tidak aktif",
+        ("user_inactive", _) => "User ID non aktif",
+        ("refused_pattern", _) => "Ditolak aturan: NIK berurutan atau berpola",
+        ("refused_burst", _) => "Ditolak aturan: permintaan dalam waktu berdekatan",
+        ("invalid_request", _) => "Ditolak: permintaan tidak lengkap (tujuan tidak diisi)",
+        ("unauthorized", _) => "Ditolak: pemohon tidak berwenang",
+        ("link_down", _) => "Jalur terputus (tidak dikirim, kuota tidak terpakai)",
+        ("portal_error", _) => "Web Portal tidak memberi jawaban yang sah",
+        ("internal_error", _) => "Kesalahan internal perangkat",
+        ("unknown", _) => "Jawaban Dukcapil tidak dikenal",
+        (other, _) => {
+            return crate::portal::Status::known()
+                .find(|s| s.as_str() == other)
+                .map(|s| s.message().to_owned())
+                .unwrap_or_else(|| format!("Status lain ({other})"));
+        }
+    };
+    s.to_owned()
+}
+
+fn state_label(state: &str) -> &str {
+    match state {
+        "down" => "Putus",
+        "degraded" => "Terganggu",
+        "unknown" => "Tidak diketahui",
+        other => other,
+    }
+}
+
+fn caller_kind_label(kind: &str) -> &str {
+    match kind {
+        "operator" => "Operator",
+        "application" => "Aplikasi",
+        other => other,
+    }
+}
+
+fn problem_words(p: &Problem) -> String {
+    match p {
+        Problem::Edited { seq } => format!("entri {seq} diubah (hash tidak sesuai dengan isinya)"),
+        Problem::Deleted { from, to } if from == to => format!("entri {from} dihapus"),
+        Problem::Deleted { from, to } => format!("entri {from} sampai {to} dihapus"),
+        Problem::Reordered { seq, .. } => format!("entri {seq} dipindahkan dari urutannya"),
+        Problem::BrokenLink { seq } => {
+            format!("tautan entri {seq} ke entri sebelumnya tidak sesuai")
+        }
+        Problem::Head { head_seq, last_seq } => format!(
+            "log berakhir pada entri {last_seq}, sedangkan catatan akhirnya menyebut entri {head_seq}"
+        ),
+    }
+}
+
+fn text(s: impl Into<String>) -> Block {
+    Block::text(s)
+}
+
+fn table(caption: &str, header: &[&str], rows: Vec<Vec<String>>, align: &[Align]) -> Block {
+    Block::Table(Table {
+        caption: caption.to_owned(),
+        header: header.iter().map(|h| (*h).to_owned()).collect(),
+        rows,
+        align: align.to_vec(),
+    })
+}
+
+/// Numbering of tables and figures, in order of appearance.
+#[derive(Default)]
+struct Numbers {
+    table: u32,
+    figure: u32,
+}
+
+impl Numbers {
+    fn table(&mut self, title: &str) -> String {
+        self.table += 1;
+        format!("Tabel {}. {title}", self.table)
+    }
+
+    fn figure(&mut self, title: &str) -> String {
+        self.figure += 1;
+        format!("Gambar {}. {title}", self.figure)
+    }
+}
+
+/// The last moment the report covers: the semester's end, or now if it has not ended.
+fn covered_until(f: &Facts) -> DateTime<Utc> {
+    let (_, end) = f.semester.bounds();
+    end.min(f.generated_at)
+}
+
+/// Seconds of `[a, b)` inside the semester as far as it has run.
+fn clipped(f: &Facts, a: DateTime<Utc>, b: Option<DateTime<Utc>>) -> i64 {
+    let (start, _) = f.semester.bounds();
+    let until = covered_until(f);
+    let b = b.unwrap_or(until).min(until);
+    (b - a.max(start)).num_seconds().max(0)
+}
+
+/// Build the report.
+pub fn build(f: &Facts) -> Document {
+    let sem = f.semester;
+    let a = &f.agreement;
+    let mut n = Numbers::default();
+    let (_, end) = sem.bounds();
+    let ongoing = f.generated_at < end;
+    let sums = Sums::of(f.lookups.as_deref().unwrap_or_default());
+    let limit = match a.quota {
+        Quota::PerDay(l) => Some(u64::from(l)),
+        Quota::Unlimited => None,
+    };
+    let deadline_words = deadline_words(&f.deadline);
+
+    let mut cover = vec![("Instansi".to_owned(), a.opd.clone())];
+    let pks = |label: &str, v: &Option<String>| {
+        (
+            label.to_owned(),
+            v.clone().unwrap_or_else(|| "(belum diisi)".to_owned()),
+        )
+    };
+    cover.push(pks("Nomor PKS Dinas Dukcapil", &a.pks_dukcapil));
+    cover.push(pks("Nomor PKS OPD", &a.pks_opd));
+    cover.push((
+        "Tanggal PKS".to_owned(),
+        a.pks_date
+            .as_deref()
+            .map(|d| {
+                d.parse::<NaiveDate>()
+                    .map(date_long)
+                    .unwrap_or_else(|_| d.to_owned())
+            })
+            .unwrap_or_else(|| "(belum diisi)".to_owned()),
+    ));
+    cover.push(("Periode laporan".to_owned(), sem.period()));
+    cover.push((
+        "Batas penyampaian".to_owned(),
+        format!("paling lambat {deadline_words}"),
+    ));
+    cover.push((
+        "Disampaikan kepada".to_owned(),
+        format!(
+            "Direktorat Jenderal Kependudukan dan Pencatatan Sipil melalui {}",
+            a.dukcapil
+        ),
+    ));
+    cover.push((
+        "Tanggal penyusunan".to_owned(),
+        datetime_wib(f.generated_at),
+    ));
+
+    let mut b: Vec<Block> = Vec::new();
+
+    // BAB I
+    b.push(Block::heading(1, "BAB I PENDAHULUAN"));
+    b.push(Block::heading(2, "A. Dasar"));
+    b.push(Block::List {
+        ordered: true,
+        items: vec![
+            vec![Inline::Text(format!(
+                "Perjanjian Kerja Sama antara {} dan {} Nomor {} dan Nomor {}{} tentang pemanfaatan \
+                 Nomor Induk Kependudukan, data kependudukan dan KTP-el.",
+                a.dukcapil,
+                a.opd,
+                a.pks_dukcapil.as_deref().unwrap_or("(belum diisi)"),
+                a.pks_opd.as_deref().unwrap_or("(belum diisi)"),
+                a.pks_date
+                    .as_deref()
+                    .and_then(|d| d.parse::<NaiveDate>().ok())
+                    .map(|d| format!(" tanggal {}", date_long(d)))
+                    .unwrap_or_default()
+            ))],
+            vec![Inline::Text(
+                "Petunjuk Teknis Web Portal sebagai tindak lanjut Perjanjian Kerja Sama tersebut, \
+                 kriteria V (Laporan Monitoring dan Evaluasi) huruf A sampai dengan C."
+                    .to_owned(),
+            )],
+        ],
+    });
+    b.push(Block::heading(2, "B. Maksud dan Tujuan"));
+    b.push(text(format!(
+        "Laporan ini disusun sebagai laporan berkala semester mengenai pelaksanaan pemanfaatan NIK \
+         dan data kependudukan oleh {} melalui metode akses Web Portal, untuk bahan evaluasi oleh \
+         Direktorat Jenderal Kependudukan dan Pencatatan Sipil melalui {} (Juknis V.A dan V.D).",
+        a.opd, a.dukcapil
+    )));
+    b.push(Block::heading(2, "C. Ruang Lingkup dan Sumber Data"));
+    b.push(text(format!(
+        "Periode laporan adalah Semester {} Tahun {}, yaitu {} (waktu Indonesia Barat).",
+        sem.roman(),
+        sem.year(),
+        sem.period()
+    )));
+    if ongoing {
+        b.push(Block::Paragraph(vec![
+            Inline::Bold("Catatan: ".to_owned()),
+            Inline::Text(format!(
+                "semester ini belum berakhir. Data dalam laporan ini sampai dengan {}; laporan \
+                 akhir disusun kembali setelah {}.",
+                datetime_wib(f.generated_at),
+                date_long(sem.last_day())
+            )),
+        ]));
+    }
+    b.push(text(
+        "Angka dalam laporan ini dihimpun secara otomatis oleh perangkat pemantau jaringan dan \
+         gerbang akses NIK milik OPD dari: log audit akses (setiap permintaan cek NIK beserta \
+         pemohon, tujuan, status dan waktu, dengan NIK tersimpan hanya sebagai nilai HMAC), \
+         pencatat kuota harian, hasil pemantauan jaringan dan catatan gangguan, serta antrean \
+         data balikan. Laporan ini tidak memuat NIK maupun data kependudukan apa pun; seluruh \
+         angka berupa jumlah.",
+    ));
+    b.push(Block::heading(2, "D. Batas Waktu Penyampaian"));
+    b.push(text(format!(
+        "Sesuai Juknis V.C, laporan disampaikan kepada {} paling lama 10 (sepuluh) hari kerja \
+         setelah semester berakhir, yaitu paling lambat {}. Laporan disampaikan secara manual \
+         (hard copy) dan melalui email (soft copy) sebagaimana Juknis V.B.",
+        a.dukcapil, deadline_words
+    )));
+    b.push(text(deadline_detail(&f.deadline, &f.holiday_years)));
+
+    // BAB II
+    b.push(Block::heading(
+        1,
+        "BAB II PEMANFAATAN HAK AKSES DATA KEPENDUDUKAN",
+    ));
+    b.push(Block::heading(2, "A. Tujuan Pemanfaatan dan Elemen Data"));
+    b.push(text(format!(
+        "Tujuan pemanfaatan data kependudukan sesuai PKS: {}. Metode akses: Web Portal. Elemen \
+         data yang diberikan ({} elemen): {}.",
+        a.purpose.trim_end_matches('.'),
+        a.elements.len(),
+        a.elements
+            .iter()
+            .map(|e| e.label())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )));
+    b.push(Block::heading(2, "B. Jumlah Permintaan Cek NIK"));
+    if f.lookups.is_none() {
+        b.push(text(
+            "Log audit akses tidak ditemukan pada perangkat: tidak ada permintaan cek NIK yang \
+             tercatat selama periode laporan.",
+        ));
+    } else if sums.total == 0 {
+        b.push(text(
+            "Tidak ada permintaan cek NIK selama periode laporan: log audit akses tidak memuat \
+             satu pun permintaan pada periode ini.",
+        ));
+    } else {
+        let active = sums.days.len() as u64;
+        b.push(text(format!(
+            "Selama periode laporan tercatat {} permintaan cek NIK pada {} hari. Sebanyak {} \
+             permintaan ({}) diteruskan ke Web Portal Dukcapil dan {} di antaranya mendapatkan data \
+             ({} dari permintaan yang diteruskan); {} permintaan tidak dikirim karena ditolak \
+             aturan, kuota, atau gangguan jalur.",
+            count(sums.total),
+            count(active),
+            count(sums.forwarded),
+            percent(sums.forwarded, sums.total),
+            count(sums.found),
+            percent(sums.found, sums.forwarded),
+            count(sums.total - sums.forwarded),
+        )));
+        b.push(Block::Figure(Figure {
+            caption: n.figure("Jumlah permintaan cek NIK per hari"),
+            chart: daily_chart(f, &sums, limit),
+        }));
+        b.push(monthly_table(f, &sums, &mut n));
+        b.push(Block::heading(2, "C. Hasil Permintaan per Status"));
+        b.push(text(
+            "Status mengikuti jawaban Web Portal Dukcapil (Juknis II.C.2.b) dan penolakan oleh \
+             gerbang akses OPD sebelum permintaan dikirim.",
+        ));
+        b.push(status_table(&sums, &mut n));
+        b.push(Block::heading(
+            2,
+            "D. Permintaan per Operator dan per Aplikasi",
+        ));
+        b.push(text(
+            "Setiap akses tercatat atas nama operator atau aplikasi yang mengajukannya (ISO/IEC \
+             27001, Juknis II.E.3).",
+        ));
+        b.push(caller_table(&sums, &mut n));
+    }
+    b.push(Block::heading(
+        2,
+        if sums.total == 0 {
+            "C. Penggunaan Kuota"
+        } else {
+            "E. Penggunaan Kuota"
+        },
+    ));
+    b.extend(quota_blocks(f, &sums, limit, &mut n));
+
+    // BAB III
+    b.push(Block::heading(
+        1,
+        "BAB III KETERSEDIAAN JARINGAN KOMUNIKASI DATA",
+    ));
+    b.push(Block::heading(2, "A. Ketersediaan Jalur dan Tautan"));
+    b.push(text(
+        "Ketersediaan dihitung dari hasil pemantauan berkala (ICMP, TCP, TLS, HTTP) sebagai bagian \
+         putaran pemantauan yang berhasil terhadap seluruh putaran pada periode laporan. \
+         Ketersediaan tautan WAN diukur melalui simpul terdekat di belakang tautan yang dipantau.",
+    ));
+    b.push(availability_table(f, &mut n));
+    b.push(Block::heading(2, "B. Gangguan Jalur"));
+    b.extend(incident_blocks(f, &mut n));
+
+    // BAB IV
+    b.push(Block::heading(
+        1,
+        "BAB IV PROOF OF CONCEPT DAN DATA BALIKAN",
+    ));
+    b.push(Block::heading(2, "A. Status Proof of Concept (PoC)"));
+    b.push(text(poc_words(a)));
+    b.push(Block::heading(2, "B. Data Balikan"));
+    b.extend(balikan_blocks(f, &mut n));
+
+    // BAB V
+    b.push(Block::heading(1, "BAB V PEMERIKSAAN KEPATUHAN"));
+    b.push(text(
+        "Pemeriksaan berikut dijalankan oleh perangkat pada saat laporan disusun terhadap data di \
+         direktori kerjanya.",
+    ));
+    let checks = compliance(f, &sums, limit);
+    b.push(table(
+        &n.table("Hasil pemeriksaan kepatuhan"),
+        &["No", "Pemeriksaan", "Hasil", "Keterangan"],
+        checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                vec![
+                    (i + 1).to_string(),
+                    c.name.to_owned(),
+                    if c.ok { "Sesuai" } else { "Tidak sesuai" }.to_owned(),
+                    c.detail.clone(),
+                ]
+            })
+            .collect(),
+        &[Align::Center, Align::Left, Align::Center, Align::Left],
+    ));
+    if let AuditCheck::Broken { problems, .. } = &f.audit {
+        b.push(text("Masalah pada rantai hash log audit:"));
+        b.push(Block::bullets(problems.iter().take(50).map(problem_words)));
+    }
+    let hits: Vec<String> = f
+        .scan
+        .files
+        .iter()
+        .filter(|x| x.hits > 0)
+        .map(|x| format!("{}: {} rangkaian", x.path, count(x.hits)))
+        .collect();
+    if !hits.is_empty() {
+        b.push(text(
+            "Berkas yang memuat rangkaian angka berbentuk NIK (hanya jumlahnya yang dicatat; \
+             berkas perlu diperiksa dan dibersihkan):",
+        ));
+        b.push(Block::bullets(hits));
+    }
+
+    // BAB VI
+    b.push(Block::heading(1, "BAB VI KESIMPULAN"));
+    b.push(Block::bullets(conclusions(f, &sums, limit, &checks)));
+    b.push(text(
+        "Demikian laporan ini disampaikan untuk dapat dipergunakan sebagaimana mestinya.",
+    ));
+    b.push(Block::Signature {
+        place_date: format!(
+            "...................., {}",
+            date_long(wib_day(f.generated_at))
+        ),
+        role: format!("Kepala {}", a.opd),
+        name: "(.........................................)".to_owned(),
+        id: "NIP. .........................................".to_owned(),
+    });
+
+    Document {
+        title: format!(
+            "Laporan Penggunaan Hak Akses Data Kependudukan Semester {} Tahun {}",
+            sem.roman(),
+            sem.year()
+        ),
+        subtitle: Some(format!("{} — Periode {}", a.opd, sem.period())),
+        cover,
+        blocks: b,
+        footer: Some(format!(
+            "Laporan Semester {} Tahun {} · {} · disusun oleh juknis {}",
+            sem.roman(),
+            sem.year(),
+            a.opd,
+            env!("CARGO_PKG_VERSION")
+        )),
+    }
+}
+
+fn deadline_words(d: &Deadline) -> String {
+    let mut s = date_with_weekday(d.date);
+    if !d.is_certain() {
+        s.push_str(" (perkiraan)");
+    }
+    s
+}
+
+fn deadline_detail(d: &Deadline, years: &[(i32, Option<Year>)]) -> String {
+    let mut s = String::from(
+        "Hari kerja dihitung Senin sampai dengan Jumat, tidak termasuk hari libur nasional dan \
+         cuti bersama. ",
+    );
+    if d.skipped.is_empty() {
+        s.push_str("Tidak ada hari libur nasional atau cuti bersama pada hari kerja dalam rentang tersebut. ");
+    } else {
+        let days: Vec<String> = d
+            .skipped
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} ({}, {}{})",
+                    date_with_weekday(h.date),
+                    h.kind.label(),
+                    h.name,
+                    if h.estimated { ", perkiraan" } else { "" }
+                )
+            })
+            .collect();
+        s.push_str(&format!(
+            "Hari libur yang tidak dihitung: {}. ",
+            days.join("; ")
+        ));
+    }
+    for (y, info) in years {
+        match info {
+            Some(info) if info.official => {
+                s.push_str(&format!("Daftar hari libur {y}: {}. ", info.source));
+            }
+            Some(_) => s.push_str(&format!(
+                "Daftar hari libur nasional dan cuti bersama tahun {y} belum ditetapkan dengan \
+                 SKB; tanggal yang dipakai sebagian merupakan perkiraan dan cuti bersama {y} belum \
+                 diperhitungkan, sehingga batas waktu di atas adalah perkiraan dan dapat bergeser. "
+            )),
+            None => s.push_str(&format!(
+                "Daftar hari libur tahun {y} belum tersedia pada perangkat: hanya hari Sabtu dan \
+                 Minggu yang tidak dihitung, sehingga batas waktu di atas adalah perkiraan. "
+            )),
+        }
+    }
+    s.trim_end().to_owned()
+}
+
+/// The days of the semester that have started by the time of the report.
+fn report_days(f: &Facts) -> Vec<NaiveDate> {
+    let last = f.semester.last_day().min(wib_day(f.generated_at));
+    f.semester
+        .first_day()
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .collect()
+}
+
+fn daily_chart(f: &Facts, sums: &Sums, limit: Option<u64>) -> Chart {
+    let days = report_days(f);
+    let get = |d: &NaiveDate, pick: fn(&Day) -> u64| Some(sums.days.get(d).map_or(0, pick) as f64);
+    Chart {
+        kind: ChartKind::Line,
+        x_label: "Tanggal (WIB)".to_owned(),
+        y_label: "Permintaan".to_owned(),
+        x: XAxis::Time(days.iter().map(|d| wib_midnight(*d).timestamp()).collect()),
+        series: vec![
+            Series {
+                name: "Seluruh permintaan".to_owned(),
+                values: days.iter().map(|d| get(d, |x| x.total)).collect(),
+            },
+            Series {
+                name: "Diteruskan ke Dukcapil".to_owned(),
+                values: days.iter().map(|d| get(d, |x| x.forwarded)).collect(),
+            },
+        ],
+        rules: limit
+            .map(|l| vec![(format!("Kuota harian ({l})"), l as f64)])
+            .unwrap_or_default(),
+    }
+}
+
+fn monthly_table(f: &Facts, sums: &Sums, n: &mut Numbers) -> Block {
+    let sem = f.semester;
+    let first = sem.first_day().month();
+    let last_month = if f.generated_at < sem.bounds().1 {
+        wib_day(f.generated_at).month().clamp(first, first + 5)
+    } else {
+        first + 5
+    };
+    let mut rows = Vec::new();
+    let mut tot = Day::default();
+    let mut tot_days = 0u64;
+    for m in first..=last_month {
+        let mut d = Day::default();
+        let mut active = 0u64;
+        for (day, v) in sums.days.range(
+            NaiveDate::from_ymd_opt(sem.year(), m, 1).unwrap_or(NaiveDate::MIN)
+                ..NaiveDate::from_ymd_opt(sem.year(), m, 1)
+                    .and_then(|x| x.checked_add_months(chrono::Months::new(1)))
+                    .unwrap_or(NaiveDate::MAX),
+        ) {
+            let _ = day;
+            d.total += v.total;
+            d.forwarded += v.forwarded;
+            d.found += v.found;
+            active += 1;
+        }
+        tot.total += d.total;
+        tot.forwarded += d.forwarded;
+        tot.found += d.found;
+        tot_days += active;
+        rows.push(vec![
+            format!("{} {}", month_name(m), sem.year()),
+            count(d.total),
+            count(d.forwarded),
+            count(d.found),
+            count(d.total - d.forwarded),
+            count(active),
+        ]);
+    }
+    rows.push(vec![
+        "Jumlah".to_owned(),
+        count(tot.total),
+        count(tot.forwarded),
+        count(tot.found),
+        count(tot.total - tot.forwarded),
+        count(tot_days),
+    ]);
+    table(
+        &n.table("Jumlah permintaan cek NIK per bulan"),
+        &[
+            "Bulan",
+            "Permintaan",
+            "Diteruskan ke Dukcapil",
+            "Data ditemukan",
+            "Tidak dikirim",
+            "Hari dengan akses",
+        ],
+        rows,
+        &[
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ],
+    )
+}
+
+fn status_table(sums: &Sums, n: &mut Numbers) -> Block {
+    let mut rows: Vec<(&(String, bool), &u64)> = sums.status.iter().collect();
+    // Found first, then by count.
+    rows.sort_by(|a, b| {
+        (a.0.0 != "found")
+            .cmp(&(b.0.0 != "found"))
+            .then(b.1.cmp(a.1))
+            .then(a.0.cmp(b.0))
+    });
+    let mut out: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|((status, fwd), c)| {
+            vec![
+                status_label(status, *fwd),
+                format!("{status}{}", if *fwd { "" } else { " (lokal)" }),
+                if *fwd { "Ya" } else { "Tidak" }.to_owned(),
+                count(*c),
+                percent(*c, sums.total),
+            ]
+        })
+        .collect();
+    out.push(vec![
+        "Jumlah".to_owned(),
+        String::new(),
+        String::new(),
+        count(sums.total),
+        percent(sums.total, sums.total),
+    ]);
+    table(
+        &n.table("Hasil permintaan cek NIK per status"),
+        &[
+            "Status",
+            "Kode",
+            "Dikirim ke Dukcapil",
+            "Jumlah",
+            "Persentase",
+        ],
+        out,
+        &[
+            Align::Left,
+            Align::Left,
+            Align::Center,
+            Align::Right,
+            Align::Right,
+        ],
+    )
+}
+
+fn caller_table(sums: &Sums, n: &mut Numbers) -> Block {
+    let mut callers: Vec<(&(String, String), &Caller)> = sums.callers.iter().collect();
+    callers.sort_by(|a, b| {
+        (a.0.0 != "operator")
+            .cmp(&(b.0.0 != "operator"))
+            .then(b.1.total.cmp(&a.1.total))
+            .then(a.0.1.cmp(&b.0.1))
+    });
+    let rows = callers
+        .into_iter()
+        .map(|((kind, name), c)| {
+            vec![
+                caller_kind_label(kind).to_owned(),
+                name.clone(),
+                count(c.total),
+                count(c.forwarded),
+                count(c.found),
+                count(c.not_sent),
+                count(c.days.len() as u64),
+            ]
+        })
+        .collect();
+    table(
+        &n.table("Permintaan cek NIK per operator dan per aplikasi"),
+        &[
+            "Jenis",
+            "Nama",
+            "Permintaan",
+            "Diteruskan",
+            "Data ditemukan",
+            "Tidak dikirim",
+            "Hari aktif",
+        ],
+        rows,
+        &[
+            Align::Left,
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ],
+    )
+}
+
+/// Quota figures: from the gate's counter, cross-checked with the audit log's forwarded count.
+struct QuotaUse {
+    active_days: u64,
+    total: u64,
+    peak: Option<(NaiveDate, u64)>,
+    at_limit: u64,
+    over_limit: u64,
+    refused_days: u64,
+    refused: u64,
+}
+
+fn quota_use(f: &Facts, sums: &Sums, limit: Option<u64>) -> QuotaUse {
+    // The gate's counter where it exists; the audit log's forwarded count otherwise.
+    let per_day: BTreeMap<NaiveDate, u64> = match &f.quota_days {
+        Some(d) if !d.is_empty() => d.iter().copied().filter(|(_, u)| *u > 0).collect(),
+        _ => sums
+            .days
+            .iter()
+            .filter(|(_, d)| d.forwarded > 0)
+            .map(|(k, d)| (*k, d.forwarded))
+            .collect(),
+    };
+    let peak = per_day
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(d, u)| (*d, *u));
+    // Exceeding is judged on both records: a day counts when either went past the limit.
+    let over = |d: &NaiveDate, u: u64| {
+        limit.is_some_and(|l| u > l || sums.days.get(d).is_some_and(|x| x.forwarded > l))
+    };
+    QuotaUse {
+        active_days: per_day.len() as u64,
+        total: per_day.values().sum(),
+        peak,
+        at_limit: limit.map_or(0, |l| per_day.values().filter(|u| **u >= l).count() as u64),
+        over_limit: per_day.iter().filter(|(d, u)| over(d, **u)).count() as u64
+            + sums
+                .days
+                .iter()
+                .filter(|(d, x)| !per_day.contains_key(d) && limit.is_some_and(|l| x.forwarded > l))
+                .count() as u64,
+        refused_days: sums.days.values().filter(|d| d.refused_quota > 0).count() as u64,
+        refused: sums.days.values().map(|d| d.refused_quota).sum(),
+    }
+}
+
+fn quota_blocks(f: &Facts, sums: &Sums, limit: Option<u64>, n: &mut Numbers) -> Vec<Block> {
+    let q = quota_use(f, sums, limit);
+    let mut out = Vec::new();
+    out.push(text(match limit {
+        Some(l) => format!(
+            "Kuota akses Web Portal adalah {} hit NIK per hari (Juknis II.B.1), dihitung per hari \
+             kalender WIB oleh gerbang akses; permintaan yang melebihi kuota ditahan dan tidak \
+             dikirim.",
+            count(l)
+        ),
+        None => "Setelah Proof of Concept, hak akses Web Portal tidak dibatasi kuota (Juknis \
+                 II.B.2); jumlah hit per hari tetap dicatat untuk laporan ini."
+            .to_owned(),
+    }));
+    if q.active_days == 0 {
+        out.push(text(
+            "Tidak ada kuota yang terpakai selama periode laporan.",
+        ));
+        return out;
+    }
+    let days_elapsed = report_days(f).len() as u64;
+    let mut rows = vec![
+        vec![
+            "Batas kuota harian".to_owned(),
+            limit.map_or("tidak dibatasi".to_owned(), |l| format!("{} hit", count(l))),
+        ],
+        vec!["Jumlah hit yang memakai kuota".to_owned(), count(q.total)],
+        vec!["Hari dengan akses".to_owned(), count(q.active_days)],
+        vec![
+            "Rata-rata per hari dengan akses".to_owned(),
+            format!("{} hit", decimal(q.total as f64 / q.active_days as f64, 1)),
+        ],
+        vec![
+            "Rata-rata per hari kalender".to_owned(),
+            format!(
+                "{} hit ({} hari)",
+                decimal(q.total as f64 / days_elapsed.max(1) as f64, 1),
+                count(days_elapsed)
+            ),
+        ],
+    ];
+    if let Some((d, u)) = q.peak {
+        rows.push(vec![
+            "Pemakaian tertinggi".to_owned(),
+            format!(
+                "{} hit pada {}{}",
+                count(u),
+                date_with_weekday(d),
+                limit.map_or(String::new(), |l| format!(
+                    " ({} dari kuota)",
+                    percent(u, l)
+                ))
+            ),
+        ]);
+    }
+    if limit.is_some() {
+        rows.push(vec![
+            "Hari kuota habis terpakai".to_owned(),
+            format!("{} hari", count(q.at_limit)),
+        ]);
+        rows.push(vec![
+            "Permintaan ditahan karena kuota habis".to_owned(),
+            format!(
+                "{} permintaan pada {} hari",
+                count(q.refused),
+                count(q.refused_days)
+            ),
+        ]);
+        rows.push(vec![
+            "Hari pemakaian melebihi kuota".to_owned(),
+            format!("{} hari", count(q.over_limit)),
+        ]);
+    }
+    out.push(table(
+        &n.table("Penggunaan kuota harian"),
+        &["Uraian", "Nilai"],
+        rows,
+        &[Align::Left, Align::Left],
+    ));
+    out
+}
+
+fn availability_table(f: &Facts, n: &mut Numbers) -> Block {
+    let rows = f
+        .availability
+        .iter()
+        .map(|x| {
+            vec![
+                match x.subject {
+                    Subject::Path => "Jalur",
+                    Subject::Link => "Tautan WAN",
+                }
+                .to_owned(),
+                x.name.clone(),
+                x.measured_at
+                    .clone()
+                    .unwrap_or_else(|| "(tidak dipantau)".to_owned()),
+                count(x.rounds),
+                count(x.ok_rounds),
+                if x.rounds == 0 {
+                    "tidak ada data".to_owned()
+                } else {
+                    percent(x.ok_rounds, x.rounds)
+                },
+            ]
+        })
+        .collect();
+    table(
+        &n.table("Ketersediaan jalur dan tautan"),
+        &[
+            "Jenis",
+            "Nama",
+            "Diukur pada",
+            "Putaran",
+            "Berhasil",
+            "Ketersediaan",
+        ],
+        rows,
+        &[
+            Align::Left,
+            Align::Left,
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ],
+    )
+}
+
+fn incident_total(f: &Facts) -> i64 {
+    f.incidents
+        .iter()
+        .map(|i| clipped(f, i.started, i.ended))
+        .sum()
+}
+
+fn incident_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
+    if f.incidents.is_empty() {
+        return vec![text(
+            "Tidak tercatat gangguan jalur selama periode laporan.",
+        )];
+    }
+    let total = incident_total(f);
+    let mut out = vec![text(format!(
+        "Terjadi {} gangguan jalur dengan total durasi {}. Gangguan dicatat sejak jalur keluar \
+         dari keadaan sehat sampai kembali sehat; durasi dihitung di dalam periode laporan.",
+        count(f.incidents.len() as u64),
+        duration_words(total)
+    ))];
+    let rows = f
+        .incidents
+        .iter()
+        .take(MAX_INCIDENT_ROWS)
+        .enumerate()
+        .map(|(i, x)| {
+            vec![
+                (i + 1).to_string(),
+                datetime_short(x.started),
+                x.ended
+                    .map(datetime_short)
+                    .unwrap_or_else(|| "masih berlangsung".to_owned()),
+                duration_words(clipped(f, x.started, x.ended)),
+                x.subject.clone(),
+                state_label(&x.state).to_owned(),
+                x.reason.clone(),
+            ]
+        })
+        .collect();
+    out.push(table(
+        &n.table("Daftar gangguan jalur (waktu WIB)"),
+        &[
+            "No", "Mulai", "Selesai", "Durasi", "Jalur", "Keadaan", "Penyebab",
+        ],
+        rows,
+        &[
+            Align::Center,
+            Align::Left,
+            Align::Left,
+            Align::Right,
+            Align::Left,
+            Align::Left,
+            Align::Left,
+        ],
+    ));
+    if f.incidents.len() > MAX_INCIDENT_ROWS {
+        out.push(text(format!(
+            "Tabel memuat {} gangguan pertama dari {}; seluruhnya dihitung dalam total di atas.",
+            MAX_INCIDENT_ROWS,
+            count(f.incidents.len() as u64)
+        )));
+    }
+    out
+}
+
+fn poc_words(a: &Agreement) -> String {
+    if a.poc_done {
+        format!(
+            "Proof of Concept telah dilaksanakan. Sesuai Juknis II.B.2, hak akses {} melalui \
+             Web Portal tidak dibatasi kuota dan dipergunakan sesuai tujuan pemanfaatan dan \
+             ketentuan peraturan perundang-undangan. Setiap penambahan aplikasi yang mengakses \
+             data kependudukan wajib dilakukan PoC dan diikuti perubahan dokumen petunjuk teknis \
+             (Juknis II.D.1 dan II.D.3).",
+            a.opd
+        )
+    } else {
+        format!(
+            "Proof of Concept belum dilaksanakan. Selama PoC belum selesai, hak akses {} \
+             melalui Web Portal dibatasi {} (Juknis II.B.1). Tahap berikutnya sesuai Juknis II.D.2: \
+             OPD bersurat perihal permohonan PoC kepada Dirjen Dukcapil melalui Dinas Dukcapil \
+             Kabupaten Bandung, menerima jadwal pelaksanaan PoC, dan setelah PoC selesai menerima \
+             surat hasil PoC dan spesifikasi teknis akses Production; sesudahnya akses tidak \
+             dibatasi kuota (Juknis II.B.2).",
+            a.opd,
+            match a.quota {
+                Quota::PerDay(l) => format!("{} hit NIK per hari", count(u64::from(l))),
+                Quota::Unlimited => "kuota sesuai PKS".to_owned(),
+            }
+        )
+    }
+}
+
+fn balikan_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
+    let Some(c) = &f.balikan else {
+        return vec![text(
+            "Perangkat ini tidak memiliki antrean data balikan: tidak ada data balikan yang \
+             dikirim melalui perangkat selama periode laporan.",
+        )];
+    };
+    vec![
+        text(
+            "Data balikan (NIK, nomor ID penerima bantuan, jenis bantuan PKH/PBI) dikirim melalui \
+             layanan web data balikan Dinas Dukcapil Kabupaten Bandung (Juknis III). Data yang \
+             sudah diterima layanan dihapus dari perangkat; yang tersisa hanya nilai hash untuk \
+             audit.",
+        ),
+        table(
+            &n.table("Data balikan"),
+            &["Uraian", "Jumlah"],
+            vec![
+                vec!["Masuk antrean selama periode".to_owned(), count(c.queued)],
+                vec![
+                    "Terkirim dan diterima layanan selama periode".to_owned(),
+                    count(c.delivered),
+                ],
+                vec![
+                    "Ditolak layanan selama periode (perlu diperbaiki)".to_owned(),
+                    count(c.rejected),
+                ],
+                vec![
+                    "Menunggu pengiriman saat laporan disusun".to_owned(),
+                    count(c.pending_now),
+                ],
+            ],
+            &[Align::Left, Align::Right],
+        ),
+    ]
+}
+
+/// One compliance check.
+struct Check {
+    name: &'static str,
+    ok: bool,
+    detail: String,
+}
+
+fn compliance(f: &Facts, sums: &Sums, limit: Option<u64>) -> Vec<Check> {
+    let audit = match &f.audit {
+        AuditCheck::Intact { entries } => Check {
+            name: "Keutuhan log audit akses (rantai hash)",
+            ok: true,
+            detail: format!(
+                "Rantai hash utuh: {} entri diperiksa, tidak ada entri yang diubah, dihapus atau \
+                 dipindahkan.",
+                count(*entries)
+            ),
+        },
+        AuditCheck::Broken { entries, problems } => Check {
+            name: "Keutuhan log audit akses (rantai hash)",
+            ok: false,
+            detail: format!(
+                "Rantai hash TIDAK UTUH: {} masalah pada {} entri yang diperiksa.",
+                count(problems.len() as u64),
+                count(*entries)
+            ),
+        },
+        AuditCheck::Missing => Check {
+            name: "Keutuhan log audit akses (rantai hash)",
+            ok: sums.total == 0,
+            detail: "Log audit akses tidak ditemukan pada perangkat; tidak ada entri untuk \
+                     diperiksa."
+                .to_owned(),
+        },
+        AuditCheck::Unreadable(e) => Check {
+            name: "Keutuhan log audit akses (rantai hash)",
+            ok: false,
+            detail: format!("Log audit akses tidak dapat dibaca: {e}"),
+        },
+    };
+    let hits = f.scan.hits();
+    let mut scan_detail = format!(
+        "{} rangkaian angka berbentuk NIK ditemukan pada {} berkas ({} bita) di direktori kerja \
+         perangkat. {}",
+        count(hits),
+        count(f.scan.files.len() as u64),
+        count(f.scan.bytes()),
+        f.scan_exclusion_reason
+    );
+    if !f.scan.unreadable.is_empty() {
+        scan_detail.push_str(&format!(
+            " {} berkas tidak dapat dibaca: {}.",
+            f.scan.unreadable.len(),
+            f.scan
+                .unreadable
+                .iter()
+                .map(|(p, _)| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let scan = Check {
+        name: "Tidak ada penyimpanan data kependudukan (zero storage)",
+        ok: hits == 0 && f.scan.unreadable.is_empty(),
+        detail: scan_detail,
+    };
+    let q = quota_use(f, sums, limit);
+    let quota = Check {
+        name: "Kuota harian tidak terlampaui",
+        ok: q.over_limit == 0,
+        detail: match (limit, q.peak) {
+            (None, _) => "Akses tidak dibatasi kuota setelah PoC.".to_owned(),
+            (Some(l), None) => format!(
+                "Tidak ada pemakaian kuota; batas {} hit per hari.",
+                count(l)
+            ),
+            (Some(l), Some((d, u))) if q.over_limit == 0 => format!(
+                "Pemakaian tertinggi {} dari {} hit pada {}.",
+                count(u),
+                count(l),
+                date_long(d)
+            ),
+            (Some(l), Some(_)) => format!(
+                "Pemakaian melebihi {} hit pada {} hari.",
+                count(l),
+                count(q.over_limit)
+            ),
+        },
+    };
+    vec![audit, scan, quota]
+}
+
+fn conclusions(f: &Facts, sums: &Sums, limit: Option<u64>, checks: &[Check]) -> Vec<String> {
+    let mut out = Vec::new();
+    if sums.total == 0 {
+        out.push("Tidak ada permintaan cek NIK selama periode laporan.".to_owned());
+    } else {
+        let ops = sums.callers.keys().filter(|k| k.0 == "operator").count();
+        let apps = sums.callers.keys().filter(|k| k.0 == "application").count();
+        out.push(format!(
+            "Tercatat {} permintaan cek NIK oleh {} operator dan {} aplikasi; {} diteruskan ke \
+             Dukcapil dan {} mendapatkan data.",
+            count(sums.total),
+            ops,
+            apps,
+            count(sums.forwarded),
+            count(sums.found)
+        ));
+    }
+    let q = quota_use(f, sums, limit);
+    match limit {
+        Some(_) if q.over_limit == 0 => {
+            out.push(match q.peak {
+                Some((d, u)) => format!(
+                    "Kuota harian tidak pernah terlampaui (tertinggi {} hit pada {}{}).",
+                    count(u),
+                    date_long(d),
+                    if q.at_limit > 0 {
+                        format!("; kuota habis terpakai pada {} hari", count(q.at_limit))
+                    } else {
+                        String::new()
+                    }
+                ),
+                None => "Kuota harian tidak pernah terlampaui.".to_owned(),
+            });
+        }
+        Some(l) => out.push(format!(
+            "Kuota harian {} hit terlampaui pada {} hari.",
+            count(l),
+            count(q.over_limit)
+        )),
+        None => out.push("Akses tidak dibatasi kuota (PoC telah dilaksanakan).".to_owned()),
+    }
+    if f.incidents.is_empty() {
+        out.push("Tidak terjadi gangguan jalur selama periode laporan.".to_owned());
+    } else {
+        out.push(format!(
+            "Terjadi {} gangguan jalur dengan total durasi {}.",
+            count(f.incidents.len() as u64),
+            duration_words(incident_total(f))
+        ));
+    }
+    for x in f.availability.iter().filter(|x| x.rounds > 0) {
+        out.push(format!(
+            "Ketersediaan {} {}: {}.",
+            match x.subject {
+                Subject::Path => "jalur",
+                Subject::Link => "tautan",
+            },
+            x.name,
+            percent(x.ok_rounds, x.rounds)
+        ));
+    }
+    out.push(if f.agreement.poc_done {
+        "Proof of Concept telah dilaksanakan.".to_owned()
+    } else {
+        "Proof of Concept belum dilaksanakan; kuota harian tetap berlaku.".to_owned()
+    });
+    if let Some(c) = &f.balikan {
+        out.push(format!(
+            "Data balikan: {} terkirim, {} ditolak layanan, {} menunggu pengiriman.",
+            count(c.delivered),
+            count(c.rejected),
+            count(c.pending_now)
+        ));
+    }
+    for c in checks.iter().take(2) {
+        out.push(match (c.name, c.ok, &f.audit) {
+            (_, true, AuditCheck::Intact { entries }) if c.name.contains("audit") => format!(
+                "Log audit akses utuh ({} entri diperiksa).",
+                count(*entries)
+            ),
+            (n, true, _) if n.contains("zero storage") => format!(
+                "Tidak ditemukan NIK tersimpan pada {} berkas perangkat (zero storage).",
+                count(f.scan.files.len() as u64)
+            ),
+            (n, _, _) => format!("{n}: {}", c.detail),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
