@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod portal;
 pub mod probe;
 pub mod render;
+pub mod secret;
 pub mod sim;
 pub mod store;
 pub mod topology;

@@ -99,6 +99,7 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
         );
     let state_dir = dir.join("state");
     let api_token = write_secrets(&state_dir)?;
+    let secrets = super::serve::load_secrets(&state_dir).context("loading the demo's secrets")?;
     // A first admin, so the dashboard can be used at once (only when there is none yet).
     let admin_password =
         crate::web::auth::Users::open(&state_dir, Default::default())?.add_demo_admin()?;
@@ -117,6 +118,7 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
             profiles,
             listen,
             state_dir,
+            secrets,
             reload_from: None,
             // The demo should show every probe's result within seconds.
             first_round_within: std::time::Duration::from_secs(3),

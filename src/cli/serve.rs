@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::health::{Hysteresis, State, Tracker};
+use crate::{gate, outbox, portal};
 use crate::metrics::Metrics;
 use crate::probe::{self, profile::Profile, scheduler};
 use crate::store::{self, Sample, Store};
@@ -48,6 +49,9 @@ pub struct Options {
     pub reload_from: Option<PathBuf>,
     /// How soon every probe's first round runs (see `scheduler::Plan::first_round_within`).
     pub first_round_within: Duration,
+    /// The gate's and the sender's secrets, loaded (and their files' modes checked) before
+    /// anything starts.
+    pub secrets: crate::gate::Secrets,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -59,9 +63,19 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(super::EXIT_BAD_CONFIG);
         }
     };
+    // So are secrets in a file others can read, or an incomplete account: exit 64, with the
+    // file, its mode and the fix, before any port is bound.
+    let secrets = match load_secrets(&args.state_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(super::EXIT_BAD_CONFIG);
+        }
+    };
     let opts = Options {
         topology,
         profiles,
+        secrets,
         listen: args.listen,
         state_dir: args.state_dir,
         reload_from: Some(args.config.config),
@@ -87,6 +101,17 @@ pub fn run(args: Args) -> ExitCode {
             ExitCode::from(super::EXIT_INTERNAL)
         }
     }
+}
+
+/// The secrets of `state_dir` and the environment. The HMAC key file, when it exists, must be
+/// private too (the gate creates it so at first start).
+pub fn load_secrets(state_dir: &Path) -> Result<crate::gate::Secrets, crate::gate::secrets::Error> {
+    use crate::gate::secrets;
+    let key = state_dir.join(secrets::KEY_FILE);
+    if key.exists() {
+        secrets::check_private(&key)?;
+    }
+    secrets::Secrets::load(state_dir)
 }
 
 /// Cancel `cancel` on SIGTERM or Ctrl-C.
@@ -193,7 +218,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         });
     }
 
-    let app = services(&shared, &opts.state_dir, &tracker, &cancel)?;
+    let app = services(&shared, &opts.state_dir, opts.secrets, &tracker, &cancel)?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
@@ -212,11 +237,10 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
 fn services(
     shared: &Arc<Shared>,
     state_dir: &Path,
+    secrets: gate::Secrets,
     tracker: &TaskTracker,
     cancel: &CancellationToken,
 ) -> anyhow::Result<axum::Router> {
-    use crate::{gate, outbox, portal};
-    let secrets = gate::secrets::Secrets::load(state_dir).context("loading the secrets")?;
     let topology = shared.topology();
     let health: Arc<dyn crate::health::Source> =
         Arc::clone(shared) as Arc<dyn crate::health::Source>;
@@ -312,7 +336,7 @@ fn services(
                 .map(|p| p.credentials.clone())
                 .unwrap_or(portal::Credentials {
                     user_id: String::new(),
-                    password: String::new(),
+                    password: Default::default(),
                     ip_user: String::new(),
                 });
             let mut cfg =

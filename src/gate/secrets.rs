@@ -13,6 +13,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::portal::Credentials;
+use crate::secret::Secret;
 
 /// The secrets file in the state dir.
 pub const FILE: &str = "secrets.yaml";
@@ -72,8 +73,8 @@ pub enum Error {
     Invalid(String),
 }
 
-/// The Dukcapil account the gate forwards with.
-#[derive(Clone, PartialEq, Eq)]
+/// The Dukcapil account the gate forwards with. `Debug` shows the password as `[rahasia]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Portal {
     /// `user_id`, `password`, `ip_user`.
     pub credentials: Credentials,
@@ -81,30 +82,13 @@ pub struct Portal {
     pub instansi_id: String,
 }
 
-impl std::fmt::Debug for Portal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Portal")
-            .field("credentials", &self.credentials)
-            .field("instansi_id", &self.instansi_id)
-            .finish()
-    }
-}
-
-/// The data balikan service's account.
-#[derive(Clone, PartialEq, Eq)]
+/// The data balikan service's account. `Debug` shows the token as `[rahasia]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Balikan {
     /// Bearer token of the data balikan web service.
-    pub token: String,
+    pub token: Secret,
     /// The agency id (`id_lembaga`) sent with every batch.
     pub id_lembaga: String,
-}
-
-impl std::fmt::Debug for Balikan {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Balikan")
-            .field("id_lembaga", &self.id_lembaga)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Every secret the gate needs. `Debug` names the applications, never a token.
@@ -122,6 +106,7 @@ impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secrets")
             .field("portal", &self.portal)
+            .field("balikan", &self.balikan)
             .field(
                 "applications",
                 &self.tokens.iter().map(|(a, _)| a).collect::<Vec<_>>(),
@@ -197,6 +182,10 @@ pub fn check_private(path: &Path) -> Result<(), Error> {
         path: path.to_path_buf(),
         source,
     })?;
+    private(path, &meta)
+}
+
+fn private(path: &Path, meta: &std::fs::Metadata) -> Result<(), Error> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -209,8 +198,29 @@ pub fn check_private(path: &Path) -> Result<(), Error> {
         }
     }
     #[cfg(not(unix))]
-    let _ = meta;
+    let _ = (path, meta);
     Ok(())
+}
+
+/// Read a secret file after checking, on the open handle, that only its owner can read it (so
+/// a `chmod` between the check and the read cannot slip a group-readable file through).
+pub fn read_private(path: &Path) -> Result<String, Error> {
+    use std::io::Read;
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    private(path, &f.metadata().map_err(io)?)?;
+    let mut text = String::new();
+    f.read_to_string(&mut text).map_err(io)?;
+    Ok(text)
+}
+
+/// The process environment, skipping variables that are not UTF-8 (`std::env::vars` would
+/// panic on one; none of ours can be such).
+fn env_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
 }
 
 impl Secrets {
@@ -218,8 +228,12 @@ impl Secrets {
     /// the file value by value.
     pub fn load(state_dir: &Path) -> Result<Secrets, Error> {
         let file = state_dir.join(FILE);
-        let file = file.exists().then_some(file);
-        Secrets::from_sources(file.as_deref(), std::env::vars())
+        // Absent is fine (the environment may hold everything); unreadable is an error.
+        let file = match std::fs::symlink_metadata(&file) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            _ => Some(file),
+        };
+        Secrets::from_sources(file.as_deref(), env_vars())
     }
 
     /// Load from a secrets file (checked to be private) and from environment pairs.
@@ -233,11 +247,7 @@ impl Secrets {
             api_tokens: BTreeMap::new(),
         };
         if let Some(path) = file {
-            check_private(path)?;
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let text = read_private(path)?;
             if !text.trim().is_empty() {
                 raw = serde_saphyr::from_str(&text).map_err(|e| Error::Parse {
                     path: path.to_path_buf(),
@@ -286,7 +296,7 @@ impl Secrets {
             } => Some(Portal {
                 credentials: Credentials {
                     user_id,
-                    password,
+                    password: Secret::from(password),
                     ip_user,
                 },
                 instansi_id,
@@ -317,7 +327,10 @@ impl Secrets {
             RawBalikan {
                 token: Some(token),
                 id_lembaga: Some(id_lembaga),
-            } => Some(Balikan { token, id_lembaga }),
+            } => Some(Balikan {
+                token: Secret::from(token),
+                id_lembaga,
+            }),
             RawBalikan { token, .. } => {
                 let missing = if token.is_none() {
                     "token"
@@ -399,7 +412,7 @@ pub struct HmacKey([u8; 32]);
 
 impl std::fmt::Debug for HmacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HmacKey(<redacted>)")
+        write!(f, "HmacKey({})", crate::secret::REDACTED)
     }
 }
 
@@ -432,8 +445,7 @@ impl HmacKey {
                 Err(e) => return Err(io(e)),
             }
         }
-        check_private(&path)?;
-        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let text = read_private(&path)?;
         let bytes = hex::decode(text.trim())
             .ok()
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
@@ -505,7 +517,7 @@ mod tests {
         assert_eq!(s.application("token-of-the-kiosk-app"), Some("app-kiosk"));
         assert_eq!(s.application("token-of-the-web-ap"), None);
         let portal = s.portal.clone().unwrap();
-        assert_eq!(portal.credentials.password, "from-env");
+        assert_eq!(portal.credentials.password.expose(), "from-env");
         let dbg = format!("{s:?}");
         assert!(
             !dbg.contains("token-of") && !dbg.contains("from-env"),
