@@ -103,15 +103,16 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-/// The secrets of `state_dir` and the environment. The HMAC key file, when it exists, must be
-/// private too (the gate creates it so at first start).
-pub fn load_secrets(state_dir: &Path) -> Result<crate::gate::Secrets, crate::gate::secrets::Error> {
-    use crate::gate::secrets;
-    let key = state_dir.join(secrets::KEY_FILE);
-    if key.exists() {
-        secrets::check_private(&key)?;
+/// The secrets of `state_dir` and the environment. The HMAC key files of the audit log and the
+/// outbox, when they exist, must be private too (they are created so at first start).
+pub fn load_secrets(state_dir: &Path) -> Result<gate::Secrets, gate::secrets::Error> {
+    for key in [gate::secrets::KEY_FILE, outbox::KEY_FILE] {
+        let key = state_dir.join(key);
+        if key.exists() {
+            gate::secrets::check_private(&key)?;
+        }
     }
-    secrets::Secrets::load(state_dir)
+    gate::Secrets::load(state_dir)
 }
 
 /// Cancel `cancel` on SIGTERM or Ctrl-C.

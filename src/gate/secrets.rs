@@ -41,17 +41,9 @@ pub const MIN_TOKEN_LEN: usize = 16;
 /// Why the secrets could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The file is readable or writable by group or others.
-    #[error(
-        "{path} is readable by others (mode {mode:03o}); it holds secrets: run `chmod 600 {path}`",
-        path = path.display()
-    )]
-    NotPrivate {
-        /// The file.
-        path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
-    },
+    /// A secret file is unreadable or others can read it.
+    #[error(transparent)]
+    File(#[from] crate::secret::FileError),
     /// Reading or writing a file failed.
     #[error("{path}: {source}", path = path.display())]
     Io {
@@ -176,46 +168,7 @@ fn token_hash(app: &str, value: &str) -> Result<[u8; 32], Error> {
     Ok(sha256(value.as_bytes()))
 }
 
-/// Refuse a secret file that group or others can read or write.
-pub fn check_private(path: &Path) -> Result<(), Error> {
-    let meta = std::fs::metadata(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    private(path, &meta)
-}
-
-fn private(path: &Path, meta: &std::fs::Metadata) -> Result<(), Error> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(Error::NotPrivate {
-                path: path.to_path_buf(),
-                mode,
-            });
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (path, meta);
-    Ok(())
-}
-
-/// Read a secret file after checking, on the open handle, that only its owner can read it (so
-/// a `chmod` between the check and the read cannot slip a group-readable file through).
-pub fn read_private(path: &Path) -> Result<String, Error> {
-    use std::io::Read;
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    private(path, &f.metadata().map_err(io)?)?;
-    let mut text = String::new();
-    f.read_to_string(&mut text).map_err(io)?;
-    Ok(text)
-}
+pub use crate::secret::{check_private, read_private};
 
 /// The process environment, skipping variables that are not UTF-8 (`std::env::vars` would
 /// panic on one; none of ours can be such).
@@ -386,11 +339,13 @@ impl Secrets {
     }
 }
 
-/// Keep a YAML error's position, drop anything that could be a quoted secret.
+/// Keep a YAML error's position, drop anything that could be a secret: the parser's source
+/// snippet after the first line (it quotes the offending line, value and all) and anything in
+/// quotes on the first line.
 fn redact_parse_error(msg: &str) -> String {
     let mut out = String::new();
     let mut in_quote = false;
-    for c in msg.chars() {
+    for c in msg.lines().next().unwrap_or("").chars() {
         match c {
             '`' | '"' | '\'' => {
                 in_quote = !in_quote;
@@ -536,6 +491,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("chmod 600") && e.contains(FILE), "{e}");
+    }
+
+    #[rstest::rstest]
+    #[case::unknown_key("portal:\n  user_id: u\n  pasword: KANARI-sandi\n")]
+    #[case::wrong_type("portal:\n  password: [KANARI-sandi, x]\n")]
+    #[case::broken_yaml("api_tokens:\n  app-web: \"KANARI-token\n  other: [\n")]
+    #[case::token_list("api_tokens: [KANARI-token-aplikasi]\n")]
+    fn a_broken_file_is_located_without_echoing_its_values(#[case] text: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_private(dir.path(), text);
+        let e = Secrets::from_sources(Some(&p), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(FILE), "{e}");
+        assert!(!e.contains("KANARI"), "{e}");
+    }
+
+    #[test]
+    fn debug_of_every_secret_holder_shows_the_placeholder() {
+        let s = Secrets::from_sources(
+            None,
+            vec![
+                (ENV_USER_ID.into(), "u".into()),
+                (ENV_PASSWORD.into(), "KANARI-sandi".into()),
+                (ENV_IP_USER.into(), "127.0.0.1".into()),
+                (ENV_INSTANSI_ID.into(), "X".into()),
+                (ENV_BALIKAN_TOKEN.into(), "KANARI-balikan".into()),
+                (ENV_BALIKAN_ID_LEMBAGA.into(), "X".into()),
+                ("JUKNIS_API_TOKEN_APP_WEB".into(), "KANARI-api-token-1".into()),
+            ],
+        )
+        .unwrap();
+        let key = HmacKey::from_bytes(*b"KANARI-kunci-hmac-audit-32-bytes");
+        let all = format!("{s:?} {s:#?} {key:?} {:?}", s.balikan);
+        assert!(!all.contains("KANARI"), "{all}");
+        assert!(all.contains(crate::secret::REDACTED), "{all}");
+        assert!(all.contains("app-web"), "applications are named: {all}");
     }
 
     #[test]
