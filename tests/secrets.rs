@@ -1,6 +1,6 @@
 //! The appliance's secrets as an operator supplies them to `juknis serve`: from the secrets
 //! file (mode 600) or from the environment alone. At trace log level, after look-ups, a
-//! refused token and a data balikan delivery, no secret appears on stdout, stderr or in any
+//! refused token, a data balikan delivery and a dashboard log-in, no secret appears on stdout, stderr or in any
 //! file under the state dir other than the file that holds it. A secret file that group or
 //! others can read stops the daemon with exit 64, naming the file, its mode and `chmod 600`,
 //! before any port is bound. Loopback only; the simulator plays Dukcapil.
@@ -21,6 +21,8 @@ const API_TOKEN: &str = "KANARI-api-token-aplikasi-web-7Q3";
 const BALIKAN_TOKEN: &str = "KANARI-balikan-token-5ZP";
 /// The audit HMAC key: 32 bytes, written as 64 hex digits in `audit.key`.
 const HMAC_KEY: &[u8; 32] = b"KANARI-kunci-hmac-audit-9XW4R2L8";
+/// A dashboard operator's password (argon2-hashed in users.db, never stored as is).
+const OPERATOR_PASSWORD: &str = "KANARI-sandi-petugas-4HD";
 /// The simulator's accounts are fixed, so its sandbox password stands as the Dukcapil
 /// password canary: it appears nowhere in the appliance but in the secrets.
 const PORTAL_PASSWORD: &str = sim::PASSWORD;
@@ -203,11 +205,24 @@ async fn no_secret_reaches_the_logs_or_the_state_dir_at_trace_level(#[case] sour
         }
         Source::Env => secrets_env(),
     };
+    // A dashboard operator, added as the README says (password from a private file).
+    let pw = dir.path().join("sandi.txt");
+    write_mode(&pw, &format!("{OPERATOR_PASSWORD}\n"), 0o600);
+    let out = Command::new(env!("CARGO_BIN_EXE_juknis"))
+        .args(["user", "add", "--state-dir"])
+        .arg(&state)
+        .args(["--username", "petugas", "--role", "operator", "--nda-signed"])
+        .arg("--password-file")
+        .arg(&pw)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut serve = Serve::start(dir.path(), &config, &state, port, &env);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
 
@@ -273,6 +288,16 @@ async fn no_secret_reaches_the_logs_or_the_state_dir_at_trace_level(#[case] sour
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // The operator's password and session cookie at work: a log-in and a page.
+    let session = dashboard_login(&http, &base).await;
+    let r = http
+        .get(format!("{base}/"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the session works");
+
     Command::new("kill")
         .args(["-TERM", &serve.child.id().to_string()])
         .status()
@@ -289,10 +314,13 @@ async fn no_secret_reaches_the_logs_or_the_state_dir_at_trace_level(#[case] sour
     );
     let hex_key = hex::encode(HMAC_KEY);
     let key_needles: [&[u8]; 2] = [HMAC_KEY, hex_key.as_bytes()];
-    let other_needles: [&[u8]; 3] = [
+    let session_value = session.split_once('=').unwrap().1.to_owned();
+    let other_needles: [&[u8]; 5] = [
         API_TOKEN.as_bytes(),
         BALIKAN_TOKEN.as_bytes(),
         PORTAL_PASSWORD.as_bytes(),
+        OPERATOR_PASSWORD.as_bytes(),
+        session_value.as_bytes(),
     ];
     let mut files = files_under(&state);
     files.extend([serve.stdout.clone(), serve.stderr.clone()]);
@@ -321,6 +349,40 @@ async fn no_secret_reaches_the_logs_or_the_state_dir_at_trace_level(#[case] sour
             "{db} missing: {files:?}"
         );
     }
+}
+
+/// `name=value` of the cookie `name` that the response sets.
+fn cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
+/// Log the operator in through the form (with its CSRF token); returns the session cookie.
+async fn dashboard_login(http: &reqwest::Client, base: &str) -> String {
+    let r = http.get(format!("{base}/masuk")).send().await.unwrap();
+    let pre = cookie(&r, "juknis_login").expect("log-in cookie");
+    let page = r.text().await.unwrap();
+    let i = page.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    let csrf = &page[i..i + page[i..].find('"').unwrap()];
+    // Every value here is URL-safe: no encoding needed.
+    let body = format!("username=petugas&password={OPERATOR_PASSWORD}&csrf={csrf}");
+    let r = http
+        .post(format!("{base}/masuk"))
+        .header("cookie", pre)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "log-in accepted");
+    let session = cookie(&r, "juknis_session").expect("session cookie");
+    assert!(session.len() > "juknis_session=".len() + 16, "{session}");
+    session
 }
 
 /// A secret file that group or others can read stops the daemon before it binds its port.
