@@ -59,7 +59,6 @@ fn write_token(path: &Path, token: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-
 fn send_command(state: &Path, url: &str, token: &Path) -> tokio::process::Command {
     let mut c = juknis();
     c.args(["balikan", "send", "--state-dir"])

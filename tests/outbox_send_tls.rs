@@ -41,7 +41,6 @@ fn write_token(path: &Path, token: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-
 async fn send(state: &Path, url: &str, token: &Path, fingerprint: &str) -> std::process::Output {
     let child = juknis()
         .args(["balikan", "send", "--state-dir"])

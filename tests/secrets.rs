@@ -52,8 +52,14 @@ fn topology(dir: &Path, sim: &Handle) -> PathBuf {
     let text = std::fs::read_to_string(root().join("topology/demo.yaml"))
         .unwrap()
         .replace(", probes: [icmp, tls]", "")
-        .replace("https://127.0.0.5:18443", sim.base_url().trim_end_matches('/'))
-        .replace("{id: web-portal, ", &format!("{{id: web-portal, tls_pin: \"{fp}\", "))
+        .replace(
+            "https://127.0.0.5:18443",
+            sim.base_url().trim_end_matches('/'),
+        )
+        .replace(
+            "{id: web-portal, ",
+            &format!("{{id: web-portal, tls_pin: \"{fp}\", "),
+        )
         .replace(
             "{id: data-balikan, ",
             &format!("{{id: data-balikan, tls_pin: \"{fp}\", "),
@@ -211,12 +217,22 @@ async fn no_secret_reaches_the_logs_or_the_state_dir_at_trace_level(#[case] sour
     let out = Command::new(env!("CARGO_BIN_EXE_juknis"))
         .args(["user", "add", "--state-dir"])
         .arg(&state)
-        .args(["--username", "petugas", "--role", "operator", "--nda-signed"])
+        .args([
+            "--username",
+            "petugas",
+            "--role",
+            "operator",
+            "--nda-signed",
+        ])
         .arg("--password-file")
         .arg(&pw)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut serve = Serve::start(dir.path(), &config, &state, port, &env);
@@ -302,7 +318,9 @@ async fn no_secret_reaches_the_logs_or_the_state_dir_at_trace_level(#[case] sour
         .args(["-TERM", &serve.child.id().to_string()])
         .status()
         .unwrap();
-    let status = serve.wait(Duration::from_secs(20)).expect("stops on SIGTERM");
+    let status = serve
+        .wait(Duration::from_secs(20))
+        .expect("stops on SIGTERM");
     assert!(status.success(), "{status}: {}", serve.stderr());
     sim.shutdown().await;
 
@@ -337,7 +355,11 @@ async fn no_secret_reaches_the_logs_or_the_state_dir_at_trace_level(#[case] sour
         }
         for n in needles {
             if holds(&bytes, n) {
-                hits.push(format!("{} holds {:?}", f.display(), String::from_utf8_lossy(n)));
+                hits.push(format!(
+                    "{} holds {:?}",
+                    f.display(),
+                    String::from_utf8_lossy(n)
+                ));
             }
         }
     }

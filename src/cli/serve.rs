@@ -14,12 +14,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::health::{Hysteresis, State, Tracker};
-use crate::{gate, outbox, portal};
 use crate::metrics::Metrics;
 use crate::probe::{self, profile::Profile, scheduler};
 use crate::store::{self, Sample, Store};
 use crate::topology::Topology;
 use crate::web::{self, Shared};
+use crate::{gate, outbox, portal};
 
 /// Arguments of `juknis serve`.
 #[derive(Debug, clap::Args)]

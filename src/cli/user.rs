@@ -46,8 +46,7 @@ pub fn run(which: Which) -> ExitCode {
 fn add(args: AddArgs) -> ExitCode {
     let text = match &args.password_file {
         // A password file is a secret file: refused when group or others may read it.
-        Some(f) => crate::secret::read_private(f)
-            .map_err(|e| format!("reading the password: {e}")),
+        Some(f) => crate::secret::read_private(f).map_err(|e| format!("reading the password: {e}")),
         None => {
             let mut s = String::new();
             std::io::stdin()

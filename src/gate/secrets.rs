@@ -519,7 +519,10 @@ mod tests {
                 (ENV_INSTANSI_ID.into(), "X".into()),
                 (ENV_BALIKAN_TOKEN.into(), "KANARI-balikan".into()),
                 (ENV_BALIKAN_ID_LEMBAGA.into(), "X".into()),
-                ("JUKNIS_API_TOKEN_APP_WEB".into(), "KANARI-api-token-1".into()),
+                (
+                    "JUKNIS_API_TOKEN_APP_WEB".into(),
+                    "KANARI-api-token-1".into(),
+                ),
             ],
         )
         .unwrap();

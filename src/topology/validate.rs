@@ -157,8 +157,15 @@ const SECRETS_HINT: &str = "remove it and put it in the secrets file STATE_DIR/s
 fn looks_secret(key: &str, top_level: bool) -> bool {
     let k = key.to_ascii_lowercase().replace('-', "_");
     const WORDS: &[&str] = &[
-        "password", "passwd", "secret", "token", "apikey", "api_key", "private_key",
-        "credential", "bearer",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "private_key",
+        "credential",
+        "bearer",
     ];
     WORDS.iter().any(|w| k.contains(w))
         || k == "pass"
