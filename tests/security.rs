@@ -4,6 +4,10 @@
 //! look-up the audit log cannot record returns no population data, so no access goes
 //! unattributed; and the daemon listens on loopback unless the technician chooses a LAN address
 //! (the dashboard and API have no TLS of their own).
+#![expect(
+    clippy::unwrap_used,
+    reason = "the gate harness unwraps: a failed unwrap is a failed test"
+)]
 
 mod gate_support;
 mod web_support;
