@@ -1,5 +1,5 @@
 # One entry point for people and CI. `make demo` and `make test` are the README's two commands.
-.PHONY: demo test ci lint fmt deps-demo deps-test
+.PHONY: demo test ci lint fmt deny deps-demo deps-test
 
 CARGO ?= cargo
 
@@ -18,6 +18,10 @@ ci: lint test
 
 fmt:
 	$(CARGO) fmt
+
+# Licences, bans, sources (deny.toml); advisories only when the RustSec DB is present locally.
+deny:
+	scripts/deny.sh
 
 deps-demo:
 	scripts/install-deps.sh demo

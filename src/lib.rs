@@ -14,6 +14,7 @@ pub mod portal;
 pub mod probe;
 pub mod render;
 pub mod report;
+pub mod secret;
 pub mod sim;
 pub mod sqlite;
 pub mod store;

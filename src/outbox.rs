@@ -54,6 +54,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The key file is unreadable, or group or others may read it.
+    #[error("outbox key: {0}")]
+    Key(#[from] crate::secret::FileError),
     /// The key file exists but is not 64 hex digits.
     #[error("outbox key {path} is not 64 hex digits; restore it from the backup")]
     BadKey {

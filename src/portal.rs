@@ -11,6 +11,7 @@ use reqwest::Url;
 use serde_json::{Map, Value, json};
 
 use crate::nik::Nik;
+use crate::secret::Secret;
 
 pub mod answer;
 pub mod balikan;
@@ -185,8 +186,8 @@ pub enum KeyCase {
 pub struct Credentials {
     /// `user_id`.
     pub user_id: String,
-    /// `password`.
-    pub password: String,
+    /// `password`; prints as `[rahasia]`.
+    pub password: Secret,
     /// `ip_user`: the OPD's registered IP, sent in the body.
     pub ip_user: String,
 }
@@ -195,7 +196,7 @@ impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
             .field("user_id", &self.user_id)
-            .field("password", &"<redacted>")
+            .field("password", &self.password)
             .field("ip_user", &self.ip_user)
             .finish()
     }
@@ -210,7 +211,7 @@ pub fn request_body(creds: &Credentials, nik: &Nik, case: KeyCase) -> Value {
     let mut m = Map::new();
     m.insert(key("nik"), json!(nik.expose()));
     m.insert(key("user_id"), json!(creds.user_id));
-    m.insert(key("password"), json!(creds.password));
+    m.insert(key("password"), json!(creds.password.expose()));
     m.insert(key("ip_user"), json!(creds.ip_user));
     Value::Object(m)
 }
@@ -220,15 +221,15 @@ pub fn request_body(creds: &Credentials, nik: &Nik, case: KeyCase) -> Value {
 pub struct BalikanConfig {
     /// Full URL of the endpoint (the simulator's is `<base>/data_balikan/public/api/v1/balikan`).
     pub url: Url,
-    /// Bearer token.
-    pub token: String,
+    /// Bearer token; prints as `[rahasia]`.
+    pub token: Secret,
 }
 
 impl std::fmt::Debug for BalikanConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BalikanConfig")
             .field("url", &self.url.as_str())
-            .field("token", &"<redacted>")
+            .field("token", &self.token)
             .finish()
     }
 }
@@ -436,7 +437,7 @@ impl Client {
         let resp = self
             .http
             .post(cfg.url.clone())
-            .bearer_auth(&cfg.token)
+            .bearer_auth(cfg.token.expose())
             .json(&batch.to_wire())
             .send()
             .await

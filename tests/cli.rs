@@ -151,6 +151,13 @@ fn demo_runs_the_simulator_and_the_appliance_and_writes_demo_json() {
     std::thread::sleep(Duration::from_millis(200));
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&info).expect("read")).expect("json");
+    // It holds the demo's API token and admin password: the owner's eyes only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&info).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "demo.json mode {mode:o}");
+    }
 
     // Once the probes have seen the path, a look-up goes through to the simulator and back.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -52,6 +52,13 @@ fn juknis() -> tokio::process::Command {
     c
 }
 
+/// A token file as the operator must keep it: readable by its owner only.
+fn write_token(path: &Path, token: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, token).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 fn send_command(state: &Path, url: &str, token: &Path) -> tokio::process::Command {
     let mut c = juknis();
     c.args(["balikan", "send", "--state-dir"])
@@ -141,7 +148,7 @@ async fn ten_thousand_rows_survive_flapping_link_and_twenty_sigkills() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let token = dir.path().join("token");
-    std::fs::write(&token, sim::DEFAULT_BALIKAN_TOKEN).unwrap();
+    write_token(&token, sim::DEFAULT_BALIKAN_TOKEN);
 
     let niks = synthetic_niks(ROWS);
     let mut expected = HashSet::new();

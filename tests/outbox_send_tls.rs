@@ -34,6 +34,13 @@ fn write_csv(path: &Path, n: usize) {
     std::fs::write(path, text).unwrap();
 }
 
+/// A token file as the operator must keep it: readable by its owner only.
+fn write_token(path: &Path, token: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, token).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 async fn send(state: &Path, url: &str, token: &Path, fingerprint: &str) -> std::process::Output {
     let child = juknis()
         .args(["balikan", "send", "--state-dir"])
@@ -68,7 +75,7 @@ async fn import_and_send_over_pinned_tls() {
     let csv = dir.path().join("data.csv");
     write_csv(&csv, 150);
     let token = dir.path().join("token");
-    std::fs::write(&token, format!("{}\n", sim::DEFAULT_BALIKAN_TOKEN)).unwrap();
+    write_token(&token, &format!("{}\n", sim::DEFAULT_BALIKAN_TOKEN));
 
     let out = juknis()
         .args(["balikan", "import"])
@@ -108,7 +115,7 @@ async fn a_wrong_token_delivers_nothing_and_loses_nothing() {
     let csv = dir.path().join("data.csv");
     write_csv(&csv, 5);
     let token = dir.path().join("token");
-    std::fs::write(&token, "salah").unwrap();
+    write_token(&token, "salah");
     let out = juknis()
         .args(["balikan", "import"])
         .arg(&csv)

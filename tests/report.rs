@@ -172,6 +172,8 @@ fn seed(dir: &Path) -> Seeded {
         bandwidth_bps: None,
         bytes: 840,
         detail: String::new(),
+        rx_bps: None,
+        tx_bps: None,
     };
     let mut samples = Vec::new();
     for i in 0..10 {

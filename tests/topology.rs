@@ -206,6 +206,64 @@ fn every_problem_is_reported_in_one_run() {
     }
 }
 
+/// A secret written into the topology is refused where it stands, with a pointer to the
+/// secrets file, and its value is not repeated in the error (errors go to the journal).
+#[rstest]
+#[case::password_in_a_node(
+    "{id: web-portal, zone: disdukcapil,",
+    "{id: web-portal, password: KANARI-sandi-1, zone: disdukcapil,",
+    "password: KANARI",
+    "`password` in `nodes[6]` looks like a secret"
+)]
+#[case::token_in_a_node(
+    "{id: data-balikan, zone: disdukcapil,",
+    "{id: data-balikan, balikan_token: KANARI-token-2, zone: disdukcapil,",
+    "balikan_token: KANARI",
+    "`balikan_token` in `nodes[7]` looks like a secret"
+)]
+#[case::secrets_section_pasted_at_the_top(
+    "\nzones:",
+    "\nportal:\n  user_id: opd\n  password: KANARI-sandi-3\nzones:",
+    "portal:",
+    "`portal` in the top level looks like a secret"
+)]
+#[case::api_tokens_at_the_top(
+    "\nzones:",
+    "\napi_tokens:\n  app-web: KANARI-token-4\nzones:",
+    "api_tokens:",
+    "`api_tokens` in the top level looks like a secret"
+)]
+#[case::password_in_a_url(
+    "url: \"https://127.0.0.5:18443/\"",
+    "url: \"https://opd:KANARI-sandi-5@127.0.0.5:18443/\"",
+    "\"https://opd:KANARI",
+    "the `url` of node `web-portal` holds a user name or password"
+)]
+fn inline_secrets_are_refused_without_echoing_them(
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] at: &str,
+    #[case] message: &str,
+) {
+    let text = demo_text();
+    assert!(text.contains(from), "fixture drifted: {from}");
+    let edited = text.replacen(from, to, 1);
+    let diags = parse(&edited).expect_err("a secret in the topology is refused");
+    let d = diags
+        .iter()
+        .find(|d| d.message.contains(message))
+        .unwrap_or_else(|| panic!("no diagnostic says `{message}`:\n{diags}"));
+    let (line, col) = line_col_of(&edited, at);
+    assert_eq!((d.location.line, d.location.column), (line, col), "{d}");
+    let hint = d.hint.as_deref().unwrap_or("");
+    assert!(
+        hint.contains("secrets.yaml") && hint.contains("mode 600"),
+        "{hint}"
+    );
+    let all = diags.to_string();
+    assert!(!all.contains("KANARI"), "the secret is echoed:\n{all}");
+}
+
 #[test]
 fn broken_yaml_is_located() {
     let diags = parse("zones:\n  - {id: opd, kind: opd\nnodes: []\n").expect_err("broken");

@@ -67,6 +67,8 @@ async fn user_add_creates_the_first_admin_who_can_log_in() {
     // From a file, as an operator.
     let pw = dir.path().join("pw.txt");
     std::fs::write(&pw, "operator-kata-sandi-1\n").expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let out = Command::new(env!("CARGO_BIN_EXE_juknis"))
         .args(["user", "add", "--state-dir"])
         .arg(dir.path())

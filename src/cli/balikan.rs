@@ -52,7 +52,7 @@ pub struct SendArgs {
     /// Full URL of the data balikan endpoint.
     #[arg(long, value_name = "URL")]
     url: reqwest::Url,
-    /// File holding the bearer token.
+    /// File holding the bearer token; refused if group or others can read it (`chmod 600`).
     #[arg(long, value_name = "FILE")]
     token_file: PathBuf,
     /// `id_lembaga` sent with every batch.
@@ -151,8 +151,9 @@ fn import(args: &ImportArgs) -> ExitCode {
 }
 
 fn client(args: &SendArgs) -> Result<portal::Client, String> {
-    let token = std::fs::read_to_string(&args.token_file)
-        .map_err(|e| format!("cannot read {}: {e}", args.token_file.display()))?
+    // A token file is a secret file: only its owner may read it (checked on the open handle).
+    let token = crate::gate::secrets::read_private(&args.token_file)
+        .map_err(|e| e.to_string())?
         .trim()
         .to_owned();
     let trust = match (&args.ca_file, &args.fingerprint) {
@@ -166,14 +167,14 @@ fn client(args: &SendArgs) -> Result<portal::Client, String> {
     // The look-up side of the client is unused here: no account is needed.
     let creds = portal::Credentials {
         user_id: String::new(),
-        password: String::new(),
+        password: Default::default(),
         ip_user: String::new(),
     };
     let mut config = portal::Config::new(base, &args.id_lembaga, creds, trust);
     config.timeout = Duration::from_millis(args.timeout_ms);
     config.balikan = Some(portal::BalikanConfig {
         url: args.url.clone(),
-        token,
+        token: token.into(),
     });
     portal::Client::new(config).map_err(|e| e.to_string())
 }

@@ -99,6 +99,7 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
         );
     let state_dir = dir.join("state");
     let api_token = write_secrets(&state_dir)?;
+    let secrets = super::serve::load_secrets(&state_dir).context("loading the demo's secrets")?;
     // A first admin, so the dashboard can be used at once (only when there is none yet).
     let admin_password =
         crate::web::auth::Users::open(&state_dir, Default::default())?.add_demo_admin()?;
@@ -117,6 +118,7 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
             profiles,
             listen,
             state_dir,
+            secrets,
             reload_from: None,
             // The demo should show every probe's result within seconds.
             first_round_within: std::time::Duration::from_secs(3),
@@ -137,7 +139,8 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
         documents,
         samples: sim.samples(),
     };
-    std::fs::write(dir.join("demo.json"), serde_json::to_vec_pretty(&info)?)?;
+    // It holds the demo's API token and admin password: readable by the owner only.
+    write_private(&dir.join("demo.json"), &serde_json::to_vec_pretty(&info)?)?;
     println!("juknis demo is running (Ctrl-C to stop)");
     println!("  dashboard/API: {}", info.url);
     match &info.operator {
@@ -173,7 +176,6 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
 /// The demo's secrets: the simulator's sandbox accounts and a fresh API token for the demo
 /// application, in a file readable by the owner only. Returns the token.
 fn write_secrets(state_dir: &Path) -> anyhow::Result<String> {
-    use std::io::Write;
     std::fs::create_dir_all(state_dir)?;
     let token: String = (0..32)
         .map(|_| format!("{:02x}", rand::random::<u8>()))
@@ -189,16 +191,29 @@ fn write_secrets(state_dir: &Path) -> anyhow::Result<String> {
         instansi = sim::INSTANSI_ID,
         balikan = sim::DEFAULT_BALIKAN_TOKEN,
     );
-    let path = state_dir.join("secrets.yaml");
+    write_private(&state_dir.join("secrets.yaml"), text.as_bytes())?;
+    Ok(token)
+}
+
+/// Write a file only its owner can read, whatever the umask and whatever mode an earlier run's
+/// file had (`mode` in `OpenOptions` applies to new files only).
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut f = options
-        .open(&path)
+        .open(path)
         .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(token)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("chmod 600 {}", path.display()))?;
+    }
+    f.write_all(bytes)?;
+    Ok(())
 }
 
 /// Lampiran I and II of the demo topology, in every format.

@@ -19,6 +19,7 @@ use crate::probe::{self, profile::Profile, scheduler};
 use crate::store::{self, Sample, Store};
 use crate::topology::Topology;
 use crate::web::{self, Shared};
+use crate::{gate, outbox, portal};
 
 /// Arguments of `juknis serve`.
 #[derive(Debug, clap::Args)]
@@ -48,6 +49,9 @@ pub struct Options {
     pub reload_from: Option<PathBuf>,
     /// How soon every probe's first round runs (see `scheduler::Plan::first_round_within`).
     pub first_round_within: Duration,
+    /// The gate's and the sender's secrets, loaded (and their files' modes checked) before
+    /// anything starts.
+    pub secrets: crate::gate::Secrets,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -59,9 +63,19 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(super::EXIT_BAD_CONFIG);
         }
     };
+    // So are secrets in a file others can read, or an incomplete account: exit 64, with the
+    // file, its mode and the fix, before any port is bound.
+    let secrets = match load_secrets(&args.state_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(super::EXIT_BAD_CONFIG);
+        }
+    };
     let opts = Options {
         topology,
         profiles,
+        secrets,
         listen: args.listen,
         state_dir: args.state_dir,
         reload_from: Some(args.config.config),
@@ -87,6 +101,18 @@ pub fn run(args: Args) -> ExitCode {
             ExitCode::from(super::EXIT_INTERNAL)
         }
     }
+}
+
+/// The secrets of `state_dir` and the environment. The HMAC key files of the audit log and the
+/// outbox, when they exist, must be private too (they are created so at first start).
+pub fn load_secrets(state_dir: &Path) -> Result<gate::Secrets, gate::secrets::Error> {
+    for key in [gate::secrets::KEY_FILE, outbox::KEY_FILE] {
+        let key = state_dir.join(key);
+        if key.exists() {
+            gate::secrets::check_private(&key)?;
+        }
+    }
+    gate::Secrets::load(state_dir)
 }
 
 /// Cancel `cancel` on SIGTERM or Ctrl-C.
@@ -160,8 +186,8 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     let sockets = probe::icmp::Sockets::open()
         .map_err(|e| tracing::warn!(error = %e, "ICMP probes cannot run"))
         .ok();
-    let secrets =
-        crate::gate::secrets::Secrets::load(&opts.state_dir).context("loading the secrets")?;
+    // Loaded (and their files' modes checked) before anything was bound.
+    let secrets = opts.secrets;
     let (mut plan, errors) = scheduler::plan(
         &opts.topology,
         &opts.profiles,
@@ -220,11 +246,10 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
 fn services(
     shared: &Arc<Shared>,
     state_dir: &Path,
-    secrets: crate::gate::secrets::Secrets,
+    secrets: gate::Secrets,
     tracker: &TaskTracker,
     cancel: &CancellationToken,
 ) -> anyhow::Result<axum::Router> {
-    use crate::{gate, outbox, portal};
     let topology = shared.topology();
     let health: Arc<dyn crate::health::Source> =
         Arc::clone(shared) as Arc<dyn crate::health::Source>;
@@ -320,7 +345,7 @@ fn services(
                 .map(|p| p.credentials.clone())
                 .unwrap_or(portal::Credentials {
                     user_id: String::new(),
-                    password: String::new(),
+                    password: Default::default(),
                     ip_user: String::new(),
                 });
             let mut cfg =

@@ -32,7 +32,7 @@ pub struct AddArgs {
     /// The user has signed the non-disclosure agreement (Juknis VI.E): may look NIKs up.
     #[arg(long)]
     nda_signed: bool,
-    /// Read the password from this file (first line) instead of standard input.
+    /// Read the password from this file (first line, mode 600) instead of standard input.
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
 }
@@ -45,8 +45,8 @@ pub fn run(which: Which) -> ExitCode {
 
 fn add(args: AddArgs) -> ExitCode {
     let text = match &args.password_file {
-        Some(f) => std::fs::read_to_string(f)
-            .map_err(|e| format!("reading the password from {}: {e}", f.display())),
+        // A password file is a secret file: refused when group or others may read it.
+        Some(f) => crate::secret::read_private(f).map_err(|e| format!("reading the password: {e}")),
         None => {
             let mut s = String::new();
             std::io::stdin()

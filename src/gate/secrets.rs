@@ -13,6 +13,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::portal::Credentials;
+use crate::secret::Secret;
 
 /// The secrets file in the state dir.
 pub const FILE: &str = "secrets.yaml";
@@ -40,17 +41,9 @@ pub const MIN_TOKEN_LEN: usize = 16;
 /// Why the secrets could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The file is readable or writable by group or others.
-    #[error(
-        "{path} is readable by others (mode {mode:03o}); it holds secrets: run `chmod 600 {path}`",
-        path = path.display()
-    )]
-    NotPrivate {
-        /// The file.
-        path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
-    },
+    /// A secret file is unreadable or others can read it.
+    #[error(transparent)]
+    File(#[from] crate::secret::FileError),
     /// Reading or writing a file failed.
     #[error("{path}: {source}", path = path.display())]
     Io {
@@ -72,8 +65,8 @@ pub enum Error {
     Invalid(String),
 }
 
-/// The Dukcapil account the gate forwards with.
-#[derive(Clone, PartialEq, Eq)]
+/// The Dukcapil account the gate forwards with. `Debug` shows the password as `[rahasia]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Portal {
     /// `user_id`, `password`, `ip_user`.
     pub credentials: Credentials,
@@ -81,30 +74,13 @@ pub struct Portal {
     pub instansi_id: String,
 }
 
-impl std::fmt::Debug for Portal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Portal")
-            .field("credentials", &self.credentials)
-            .field("instansi_id", &self.instansi_id)
-            .finish()
-    }
-}
-
-/// The data balikan service's account.
-#[derive(Clone, PartialEq, Eq)]
+/// The data balikan service's account. `Debug` shows the token as `[rahasia]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Balikan {
     /// Bearer token of the data balikan web service.
-    pub token: String,
+    pub token: Secret,
     /// The agency id (`id_lembaga`) sent with every batch.
     pub id_lembaga: String,
-}
-
-impl std::fmt::Debug for Balikan {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Balikan")
-            .field("id_lembaga", &self.id_lembaga)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Every secret the gate needs. `Debug` names the applications, never a token.
@@ -125,6 +101,7 @@ impl std::fmt::Debug for Secrets {
         f.debug_struct("Secrets")
             .field("portal", &self.portal)
             .field("snmp", &self.snmp)
+            .field("balikan", &self.balikan)
             .field(
                 "applications",
                 &self.tokens.iter().map(|(a, _)| a).collect::<Vec<_>>(),
@@ -196,26 +173,12 @@ fn token_hash(app: &str, value: &str) -> Result<[u8; 32], Error> {
     Ok(sha256(value.as_bytes()))
 }
 
-/// Refuse a secret file that group or others can read or write.
-pub fn check_private(path: &Path) -> Result<(), Error> {
-    let meta = std::fs::metadata(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(Error::NotPrivate {
-                path: path.to_path_buf(),
-                mode,
-            });
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = meta;
-    Ok(())
+pub use crate::secret::{check_private, read_private};
+
+/// The process environment, skipping variables that are not UTF-8 (`std::env::vars` would
+/// panic on one; none of ours can be such).
+fn env_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
 }
 
 impl Secrets {
@@ -223,8 +186,12 @@ impl Secrets {
     /// the file value by value.
     pub fn load(state_dir: &Path) -> Result<Secrets, Error> {
         let file = state_dir.join(FILE);
-        let file = file.exists().then_some(file);
-        Secrets::from_sources(file.as_deref(), std::env::vars())
+        // Absent is fine (the environment may hold everything); unreadable is an error.
+        let file = match std::fs::symlink_metadata(&file) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            _ => Some(file),
+        };
+        Secrets::from_sources(file.as_deref(), env_vars())
     }
 
     /// Load from a secrets file (checked to be private) and from environment pairs.
@@ -239,11 +206,7 @@ impl Secrets {
             snmp: BTreeMap::new(),
         };
         if let Some(path) = file {
-            check_private(path)?;
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let text = read_private(path)?;
             if !text.trim().is_empty() {
                 raw = serde_saphyr::from_str(&text).map_err(|e| Error::Parse {
                     path: path.to_path_buf(),
@@ -292,7 +255,7 @@ impl Secrets {
             } => Some(Portal {
                 credentials: Credentials {
                     user_id,
-                    password,
+                    password: Secret::from(password),
                     ip_user,
                 },
                 instansi_id,
@@ -323,7 +286,10 @@ impl Secrets {
             RawBalikan {
                 token: Some(token),
                 id_lembaga: Some(id_lembaga),
-            } => Some(Balikan { token, id_lembaga }),
+            } => Some(Balikan {
+                token: Secret::from(token),
+                id_lembaga,
+            }),
             RawBalikan { token, .. } => {
                 let missing = if token.is_none() {
                     "token"
@@ -388,11 +354,13 @@ impl Secrets {
     }
 }
 
-/// Keep a YAML error's position, drop anything that could be a quoted secret.
+/// Keep a YAML error's position, drop anything that could be a secret: the parser's source
+/// snippet after the first line (it quotes the offending line, value and all) and anything in
+/// quotes on the first line.
 fn redact_parse_error(msg: &str) -> String {
     let mut out = String::new();
     let mut in_quote = false;
-    for c in msg.chars() {
+    for c in msg.lines().next().unwrap_or("").chars() {
         match c {
             '`' | '"' | '\'' => {
                 in_quote = !in_quote;
@@ -414,7 +382,7 @@ pub struct HmacKey([u8; 32]);
 
 impl std::fmt::Debug for HmacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HmacKey(<redacted>)")
+        write!(f, "HmacKey({})", crate::secret::REDACTED)
     }
 }
 
@@ -447,8 +415,7 @@ impl HmacKey {
                 Err(e) => return Err(io(e)),
             }
         }
-        check_private(&path)?;
-        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let text = read_private(&path)?;
         let bytes = hex::decode(text.trim())
             .ok()
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
@@ -520,7 +487,7 @@ mod tests {
         assert_eq!(s.application("token-of-the-kiosk-app"), Some("app-kiosk"));
         assert_eq!(s.application("token-of-the-web-ap"), None);
         let portal = s.portal.clone().unwrap();
-        assert_eq!(portal.credentials.password, "from-env");
+        assert_eq!(portal.credentials.password.expose(), "from-env");
         let dbg = format!("{s:?}");
         assert!(
             !dbg.contains("token-of") && !dbg.contains("from-env"),
@@ -539,6 +506,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("chmod 600") && e.contains(FILE), "{e}");
+    }
+
+    #[rstest::rstest]
+    #[case::unknown_key("portal:\n  user_id: u\n  pasword: KANARI-sandi\n")]
+    #[case::wrong_type("portal:\n  password: [KANARI-sandi, x]\n")]
+    #[case::broken_yaml("api_tokens:\n  app-web: \"KANARI-token\n  other: [\n")]
+    #[case::token_list("api_tokens: [KANARI-token-aplikasi]\n")]
+    fn a_broken_file_is_located_without_echoing_its_values(#[case] text: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_private(dir.path(), text);
+        let e = Secrets::from_sources(Some(&p), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(FILE), "{e}");
+        assert!(!e.contains("KANARI"), "{e}");
+    }
+
+    #[test]
+    fn debug_of_every_secret_holder_shows_the_placeholder() {
+        let s = Secrets::from_sources(
+            None,
+            vec![
+                (ENV_USER_ID.into(), "u".into()),
+                (ENV_PASSWORD.into(), "KANARI-sandi".into()),
+                (ENV_IP_USER.into(), "127.0.0.1".into()),
+                (ENV_INSTANSI_ID.into(), "X".into()),
+                (ENV_BALIKAN_TOKEN.into(), "KANARI-balikan".into()),
+                (ENV_BALIKAN_ID_LEMBAGA.into(), "X".into()),
+                (
+                    "JUKNIS_API_TOKEN_APP_WEB".into(),
+                    "KANARI-api-token-1".into(),
+                ),
+            ],
+        )
+        .unwrap();
+        let key = HmacKey::from_bytes(*b"KANARI-kunci-hmac-audit-32-bytes");
+        let all = format!("{s:?} {s:#?} {key:?} {:?}", s.balikan);
+        assert!(!all.contains("KANARI"), "{all}");
+        assert!(all.contains(crate::secret::REDACTED), "{all}");
+        assert!(all.contains("app-web"), "applications are named: {all}");
     }
 
     #[test]

@@ -145,7 +145,8 @@ fn load_or_create_key(path: &Path) -> Result<[u8; 32], Error> {
         path: shown.clone(),
         source,
     };
-    match std::fs::read_to_string(path) {
+    // Checked like every secret file: refused when group or others may read it.
+    match crate::secret::read_private(path) {
         Ok(text) => {
             let bytes = hex::decode(text.trim()).map_err(|_| Error::BadKey {
                 path: shown.clone(),
@@ -154,7 +155,9 @@ fn load_or_create_key(path: &Path) -> Result<[u8; 32], Error> {
                 path: shown.clone(),
             })
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(crate::secret::FileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
             use rand::RngExt;
             let key: [u8; 32] = rand::rng().random();
             // Write to a temporary file then rename, so a crash never leaves half a key.
@@ -187,7 +190,7 @@ fn load_or_create_key(path: &Path) -> Result<[u8; 32], Error> {
             }
             load_or_create_key(path)
         }
-        Err(e) => Err(io(e)),
+        Err(e) => Err(e.into()),
     }
 }
 

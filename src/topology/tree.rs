@@ -78,6 +78,9 @@ pub enum Schema {
     Any,
 }
 
+/// The `context` of a key at the top level of the file.
+pub const TOP_LEVEL: &str = "the top level";
+
 /// An unknown key: where it is, its name, and the keys allowed there.
 pub struct Unknown {
     pub at: serde_saphyr::Location,
@@ -104,7 +107,7 @@ pub fn unknown_keys(node: &Node, schema: &Schema, context: &str, out: &mut Vec<U
                         at: key.referenced,
                         key: key.value.clone(),
                         context: if context.is_empty() {
-                            "the top level".to_string()
+                            TOP_LEVEL.to_string()
                         } else {
                             format!("`{context}`")
                         },

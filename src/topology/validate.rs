@@ -61,6 +61,20 @@ pub fn parse(
             let mut unknown = Vec::new();
             tree::unknown_keys(&tree, &raw::SCHEMA, "", &mut unknown);
             for u in unknown {
+                if looks_secret(&u.key, u.context == tree::TOP_LEVEL) {
+                    // Only the key is named: the value may be the secret itself.
+                    cx.diags.push(
+                        Diagnostic::new(
+                            Location::new(file, u.at),
+                            format!(
+                                "`{}` in {} looks like a secret; the topology must not hold secrets",
+                                u.key, u.context
+                            ),
+                        )
+                        .hint(SECRETS_HINT),
+                    );
+                    continue;
+                }
                 let mut d = Diagnostic::new(
                     Location::new(file, u.at),
                     format!("unknown key `{}` in {}", u.key, u.context),
@@ -129,6 +143,41 @@ pub fn parse(
         paths,
         probe_dir,
     })
+}
+
+/// Where secrets go instead of the topology (see `gate::secrets`).
+const SECRETS_HINT: &str = "remove it and put it in the secrets file STATE_DIR/secrets.yaml (mode 600; \
+     `portal: {user_id, password, ip_user, instansi_id}`, `balikan: {token, id_lembaga}`, \
+     `api_tokens: {app: token}`) or in the environment (JUKNIS_PORTAL_PASSWORD, \
+     JUKNIS_BALIKAN_TOKEN, JUKNIS_API_TOKEN_<APP>)";
+
+/// A key that names a credential: a password, a token, a key, or a section of the secrets file
+/// pasted at the top level. The topology is shared (Lampiran I, the paperwork, backups): a
+/// secret in it would leak with every copy.
+fn looks_secret(key: &str, top_level: bool) -> bool {
+    let k = key.to_ascii_lowercase().replace('-', "_");
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "private_key",
+        "credential",
+        "bearer",
+    ];
+    WORDS.iter().any(|w| k.contains(w))
+        || k == "pass"
+        || k == "pwd"
+        || (top_level && matches!(k.as_str(), "portal" | "balikan"))
+}
+
+/// A URL with a user name or password in it (`https://user:pass@host/`).
+fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority.contains('@')
 }
 
 fn syntax_error(file: &FsPath, e: &serde_saphyr::Error) -> Diagnostics {
@@ -439,6 +488,18 @@ fn nodes(
             );
         }
         if let Some(url) = &n.url
+            && has_userinfo(&url.value)
+        {
+            // Not echoed: the part before `@` is a credential.
+            cx.error_hint(
+                url,
+                format!(
+                    "the `url` of node `{}` holds a user name or password (`…@`); the topology must not hold secrets",
+                    n.id.as_ref().map_or("?", |i| i.value.as_str())
+                ),
+                SECRETS_HINT,
+            );
+        } else if let Some(url) = &n.url
             && !(url.value.starts_with("http://") || url.value.starts_with("https://"))
         {
             cx.error_hint(
