@@ -5,10 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 
 use super::Error;
@@ -74,21 +71,15 @@ impl Trust {
         Ok(Trust::Ca(certs))
     }
 
-    /// Pin a SHA-256 fingerprint given as hex, with or without colons.
+    /// Pin a SHA-256 fingerprint given as hex, with or without colons (the probes' parser).
     pub fn fingerprint(hex_text: &str) -> Result<Trust, Error> {
-        let clean: String = hex_text
-            .chars()
-            .filter(|c| !matches!(c, ':' | ' '))
-            .collect();
-        let bytes = hex::decode(&clean)
-            .map_err(|e| Error::Config(format!("fingerprint is not hex: {e}")))?;
-        let fp: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
-            Error::Config(format!(
-                "a SHA-256 fingerprint has 32 bytes, this one has {}",
-                b.len()
-            ))
-        })?;
-        Ok(Trust::Fingerprint(fp))
+        match crate::probe::trust::Pin::parse_sha256(hex_text) {
+            Some(crate::probe::trust::Pin::Sha256(fp)) => Ok(Trust::Fingerprint(fp)),
+            _ => Err(Error::Config(format!(
+                "a pin is the certificate's SHA-256: 64 hex digits, with or without colons; got {} characters",
+                hex_text.len()
+            ))),
+        }
     }
 
     /// The rustls configuration for this trust, on the `ring` provider.
@@ -115,62 +106,19 @@ impl Trust {
                 }
                 builder.with_root_certificates(roots).with_no_client_auth()
             }
-            Trust::Fingerprint(pin) => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(PinnedFingerprint {
-                    pin: *pin,
-                    algorithms: provider.signature_verification_algorithms,
-                }))
-                .with_no_client_auth(),
+            Trust::Fingerprint(pin) => {
+                // The probes' verifier, enforcing: one pinned-certificate check in the program.
+                let trust =
+                    crate::probe::trust::Trust::new(Some(&crate::probe::trust::Pin::Sha256(*pin)))
+                        .map_err(Error::Config)?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(crate::probe::trust::RecordingVerifier::new(
+                        trust, true,
+                    ))
+                    .with_no_client_auth()
+            }
         };
         Ok(config)
-    }
-}
-
-/// Accepts exactly one server certificate, by its SHA-256; signatures checked by the provider.
-#[derive(Debug)]
-struct PinnedFingerprint {
-    pin: [u8; 32],
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for PinnedFingerprint {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if fingerprint_of(end_entity.as_ref()) == self.pin {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::ApplicationVerificationFailure,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
     }
 }
