@@ -271,27 +271,32 @@ fn docx_part(bytes: &[u8], name: &str) -> String {
     s
 }
 
-/// The text of a WordprocessingML part: the contents of every <w:t>, with XML entities undone.
+/// The text of a WordprocessingML part: the contents of every <w:t>, runs joined, one
+/// paragraph a line, with XML entities undone.
 fn docx_text(xml: &str) -> String {
     let mut out = String::new();
-    for piece in xml.split("<w:t").skip(1) {
-        let Some(start) = piece.find('>') else {
-            continue;
-        };
-        if piece[..start].ends_with('/') {
-            continue;
+    for para in xml.split("</w:p>") {
+        for piece in para.split("<w:t").skip(1) {
+            let Some(start) = piece.find('>') else {
+                continue;
+            };
+            // <w:tbl>, <w:tc>, <w:tab/> ... share the prefix; only <w:t> and <w:t xml:space=..>.
+            let tag = &piece[..start];
+            if !(tag.is_empty() || tag.starts_with(' ')) || tag.ends_with('/') {
+                continue;
+            }
+            let rest = &piece[start + 1..];
+            let end = rest.find("</w:t>").unwrap_or(0);
+            out.push_str(
+                &rest[..end]
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&quot;", "\"")
+                    .replace("&apos;", "'")
+                    .replace("&#39;", "'")
+                    .replace("&amp;", "&"),
+            );
         }
-        let rest = &piece[start + 1..];
-        let end = rest.find("</w:t>").unwrap_or(0);
-        out.push_str(
-            &rest[..end]
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&quot;", "\"")
-                .replace("&apos;", "'")
-                .replace("&#39;", "'")
-                .replace("&amp;", "&"),
-        );
         out.push('\n');
     }
     out
