@@ -72,8 +72,9 @@ pub(super) fn render(doc: &Document) -> Result<Vec<u8>, Error> {
     }
 
     d = cover(d, doc);
+    let mut pictures = 0;
     for b in &doc.blocks {
-        d = block(d, b)?;
+        d = block(d, b, &mut pictures)?;
     }
 
     let mut foot = Paragraph::new().align(AlignmentType::Center).size(18);
@@ -169,7 +170,7 @@ fn caption(text: &str) -> Paragraph {
         .add_run(Run::new().add_text(text).bold())
 }
 
-fn block(d: Docx, b: &Block) -> Result<Docx, Error> {
+fn block(d: Docx, b: &Block, pictures: &mut usize) -> Result<Docx, Error> {
     Ok(match b {
         Block::Heading { level, text } => {
             let lvl = (*level).clamp(1, 3);
@@ -214,7 +215,12 @@ fn block(d: Docx, b: &Block) -> Result<Docx, Error> {
             let png = chart::png(&f.chart)?;
             let w_emu = TEXT_W * EMU_PER_TWIP;
             let h_emu = (u64::from(w_emu) * u64::from(png.height) / u64::from(png.width)) as u32;
-            let pic = Pic::new_with_dimensions(png.bytes, png.width, png.height).size(w_emu, h_emu);
+            // Our own picture ids: docx-rs counts them process-wide, so a second render of
+            // the same document would differ.
+            *pictures += 1;
+            let pic = Pic::new_with_dimensions(png.bytes, png.width, png.height)
+                .size(w_emu, h_emu)
+                .id(format!("rIdImage{pictures}"));
             d.add_paragraph(
                 Paragraph::new()
                     .align(AlignmentType::Center)
@@ -276,7 +282,7 @@ fn widths(t: &Table) -> Vec<usize> {
                 .map(|s| s.chars().count())
                 .max()
                 .unwrap_or(1);
-            (longest as f64).clamp(3.0, 40.0)
+            (longest as f64).clamp(5.0, 40.0)
         })
         .collect();
     let sum: f64 = weight.iter().sum();
