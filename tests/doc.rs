@@ -442,7 +442,10 @@ fn pdf_has_text_in_order_pages_title_and_a_repeated_table_header() {
 fn rendering_is_deterministic() {
     let doc = sample();
     for f in [Format::Html, Format::Docx, Format::Pdf] {
+        let t = std::time::Instant::now();
         let a = doc.render(f).expect("render");
+        // For the record (cargo test -- --nocapture): size and time of the sample.
+        eprintln!("{f:?}: {} bytes in {:?}", a.len(), t.elapsed());
         let b = doc.render(f).expect("render");
         assert!(a == b, "{f:?} differs between two renders");
     }

@@ -745,7 +745,6 @@ impl<'f> Layout<'f> {
         (cells, n as f32 * CELL_LEAD + 2.0 * CELL_PAD_Y)
     }
 
-    #[expect(clippy::too_many_arguments, reason = "a row's geometry and style")]
     fn draw_row(
         &mut self,
         cells: &[Vec<Vec<Word>>],
@@ -841,6 +840,23 @@ impl<'f> Layout<'f> {
     fn footers(&mut self, footer: Option<&str>) {
         let total = self.pages.len();
         let fonts = self.fonts;
+        // A long line shrinks a little, then is cut with an ellipsis: it stays in the margin.
+        let footer_line = footer.map(|f| {
+            let fw = fonts.width(Style::Italic, FOOT, f);
+            let size = if fw > TEXT_W {
+                (FOOT * TEXT_W / fw).max(7.0)
+            } else {
+                FOOT
+            };
+            let mut text = f.to_string();
+            if fonts.width(Style::Italic, size, &text) > TEXT_W {
+                while fonts.width(Style::Italic, size, &format!("{text}…")) > TEXT_W
+                    && text.pop().is_some()
+                {}
+                text.push('…');
+            }
+            (text, size)
+        });
         for (i, page) in self.pages.iter_mut().enumerate() {
             let label = format!("Halaman {} dari {}", i + 1, total);
             let lw = fonts.width(Style::Regular, FOOT, &label);
@@ -853,14 +869,14 @@ impl<'f> Layout<'f> {
                 width: 0.5,
             });
             let mut label_y = base;
-            if let Some(f) = footer {
-                let fw = fonts.width(Style::Italic, FOOT, f);
+            if let Some((text, size)) = &footer_line {
+                let fw = fonts.width(Style::Italic, *size, text);
                 page.push(Op::Text {
                     x: LEFT,
                     y: base,
                     style: Style::Italic,
-                    size: FOOT,
-                    text: f.to_string(),
+                    size: *size,
+                    text: text.clone(),
                     grey: 64,
                 });
                 if fw + lw + 12.0 > TEXT_W {
