@@ -330,6 +330,21 @@ fn docx_holds_every_paragraph_and_cell_with_pictures_and_headings() {
         .count();
     assert_eq!(pngs, 3, "three chart pictures");
     assert!(xml.contains("w:type=\"page\""), "page breaks");
+    // The 60-row table's header row repeats on each page it spans (only that row is marked).
+    assert_eq!(
+        xml.matches("<w:tblHeader />").count(),
+        1,
+        "one table, one header row"
+    );
+    let core = docx_part(&bytes, "docProps/core.xml");
+    assert!(
+        core.contains("<dc:title>Kajian Teknis Perubahan Bandwidth</dc:title>"),
+        "{core}"
+    );
+    assert!(
+        core.contains("<dc:language>id-ID</dc:language>") && !core.contains("1970"),
+        "{core}"
+    );
     let footer = (0..zip.len())
         .filter_map(|i| {
             let mut f = zip.by_index(i).ok()?;
@@ -362,7 +377,12 @@ fn pdf_has_text_in_order_pages_title_and_a_repeated_table_header() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("kajian.pdf");
     assert_eq!(doc.write(&path).expect("write pdf"), Format::Pdf);
-    keep("sample.pdf", &std::fs::read(&path).expect("read back"));
+    let bytes = std::fs::read(&path).expect("read back");
+    keep("sample.pdf", &bytes);
+    assert!(
+        bytes.windows(9).any(|w| w == b"/Outlines"),
+        "headings should be bookmarks"
+    );
 
     let info = poppler("pdfinfo", &[path.to_str().expect("path")]);
     let pages: usize = info

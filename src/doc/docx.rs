@@ -27,6 +27,8 @@ const BOTTOM: i32 = 1418;
 /// The text width in twips and in EMU (pictures).
 const TEXT_W: u32 = PAGE_W - LEFT as u32 - RIGHT as u32;
 const EMU_PER_TWIP: u32 = 635;
+/// The header row's shading; `finish_package` finds header rows by it.
+const HEADER_FILL: &str = "D9D9D9";
 /// First-line indent of body paragraphs: 1.25 cm.
 const INDENT: i32 = 709;
 
@@ -92,7 +94,93 @@ pub(super) fn render(doc: &Document) -> Result<Vec<u8>, Error> {
     d.build()
         .pack(&mut out)
         .map_err(|e| Error::Render(format!("packing the DOCX: {e}")))?;
-    Ok(out.into_inner())
+    finish_package(&out.into_inner(), doc)
+        .map_err(|e| Error::Render(format!("finishing the DOCX: {e}")))
+}
+
+/// What docx-rs 0.4 cannot say, written into its package: header rows that repeat on every
+/// page a table spans (`w:tblHeader`), the title and language in the core properties, the
+/// Indonesian proofing language, and no 1970 creation date.
+fn finish_package(bytes: &[u8], doc: &Document) -> zip::result::ZipResult<Vec<u8>> {
+    use std::io::{Read as _, Write as _};
+
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))?;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(bytes.len())));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i)?;
+        let name = file.name().to_string();
+        let edit: fn(&str, &Document) -> String = match name.as_str() {
+            "word/document.xml" => repeat_header_rows,
+            "docProps/core.xml" => core_properties,
+            "word/styles.xml" => |xml, _| {
+                xml.replacen(
+                    "</w:rPr></w:rPrDefault>",
+                    "<w:lang w:val=\"id-ID\" /></w:rPr></w:rPrDefault>",
+                    1,
+                )
+            },
+            _ => {
+                out.raw_copy_file(file)?;
+                continue;
+            }
+        };
+        let mut xml = String::new();
+        file.read_to_string(&mut xml)?;
+        out.start_file(name, options)?;
+        out.write_all(edit(&xml, doc).as_bytes())?;
+    }
+    Ok(out.finish()?.into_inner())
+}
+
+/// Mark the shaded header rows (the only rows filled D9D9D9) as table header rows.
+fn repeat_header_rows(xml: &str, _: &Document) -> String {
+    let mut out = String::with_capacity(xml.len() + 1024);
+    for (i, part) in xml.split("<w:tr>").enumerate() {
+        if i > 0 {
+            out.push_str("<w:tr>");
+        }
+        let row = part.split("</w:tr>").next().unwrap_or("");
+        if i > 0 && row.contains(&format!("w:fill=\"{HEADER_FILL}\"")) {
+            out.push_str(&part.replacen(
+                "<w:trPr><w:cantSplit /></w:trPr>",
+                "<w:trPr><w:cantSplit /><w:tblHeader /></w:trPr>",
+                1,
+            ));
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+fn core_properties(xml: &str, doc: &Document) -> String {
+    let esc = super::html::esc;
+    let mut xml = xml
+        .replace(
+            "<dc:creator>unknown</dc:creator>",
+            "<dc:creator>juknis</dc:creator>",
+        )
+        .replace(
+            "<cp:lastModifiedBy>unknown</cp:lastModifiedBy>",
+            "<cp:lastModifiedBy>juknis</cp:lastModifiedBy>",
+        );
+    for tag in ["dcterms:created", "dcterms:modified"] {
+        if let (Some(a), Some(b)) = (
+            xml.find(&format!("<{tag} ")),
+            xml.find(&format!("</{tag}>")),
+        ) {
+            xml.replace_range(a..b + tag.len() + 3, "");
+        }
+    }
+    xml.replace(
+        "</cp:coreProperties>",
+        &format!(
+            "<dc:title>{}</dc:title><dc:language>id-ID</dc:language></cp:coreProperties>",
+            esc(&doc.title)
+        ),
+    )
 }
 
 fn cover(mut d: Docx, doc: &Document) -> Docx {
@@ -326,7 +414,7 @@ fn table(mut d: Docx, t: &Table) -> Docx {
                     .add_run(run),
             );
         if header {
-            cell = cell.shading(Shading::new().shd_type(ShdType::Clear).fill("D9D9D9"));
+            cell = cell.shading(Shading::new().shd_type(ShdType::Clear).fill(HEADER_FILL));
         }
         cell
     };
@@ -364,6 +452,7 @@ fn table(mut d: Docx, t: &Table) -> Docx {
         DTable::new(rows)
             .set_grid(grid)
             .width(TEXT_W as usize, WidthType::Dxa)
+            .margins(docx_rs::TableCellMargins::new().margin(40, 80, 40, 80))
             .set_borders(borders),
     )
     .add_paragraph(Paragraph::new().line_spacing(LineSpacing::new().after(120)))

@@ -11,10 +11,12 @@ use std::sync::OnceLock;
 
 use krilla::Document as PdfDocument;
 use krilla::color::rgb;
+use krilla::destination::XyzDestination;
 use krilla::geom::{PathBuilder, Point, Rect, Size};
 use krilla::image::Image;
 use krilla::metadata::Metadata;
 use krilla::num::NormalizedF32;
+use krilla::outline::{Outline, OutlineNode};
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, FillRule, Stroke};
 use krilla::text::{Font, TextDirection};
@@ -172,6 +174,8 @@ struct Layout<'f> {
     fonts: &'f Fonts,
     pages: Vec<Vec<Op>>,
     pngs: Vec<Vec<u8>>,
+    /// Headings for the PDF's outline (bookmarks): level, text, page index, top.
+    marks: Vec<(u8, String, usize, f32)>,
     /// The top of free space on the current page.
     y: f32,
 }
@@ -182,6 +186,7 @@ impl<'f> Layout<'f> {
             fonts,
             pages: vec![Vec::new()],
             pngs: Vec::new(),
+            marks: Vec::new(),
             y: TOP,
         }
     }
@@ -450,6 +455,12 @@ impl<'f> Layout<'f> {
         if self.y > TOP {
             self.y += before;
         }
+        self.marks.push((
+            level.clamp(1, 3),
+            text.to_string(),
+            self.pages.len() - 1,
+            self.y,
+        ));
         self.paragraph(
             &[(Style::Bold, text)],
             LEFT,
@@ -895,6 +906,29 @@ impl<'f> Layout<'f> {
     }
 }
 
+/// The headings as nested bookmarks.
+fn outline(marks: &[(u8, String, usize, f32)]) -> Outline {
+    fn take(marks: &[(u8, String, usize, f32)], i: &mut usize, level: u8) -> Vec<OutlineNode> {
+        let mut out = Vec::new();
+        while let Some((l, text, page, y)) = marks.get(*i).filter(|m| m.0 >= level) {
+            *i += 1;
+            let dest = XyzDestination::new(*page, Point::from_xy(LEFT, *y));
+            let mut node = OutlineNode::new(text.clone(), dest);
+            for child in take(marks, i, l + 1) {
+                node.push_child(child);
+            }
+            out.push(node);
+        }
+        out
+    }
+    let mut outline = Outline::new();
+    let mut i = 0;
+    for node in take(marks, &mut i, 1) {
+        outline.push_child(node);
+    }
+    outline
+}
+
 /// Inline runs as (style, text).
 fn style_runs(runs: &[Inline]) -> Vec<(Style, &str)> {
     runs.iter()
@@ -934,6 +968,7 @@ pub(super) fn render(doc: &Document) -> Result<Vec<u8>, Error> {
         .collect::<Result<_, _>>()?;
 
     let mut pdf = PdfDocument::new();
+    pdf.set_outline(outline(&lay.marks));
     pdf.set_metadata(
         Metadata::new()
             .title(doc.title.clone())
