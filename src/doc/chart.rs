@@ -52,6 +52,7 @@ pub(super) fn size(chart: &Chart) -> (u32, u32) {
             let rows = chart.series.len() as u32;
             (WIDTH, (rows * 26 + 110).clamp(220, 900))
         }
+        _ if is_empty(chart) => (WIDTH, 200),
         _ => (WIDTH, 380),
     }
 }
@@ -362,6 +363,23 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
+/// How many of `labels` fit along `area`'s width less `reserved` logical pixels.
+fn labels_that_fit<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: &[String],
+    s: Scale,
+    reserved: f64,
+) -> Result<usize, Error> {
+    let font = s.font(13.5);
+    let mut widest = 0u32;
+    for l in labels {
+        widest = widest.max(area.estimate_text_size(l, &font).map_err(render_err)?.0);
+    }
+    let room = f64::from(area.dim_in_pixel().0) - reserved * s.0;
+    let each = f64::from(widest) + 14.0 * s.0;
+    Ok(((room / each).floor() as usize).clamp(2, 24))
+}
+
 /// Line and bar charts: numeric y, x as time or categories.
 fn draw_xy<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -446,6 +464,12 @@ fn draw_xy<DB: DrawingBackend>(
         }
     };
     let (x_lo, x_hi) = xr.bounds();
+    // As many x labels as fit side by side without touching.
+    let sample_labels: Vec<String> = match &xr {
+        XRange::Time { lo, .. } => vec![wib_label(*lo as i64, with_hour)],
+        XRange::Cat { .. } => labels.clone(),
+    };
+    let x_label_count = labels_that_fit(&area, &sample_labels, s, 70.0)?;
 
     let mut cc = ChartBuilder::on(&area)
         .margin_top(s.px(12.0))
@@ -462,7 +486,7 @@ fn draw_xy<DB: DrawingBackend>(
         .y_desc(chart.y_label.as_str())
         .label_style(s.font(13.5))
         .axis_desc_style(s.font(14.5))
-        .x_labels(12)
+        .x_labels(x_label_count)
         .y_labels(8)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
@@ -528,11 +552,18 @@ fn draw_xy<DB: DrawingBackend>(
         ))
         .map_err(render_err)?;
         let style = s
-            .font(12.0)
+            .font(12.5)
             .color(&RULE)
             .pos(Pos::new(HPos::Right, VPos::Bottom));
+        // On a white patch, so a line running through the label does not hide it.
+        let (tw, th) = area.estimate_text_size(label, &style).map_err(render_err)?;
+        let (tw, th) = (tw as i32, th as i32);
         cc.draw_series(std::iter::once(
             EmptyElement::at((x_hi, *v))
+                + Rectangle::new(
+                    [(-tw - s.px(7.0), -th - s.px(5.0)), (-s.px(2.0), -s.px(2.0))],
+                    WHITE.filled(),
+                )
                 + Text::new(label.to_string(), (-s.px(4.0), -s.px(3.0)), style),
         ))
         .map_err(render_err)?;
@@ -628,7 +659,12 @@ fn draw_heatmap<DB: DrawingBackend>(
         .y_desc(chart.y_label.as_str())
         .label_style(font.clone())
         .axis_desc_style(s.font(14.5))
-        .x_labels(24)
+        .x_labels(labels_that_fit(
+            &main,
+            &col_labels,
+            s,
+            y_area as f64 / s.0 + 10.0,
+        )?)
         .y_labels(nr)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
