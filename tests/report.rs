@@ -522,3 +522,72 @@ fn bad_arguments_say_what_and_where() {
         "{err}"
     );
 }
+
+#[test]
+fn the_report_comes_out_as_html_docx_and_pdf_with_the_same_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = seed(dir.path());
+    let mut texts = Vec::new();
+    for ext in ["html", "docx", "pdf"] {
+        let out = dir.path().join(format!("laporan.{ext}"));
+        let res = juknis()
+            .args(["report", "semester", "--config"])
+            .arg(root().join("topology/demo.yaml"))
+            .args(["--semester", &seeded.semester.to_string(), "--state-dir"])
+            .arg(dir.path())
+            .arg("--now")
+            .arg(report_time(seeded.semester).to_rfc3339())
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            res.status.success(),
+            "{ext}: {}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let text = match ext {
+            "html" => std::fs::read_to_string(&out).unwrap(),
+            "docx" => {
+                let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+                let mut xml = String::new();
+                std::io::Read::read_to_string(
+                    &mut zip.by_name("word/document.xml").unwrap(),
+                    &mut xml,
+                )
+                .unwrap();
+                xml
+            }
+            _ => {
+                let r = Command::new("pdftotext")
+                    .arg(&out)
+                    .arg("-")
+                    .output()
+                    .expect("pdftotext (poppler-utils, scripts/install-deps.sh test)");
+                assert!(r.status.success());
+                // pdftotext breaks lines where the page does; join them for phrase checks.
+                String::from_utf8_lossy(&r.stdout)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        };
+        texts.push((ext, text));
+    }
+    for (ext, t) in &texts {
+        assert!(
+            t.contains("Laporan Penggunaan Hak Akses Data Kependudukan"),
+            "{ext}"
+        );
+        assert!(
+            t.contains("tercatat 14 permintaan cek NIK"),
+            "{ext}: look-up count"
+        );
+        assert!(t.contains("paling lambat"), "{ext}: the deadline");
+        assert_eq!(
+            juknis::report::scan::count_in(t.as_bytes()),
+            0,
+            "{ext}: the report must not carry a NIK"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
-use crate::doc::Document;
+use crate::doc::{self, Document};
 use crate::report::{self, Semester, holidays::Calendar};
 use crate::topology;
 
@@ -100,33 +100,40 @@ fn semester(args: &Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// What the output file's extension asks for.
+/// What the output file's extension asks for: a document format, or plain text (`.txt`).
 enum Output {
     Text,
+    Document(doc::Format),
 }
 
 impl Output {
     fn of(path: &Path) -> Result<Output, String> {
-        match path
+        let txt = path
             .extension()
             .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("txt") => Ok(Output::Text),
-            _ => Err(format!(
-                "{}: unknown report format; use .txt",
-                path.display()
-            )),
+            .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+        if txt {
+            return Ok(Output::Text);
         }
+        doc::Format::from_path(path)
+            .map(Output::Document)
+            .map_err(|_| {
+                format!(
+                    "{}: unknown report format; use .html, .docx, .pdf or .txt",
+                    path.display()
+                )
+            })
     }
 
-    fn write(&self, doc: &Document, out: &Path) -> std::io::Result<()> {
+    fn write(&self, doc: &Document, out: &Path) -> Result<(), String> {
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         match self {
-            Output::Text => std::fs::write(out, doc.plain_text()),
+            Output::Text => {
+                std::fs::write(out, doc.plain_text()).map_err(|e| format!("{}: {e}", out.display()))
+            }
+            Output::Document(_) => doc.write(out).map(drop).map_err(|e| e.to_string()),
         }
     }
 }
