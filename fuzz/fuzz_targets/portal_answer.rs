@@ -61,7 +61,14 @@ fuzz_target!(|data: &[u8]| {
                     assert!(!present || grant(e), "{e:?} is not granted but was kept");
                 }
                 if let Some(a) = &r.alamat {
-                    assert!(a.kode_desa_kelurahan.is_empty() || a.kode_desa_kelurahan.len() >= 4);
+                    let k = &a.kode_desa_kelurahan;
+                    assert!(k.is_empty() || (k.len() == 4 && digits(k)), "NO_KEL is 4 digits");
+                    let c = a.kode_kecamatan.as_bytes();
+                    let pp_kk_cc = c.len() == 8
+                        && c.iter().enumerate().all(|(i, b)| {
+                            if i % 3 == 2 { *b == b'.' } else { b.is_ascii_digit() }
+                        });
+                    assert!(c.is_empty() || pp_kk_cc, "kode kecamatan is PP.KK.CC");
                 }
                 // Debug is redacted: population data never reaches a log line.
                 assert!(!format!("{r:?}").bytes().any(|b| b.is_ascii_digit()));
