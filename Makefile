@@ -1,5 +1,5 @@
 # One entry point for people and CI. `make demo` and `make test` are the README's two commands.
-.PHONY: demo test ci lint fmt deny deps-demo deps-test
+.PHONY: demo test ci lint fmt deny deps-demo deps-test fuzz-smoke
 
 CARGO ?= cargo
 
@@ -22,6 +22,10 @@ fmt:
 # Licences, bans, sources (deny.toml); advisories only when the RustSec DB is present locally.
 deny:
 	scripts/deny.sh
+
+# Replays fuzz/corpus and fuzzes each target ~20 s (fuzz/README.md); installs cargo-fuzz if missing.
+fuzz-smoke:
+	scripts/fuzz-smoke.sh
 
 deps-demo:
 	scripts/install-deps.sh demo

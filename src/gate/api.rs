@@ -71,8 +71,9 @@ pub fn caller(gate: &Gate, headers: &HeaderMap) -> Option<Caller> {
     gate.authenticate(token.trim())
 }
 
-/// The body's `nik` and `purpose`, or what is wrong with it (in Bahasa Indonesia).
-fn parse_body(body: &[u8]) -> Result<(String, String), String> {
+/// The body's `nik` and `purpose`, or what is wrong with it (in Bahasa Indonesia). Pure, so the
+/// look-up handler and the fuzz target (`fuzz/fuzz_targets/lookup_body.rs`) share it.
+pub fn parse_body(body: &[u8]) -> Result<(String, String), String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         format!(
             "Badan permintaan bukan JSON yang sah (baris {}, kolom {}); kirim {{\"nik\": \"...\", \"purpose\": \"...\"}}",

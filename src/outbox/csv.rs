@@ -153,8 +153,12 @@ fn header(cells: &[String]) -> Result<(Columns, Vec<String>), Vec<Broken>> {
 
 /// Line numbers from byte offsets: the reader's own count lags by one after a CRLF, because it
 /// consumes the LF only when it starts the next record.
+///
+/// A line ends where the reader ends a record: at LF, CRLF, or a CR alone (the line end of
+/// "CSV (Macintosh)" exports); counting only LFs numbered every row of such a file as line 1.
 struct Lines<'a> {
     text: &'a [u8],
+    /// Offset of the last byte of each line end.
     newlines: Vec<usize>,
 }
 
@@ -163,7 +167,11 @@ impl<'a> Lines<'a> {
         let newlines = text
             .iter()
             .enumerate()
-            .filter(|(_, b)| **b == b'\n')
+            .filter(|(i, b)| match b {
+                b'\n' => true,
+                b'\r' => text.get(i + 1) != Some(&b'\n'),
+                _ => false,
+            })
             .map(|(i, _)| i)
             .collect();
         Lines { text, newlines }
@@ -349,6 +357,23 @@ mod tests {
                 proptest::prop_assert_eq!(&raw.aid, c);
             }
         }
+    }
+
+    /// Found by `fuzz/fuzz_targets/balikan_csv.rs`: with CR-only line ends every row got the
+    /// header's line number, so the report blamed "baris 1" for each refused row.
+    #[test]
+    fn rows_after_a_lone_cr_get_their_own_line() {
+        let p = read(
+            b"nik;id_penerima;jenis_bantuan\r3204051201900001;A-1;PKH\r3204061201900012;B-2;PBI\r",
+        )
+        .unwrap_or_default();
+        let lines: Vec<u64> = p.rows.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [2, 3]);
+        // The fuzzer's input: a CR followed by a vertical tab, then CRLF lines again.
+        let p = read(b"nik;id_penerima;jenis_bantuan\r\nA;B;PKH\r\x0bC;D;PBI\r\nE;F;PKH\r\n")
+            .unwrap_or_default();
+        let lines: Vec<u64> = p.rows.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [2, 3, 4]);
     }
 
     #[test]

@@ -194,14 +194,20 @@ impl<'a> Fields<'a> {
     fn text_or_empty(&self, key: &str) -> String {
         self.text(key).unwrap_or_default()
     }
-    /// A numeric field padded to `width`; `Err` when present but not a non-negative integer.
+    /// A numeric field padded to `width`; `Err` when present but not a non-negative integer, or
+    /// when it has more than `width` digits besides leading zeros: a 17-digit "Nomor KK" is not
+    /// a Nomor KK, and passing it on would show the operator a wrong number.
     fn number(&self, key: &str, width: usize) -> Result<Option<String>, String> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => exact_digits(v)
-                .map(|d| Some(pad(&d, width)))
-                .ok_or_else(|| format!("{key} is not a non-negative integer")),
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let digits =
+            exact_digits(v).ok_or_else(|| format!("{key} is not a non-negative integer"))?;
+        let significant = digits.trim_start_matches('0');
+        if significant.len() > width {
+            return Err(format!("{key} has more than {width} digits"));
         }
+        Ok(Some(pad(significant, width)))
     }
 }
 

@@ -113,6 +113,21 @@ fn found_without_code_and_with_strings() {
 }
 
 #[test]
+fn leading_zeros_do_not_count_against_a_width() {
+    let rec = r#"{"NIK":"003204050101900001","NO_KK":"3204050101900099","NAMA_LGKP":"BUDI","NO_PROP":"032","NO_KAB":"004","NO_KEC":5,"NO_KEL":"02001"}"#;
+    let r = parse(&page(rec), Elements::default())
+        .unwrap()
+        .record
+        .unwrap();
+    assert_eq!(r.nik.as_deref(), Some("3204050101900001"));
+    let a = r.alamat.unwrap();
+    assert_eq!(
+        (a.kode_kecamatan.as_str(), a.kode_desa_kelurahan.as_str()),
+        ("32.04.05", "2001")
+    );
+}
+
+#[test]
 fn agreement_subset_drops_other_elements() {
     let only = Elements::of(&[Element::Nik, Element::NamaLengkap]);
     let r = parse(&page(FOUND_NUMBERS), only).unwrap().record.unwrap();
@@ -129,6 +144,12 @@ fn agreement_subset_drops_other_elements() {
 #[case::float_nik(r#"{"content":[{"NIK":3.204050101900001e15,"NAMA_LGKP":"X"}]}"#)]
 #[case::negative_code(r#"{"content":[{"RESPONSE_CODE":-1}]}"#)]
 #[case::found_code_without_data(r#"{"content":[{"RESPONSE_CODE":1,"RESPON":"Data Ditemukan"}]}"#)]
+// Found by fuzz/fuzz_targets/portal_answer.rs: an 18-digit NO_KK was passed on as the Nomor KK.
+#[case::kk_too_long(r#"{"content":[{"NO_KK":320405010100900099,"NIK":9204050101900001,"NAMA_LGKP":"X","RESPONSE_CODE":1}]}"#)]
+#[case::nik_too_long(r#"{"content":[{"NIK":"32040501019000011","NAMA_LGKP":"X"}]}"#)]
+#[case::province_too_long(
+    r#"{"content":[{"NIK":"3204050101900001","NAMA_LGKP":"X","NO_PROP":320}]}"#
+)]
 fn malformed_answers(#[case] body: &str) {
     let err = parse(body, Elements::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed, "{err}");
