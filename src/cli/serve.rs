@@ -36,6 +36,26 @@ pub struct Args {
         env = "STATE_DIRECTORY"
     )]
     state_dir: PathBuf,
+    /// Most NIK look-ups answered at once; more are refused at once with 503 and Retry-After
+    /// instead of queueing (see BENCHMARKS.md, "Overload and soak").
+    #[arg(
+        long,
+        value_name = "N",
+        env = "JUKNIS_MAX_IN_FLIGHT",
+        default_value_t = crate::gate::DEFAULT_MAX_IN_FLIGHT,
+        value_parser = in_flight_limit
+    )]
+    max_in_flight: usize,
+}
+
+fn in_flight_limit(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a number of look-ups from 1 to 100000 (default {})",
+            crate::gate::DEFAULT_MAX_IN_FLIGHT
+        )),
+    }
 }
 
 /// What a running appliance needs, however it was started (serve or demo).
@@ -48,6 +68,8 @@ pub struct Options {
     pub reload_from: Option<PathBuf>,
     /// How soon every probe's first round runs (see `scheduler::Plan::first_round_within`).
     pub first_round_within: Duration,
+    /// The gate's in-flight limit (`gate::Config::max_in_flight`).
+    pub max_in_flight: usize,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -66,6 +88,7 @@ pub fn run(args: Args) -> ExitCode {
         state_dir: args.state_dir,
         reload_from: Some(args.config.config),
         first_round_within: Duration::from_secs(60),
+        max_in_flight: args.max_in_flight,
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -193,7 +216,13 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         });
     }
 
-    let app = services(&shared, &opts.state_dir, &tracker, &cancel)?;
+    let app = services(
+        &shared,
+        &opts.state_dir,
+        opts.max_in_flight,
+        &tracker,
+        &cancel,
+    )?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
@@ -212,6 +241,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
 fn services(
     shared: &Arc<Shared>,
     state_dir: &Path,
+    max_in_flight: usize,
     tracker: &TaskTracker,
     cancel: &CancellationToken,
 ) -> anyhow::Result<axum::Router> {
@@ -223,13 +253,14 @@ fn services(
     let mut app = web::router(Arc::clone(shared)).merge(probe::reflector::router());
     let mut dashboard = web::dashboard::Config::new(state_dir);
 
-    let gate_cfg = gate::Config::new(
+    let mut gate_cfg = gate::Config::new(
         Arc::clone(&topology),
         Arc::clone(&health),
         shared.metrics.clone(),
         state_dir,
         secrets.clone(),
     );
+    gate_cfg.max_in_flight = max_in_flight;
     match gate::Gate::open(gate_cfg) {
         Ok(g) => {
             // The pattern memory forgets idle callers every few minutes.
@@ -619,6 +650,26 @@ fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
         }
         if closed {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::default("64", Some(64))]
+    #[case::one("1", Some(1))]
+    #[case::spaces(" 200 ", Some(200))]
+    #[case::zero("0", None)]
+    #[case::too_many("100001", None)]
+    #[case::word("banyak", None)]
+    fn the_in_flight_limit_is_a_sensible_number(#[case] arg: &str, #[case] want: Option<usize>) {
+        let got = super::in_flight_limit(arg);
+        assert_eq!(got.as_ref().ok().copied(), want, "{got:?}");
+        if let Err(e) = got {
+            assert!(e.contains(arg.trim()) && e.contains("1 to 100000"), "{e}");
         }
     }
 }
