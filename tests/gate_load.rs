@@ -47,9 +47,13 @@ const RSS_CEILING_KB: u64 = 192 * 1024;
 /// Allowed RSS growth from the first to the last minute: the larger of 8 MB and 10 %.
 const RSS_GROWTH_KB: u64 = 8 * 1024;
 const RSS_GROWTH_RATIO: f64 = 0.10;
-/// The p99 bound of answered look-ups (ms): a gate that sheds answers in milliseconds; one
-/// that queues twice its capacity for minutes reaches seconds, then the client's timeout.
-const P99_BOUND_MS: f64 = 1000.0;
+/// The p99 bound of answered look-ups (ms), counted from the scheduled time. With the limit
+/// it measured 0.3-0.7 s on a busy 2-core machine (mostly the generator's own lateness);
+/// without it, 88 s in the first minute and 430 s in the fifth (BENCHMARKS.md).
+const P99_BOUND_MS: f64 = 3000.0;
+
+/// The two tests of this file time things: they run one after the other.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const CHILD_SIM: &str = "JUKNIS_LOAD_CHILD_SIM_URL";
 const CHILD_STATE: &str = "JUKNIS_LOAD_CHILD_STATE_DIR";
@@ -265,7 +269,14 @@ fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
-fn record(tally: &Mutex<Tally>, second: u32, latency: Duration, status: u16, ra: bool, body: &[u8]) {
+fn record(
+    tally: &Mutex<Tally>,
+    second: u32,
+    latency: Duration,
+    status: u16,
+    ra: bool,
+    body: &[u8],
+) {
     let mut t = tally.lock().unwrap();
     *t.by_status.entry(status).or_default() += 1;
     if matches!(status, 429 | 503) && !ra {
@@ -405,7 +416,10 @@ fn cpu_ticks(pid: u32) -> u64 {
 
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit_once(')').is_some_and(|(_, r)| !r.trim_start().starts_with('Z')))
+        .map(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+        })
         .unwrap_or(false)
 }
 
@@ -429,9 +443,10 @@ fn metric(text: &str, name: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twice_its_capacity_is_shed_not_queued() {
-    let secs: u64 = std::env::var("JUKNIS_LOAD_SECS")
-        .ok()
-        .map_or(300, |v| v.parse().expect("JUKNIS_LOAD_SECS is a number of seconds"));
+    let _serial = SERIAL.lock().await;
+    let secs: u64 = std::env::var("JUKNIS_LOAD_SECS").ok().map_or(300, |v| {
+        v.parse().expect("JUKNIS_LOAD_SECS is a number of seconds")
+    });
     let baseline = std::env::var_os("JUKNIS_LOAD_BASELINE").is_some();
     let dir = tempfile::tempdir().unwrap();
     let (_sim, sim_url) = start_sim();
@@ -450,13 +465,23 @@ async fn twice_its_capacity_is_shed_not_queued() {
     let capacity = cap.answered() as f64 / cap_elapsed.as_secs_f64();
     let (cap_p50, cap_p99, _) = p50_p99(&cap, 0, u32::MAX);
     assert_eq!(
-        (cap.by_status.get(&200).copied().unwrap_or(0), cap.errors, cap.timeouts),
+        (
+            cap.by_status.get(&200).copied().unwrap_or(0),
+            cap.errors,
+            cap.timeouts
+        ),
         (cap.answered(), 0, 0),
         "below the in-flight limit every look-up is answered 200: {:?}",
         cap.by_status
     );
-    assert_eq!(cap.not_found_200, 0, "every look-up reached the portal and found the record");
-    assert!(capacity > 100.0, "capacity {capacity:.0}/s is implausibly low");
+    assert_eq!(
+        cap.not_found_200, 0,
+        "every look-up reached the portal and found the record"
+    );
+    assert!(
+        capacity > 100.0,
+        "capacity {capacity:.0}/s is implausibly low"
+    );
 
     // RSS and liveness of the gate process every second while the overload runs.
     let samples: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
@@ -490,7 +515,10 @@ async fn twice_its_capacity_is_shed_not_queued() {
     sampler.await.unwrap();
     let cpu = (cpu_ticks(pid) - ticks0) as f64 / 100.0 / load_elapsed.as_secs_f64() * 100.0;
 
-    assert!(!died.load(Ordering::Relaxed), "the gate process died under load");
+    assert!(
+        !died.load(Ordering::Relaxed),
+        "the gate process died under load"
+    );
     let (hz, health) = get(addr, "/healthz").await;
     let (_, metrics) = get(addr, "/metrics").await;
     let shed = metric(&metrics, "juknis_lookups_shed_total");
@@ -504,7 +532,11 @@ async fn twice_its_capacity_is_shed_not_queued() {
     // First and last minute (a third of the run when it is shorter than three minutes).
     let window = (secs / 3).clamp(1, 60);
     let first: Vec<u64> = rss.iter().filter(|(s, _)| *s < window).map(kb).collect();
-    let last: Vec<u64> = rss.iter().filter(|(s, _)| *s >= secs.saturating_sub(window)).map(kb).collect();
+    let last: Vec<u64> = rss
+        .iter()
+        .filter(|(s, _)| *s >= secs.saturating_sub(window))
+        .map(kb)
+        .collect();
     let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
     let (rss_first, rss_last) = (mean(&first), mean(&last));
     let growth_allowed = (RSS_GROWTH_KB as f64).max(rss_first * RSS_GROWTH_RATIO);
@@ -528,7 +560,9 @@ async fn twice_its_capacity_is_shed_not_queued() {
         std::env::var(MAX_IN_FLIGHT).unwrap_or_else(|_| gate::DEFAULT_MAX_IN_FLIGHT.to_string()),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
-    println!("| phase | offered /s | offered | 200 | 429 | 503 | other | errors | timeouts | late | p50 ms | p99 ms |");
+    println!(
+        "| phase | offered /s | offered | 200 | 429 | 503 | other | errors | timeouts | late | p50 ms | p99 ms |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
         "| capacity, closed loop {CAPACITY_CONNS} conn, {:.0} s | - | {} | {} | 0 | 0 | 0 | {} | {} | 0 | {cap_p50:.2} | {cap_p99:.2} |",
@@ -566,23 +600,44 @@ async fn twice_its_capacity_is_shed_not_queued() {
 
     assert_eq!(hz, 200, "/healthz after the overload: {health}");
     assert_eq!(others, 0, "only 200, 429 and 503: {:?}", load.by_status);
-    assert_eq!(load.no_retry_after, 0, "every 429 and 503 carries Retry-After");
-    assert_eq!(load.bad_busy_body, 0, "every 503 is the gate's JSON `busy` error");
+    assert_eq!(
+        load.no_retry_after, 0,
+        "every 429 and 503 carries Retry-After"
+    );
+    assert_eq!(
+        load.bad_busy_body, 0,
+        "every 503 is the gate's JSON `busy` error"
+    );
     assert_eq!(load.not_found_200, 0, "every 200 is the found record");
-    assert!(count(503) > 0, "twice the capacity must be shed: {:?}", load.by_status);
+    assert!(
+        count(503) > 0,
+        "twice the capacity must be shed: {:?}",
+        load.by_status
+    );
     assert!(
         count(200) as f64 >= 0.3 * capacity * secs as f64,
         "the gate kept answering look-ups while shedding ({} in {secs} s, capacity {capacity:.0}/s)",
         count(200)
     );
-    assert_eq!(shed, count(503) as f64, "juknis_lookups_shed_total counts every 503");
-    assert_eq!((load.errors, load.timeouts), (0, 0), "no broken connection, no timeout");
+    assert_eq!(
+        shed,
+        count(503) as f64,
+        "juknis_lookups_shed_total counts every 503"
+    );
+    assert_eq!(
+        (load.errors, load.timeouts),
+        (0, 0),
+        "no broken connection, no timeout"
+    );
     assert_eq!(
         load.answered(),
         offered,
         "every look-up offered was answered"
     );
-    assert!(p99 <= P99_BOUND_MS, "p99 {p99:.1} ms over {P99_BOUND_MS} ms: a queue");
+    assert!(
+        p99 <= P99_BOUND_MS,
+        "p99 {p99:.1} ms over {P99_BOUND_MS} ms: a queue"
+    );
     assert!(
         p99_last <= P99_BOUND_MS,
         "p99 of the last {w} s {p99_last:.1} ms: the queue grew"
@@ -603,6 +658,7 @@ async fn twice_its_capacity_is_shed_not_queued() {
 /// the header read timeout; a body over the limit gets 413 without being read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_gate_sheds_at_once_and_slow_or_large_requests_are_refused() {
+    let _serial = SERIAL.lock().await;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let sim = sim::Server::start(sim::Config {
@@ -638,7 +694,9 @@ async fn a_full_gate_sheds_at_once_and_slow_or_large_requests_are_refused() {
     let nik = sim.samples()["found"].clone();
     let target = Arc::new(Target {
         addr,
-        body: serde_json::json!({"nik": nik, "purpose": "uji batas"}).to_string().into(),
+        body: serde_json::json!({"nik": nik, "purpose": "uji batas"})
+            .to_string()
+            .into(),
     });
 
     // Two slow look-ups fill the gate (limit 2); the third is answered at once.
@@ -673,10 +731,16 @@ async fn a_full_gate_sheds_at_once_and_slow_or_large_requests_are_refused() {
         serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(body["status"], "busy");
     assert!(
-        body["message"].as_str().unwrap().starts_with("Gateway sedang sibuk, coba lagi"),
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Gateway sedang sibuk, coba lagi"),
         "{body}"
     );
-    assert!(waited < Duration::from_millis(500), "shed after {waited:?}, not at once");
+    assert!(
+        waited < Duration::from_millis(500),
+        "shed after {waited:?}, not at once"
+    );
     for s in slow {
         let (status, _, body) = s.await.unwrap();
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
@@ -716,9 +780,18 @@ async fn a_full_gate_sheds_at_once_and_slow_or_large_requests_are_refused() {
     };
     let (silent, (trickled, answered)) = tokio::join!(silent, trickle);
     let bound = header_timeout + Duration::from_millis(1000);
-    assert!(silent < bound, "a silent client held its connection {silent:?}");
-    assert!(trickled < bound, "a trickling client held its connection {trickled:?}");
-    assert_eq!(answered, 0, "a client whose headers never end gets no answer");
+    assert!(
+        silent < bound,
+        "a silent client held its connection {silent:?}"
+    );
+    assert!(
+        trickled < bound,
+        "a trickling client held its connection {trickled:?}"
+    );
+    assert_eq!(
+        answered, 0,
+        "a client whose headers never end gets no answer"
+    );
 
     // A body that stops coming: 408 at the body read timeout, the place never taken.
     let stalled_body = tokio::spawn(async move {

@@ -51,21 +51,20 @@ async fn admit(State(gate): State<Gate>, req: Request, next: Next) -> Response {
         return too_large();
     }
     let (parts, body) = req.into_parts();
-    let body = match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, MAX_BODY))
-        .await
-    {
-        Ok(Ok(b)) => b,
-        // Only a body over the limit fails here; a broken connection has no one to answer.
-        Ok(Err(_)) => return too_large(),
-        Err(_) => {
-            let mut res = bad_request(format!(
-                "Badan permintaan tidak diterima lengkap dalam {} detik",
-                BODY_READ_TIMEOUT.as_secs()
-            ));
-            *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            return res;
-        }
-    };
+    let body =
+        match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
+            Ok(Ok(b)) => b,
+            // Only a body over the limit fails here; a broken connection has no one to answer.
+            Ok(Err(_)) => return too_large(),
+            Err(_) => {
+                let mut res = bad_request(format!(
+                    "Badan permintaan tidak diterima lengkap dalam {} detik",
+                    BODY_READ_TIMEOUT.as_secs()
+                ));
+                *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
+                return res;
+            }
+        };
     match gate.try_admit() {
         Ok(place) => {
             let res = next.run(Request::from_parts(parts, Body::from(body))).await;
