@@ -1,5 +1,5 @@
 # One entry point for people and CI. `make demo` and `make test` are the README's two commands.
-.PHONY: demo test ci lint fmt deny deps-demo deps-test fuzz-smoke
+.PHONY: demo test ci lint fmt deny deps-demo deps-test fuzz-smoke load soak
 
 CARGO ?= cargo
 
@@ -15,6 +15,15 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 ci: lint test
+
+# The gate at twice its capacity for JUKNIS_LOAD_SECS (default 300) seconds, with its table.
+load:
+	$(CARGO) test --test gate_load -- --nocapture
+
+# One hour of `juknis serve` probing 1,000 loopback targets (SOAK_SECS to change); CSV in soak/.
+soak:
+	$(CARGO) build --release --bin juknis
+	scripts/soak.sh soak
 
 fmt:
 	$(CARGO) fmt

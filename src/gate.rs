@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::health::{self, State};
 use crate::metrics::Metrics;
@@ -116,7 +117,18 @@ pub struct Config {
     pub timeout: Duration,
     /// Replace the agreement's quota (benchmarks and tests only).
     pub quota_override: Option<topology::Quota>,
+    /// Most look-ups answered at once; beyond it [`Gate::try_admit`] refuses at once with
+    /// [`Refusal::Busy`] (at least 1). See [`DEFAULT_MAX_IN_FLIGHT`].
+    pub max_in_flight: usize,
 }
+
+/// The default in-flight limit. Far above what one OPD needs (the Juknis quota is 200 a day;
+/// a Web Portal answer over a 512 Kbps link takes tens of milliseconds) and above the 32
+/// concurrent clients at which the gate reaches its full throughput on a 2-core machine
+/// (BENCHMARKS.md), so it never limits honest traffic; small enough that a flood waits at most
+/// 64 look-ups' time instead of queueing without bound, and that 64 forwards at the portal
+/// timeout stay a bounded amount of memory.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 
 impl Config {
     /// A configuration with the defaults: [`Rules::default`], [`breaker::Config::default`],
@@ -139,6 +151,7 @@ impl Config {
             clock: Arc::new(SystemClock),
             timeout: portal::DEFAULT_TIMEOUT,
             quota_override: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -229,6 +242,8 @@ pub enum Refusal {
     PortalError,
     /// The appliance failed (the audit log could not be written).
     Internal,
+    /// Too many look-ups in flight: refused before the request was read (not audited).
+    Busy,
 }
 
 impl Refusal {
@@ -244,6 +259,7 @@ impl Refusal {
             Refusal::LinkDown => "link_down",
             Refusal::PortalError => "portal_error",
             Refusal::Internal => "internal_error",
+            Refusal::Busy => "busy",
         }
     }
 
@@ -254,7 +270,7 @@ impl Refusal {
             Refusal::InvalidRequest | Refusal::InvalidFormat => 400,
             Refusal::Pattern | Refusal::Burst | Refusal::QuotaExhausted => 429,
             Refusal::PortalError => 502,
-            Refusal::LinkDown => 503,
+            Refusal::LinkDown | Refusal::Busy => 503,
             Refusal::Internal => 500,
         }
     }
@@ -294,6 +310,9 @@ pub mod messages {
     pub const PATTERN: &str = "Permintaan ditolak: NIK berurutan atau berpola (Juknis II.E.1)";
     /// Burst.
     pub const BURST: &str = "Permintaan ditolak: terlalu banyak permintaan dalam waktu berdekatan";
+    /// The in-flight limit is reached.
+    pub const BUSY: &str = "Gateway sedang sibuk, coba lagi dalam 1 detik. Permintaan tidak \
+                            diproses dan kuota tidak terpakai.";
     /// Empty purpose.
     pub const NO_PURPOSE: &str =
         "Permintaan tidak lengkap: tujuan penggunaan data (purpose) wajib diisi";
@@ -316,6 +335,7 @@ struct Inner {
     key: secrets::HmacKey,
     secrets: Secrets,
     clock: Arc<dyn Clock>,
+    in_flight: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -326,6 +346,7 @@ impl std::fmt::Debug for Inner {
             .field("quota", &self.quota)
             .field("audit", &self.audit)
             .field("secrets", &self.secrets)
+            .field("in_flight_free", &self.in_flight.available_permits())
             .finish_non_exhaustive()
     }
 }
@@ -408,6 +429,10 @@ impl Gate {
         cfg.metrics
             .quota_used
             .set(i64::try_from(quota.used_today()?).unwrap_or(i64::MAX));
+        let max_in_flight = cfg.max_in_flight.max(1);
+        cfg.metrics
+            .lookups_in_flight_limit
+            .set(i64::try_from(max_in_flight).unwrap_or(i64::MAX));
         for r in &routes {
             cfg.metrics
                 .breaker_open
@@ -428,6 +453,7 @@ impl Gate {
                 key,
                 secrets: cfg.secrets,
                 clock: cfg.clock,
+                in_flight: Arc::new(Semaphore::new(max_in_flight)),
             }),
         })
     }
@@ -438,6 +464,26 @@ impl Gate {
             .secrets
             .application(token)
             .map(|a| Caller::Application(a.to_owned()))
+    }
+
+    /// A place among the look-ups in flight, held until the answer is sent; when all
+    /// [`Config::max_in_flight`] are taken, a [`Refusal::Busy`] to answer at once (counted in
+    /// `juknis_lookups_shed_total`). Never waits: a flood is shed, not queued.
+    pub fn try_admit(&self) -> Result<InFlight, Refused> {
+        let m = &self.inner.metrics;
+        match Arc::clone(&self.inner.in_flight).try_acquire_owned() {
+            Ok(permit) => {
+                m.lookups_in_flight.inc();
+                Ok(InFlight {
+                    _permit: permit,
+                    gauge: m.lookups_in_flight.clone(),
+                })
+            }
+            Err(_) => {
+                m.lookups_shed.inc();
+                Err(Refused::new(Refusal::Busy, messages::BUSY).after(BUSY_RETRY_AFTER))
+            }
+        }
     }
 
     /// The Web Portal path the gate forwards on.
@@ -710,6 +756,22 @@ impl Gate {
     /// Forget pattern memory of idle callers (call every few minutes).
     pub fn prune(&self) {
         self.inner.memory.prune();
+    }
+}
+
+/// When a shed caller may retry: look-ups take milliseconds, so a second is plenty.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// A look-up's place in flight (see [`Gate::try_admit`]); dropping it frees the place.
+#[derive(Debug)]
+pub struct InFlight {
+    _permit: OwnedSemaphorePermit,
+    gauge: prometheus::IntGauge,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.gauge.dec();
     }
 }
 

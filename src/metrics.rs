@@ -37,6 +37,9 @@ pub struct Metrics {
     pub quota_limit: IntGauge,
     pub quota_used: IntGauge,
     pub breaker_open: IntGaugeVec,
+    pub lookups_in_flight: IntGauge,
+    pub lookups_in_flight_limit: IntGauge,
+    pub lookups_shed: prometheus::IntCounter,
     // Data balikan outbox.
     pub balikan_records: IntGaugeVec,
     pub balikan_oldest_pending: prometheus::Gauge,
@@ -196,6 +199,30 @@ impl Metrics {
                 "juknis_circuit_breaker_open",
                 "1 while the route's circuit breaker is open (after failed requests).",
                 &["path", "route"],
+            ),
+            lookups_in_flight: reg(
+                &r,
+                IntGauge::new(
+                    "juknis_lookups_in_flight",
+                    "NIK look-ups being answered right now (API and dashboard).",
+                )
+                .expect("valid metric"),
+            ),
+            lookups_in_flight_limit: reg(
+                &r,
+                IntGauge::new(
+                    "juknis_lookups_in_flight_limit",
+                    "Most NIK look-ups answered at once; more are refused at once with 503 busy.",
+                )
+                .expect("valid metric"),
+            ),
+            lookups_shed: reg(
+                &r,
+                prometheus::IntCounter::new(
+                    "juknis_lookups_shed_total",
+                    "NIK look-ups refused at once with 503 busy because the in-flight limit was reached (not audited: no NIK was read).",
+                )
+                .expect("valid metric"),
             ),
             balikan_records: ig(
                 "juknis_balikan_records",

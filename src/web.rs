@@ -170,19 +170,84 @@ async fn metrics(AxState(s): AxState<Arc<Shared>>) -> impl IntoResponse {
     )
 }
 
-/// Serve `app` on `listener` until `cancel` fires, then finish in-flight requests.
+/// How long a client may take to send a request's headers, counted from when the server starts
+/// waiting for them (so it also closes a keep-alive connection idle that long). A stalled or
+/// trickling client is cut off instead of holding a connection and its memory.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest time to answer a request once its headers are in (reading the body included).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serve `app` on `listener` until `cancel` fires, then finish in-flight requests; with
+/// [`HEADER_READ_TIMEOUT`] and [`REQUEST_TIMEOUT`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
+    serve_with(listener, app, cancel, HEADER_READ_TIMEOUT).await
+}
+
+/// [`serve`] with another header read timeout (tests). Our own accept loop rather than
+/// `axum::serve`, which gives hyper no timer and so no header read timeout at all. HTTP/1.1
+/// only: hyper's HTTP/1-or-2 detection waits for a client's first bytes without a deadline,
+/// and nothing that talks to the appliance (browsers, Prometheus, OPD applications over plain
+/// HTTP) uses HTTP/2 without TLS.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    cancel: CancellationToken,
+    header_read_timeout: Duration,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
     let app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
-        Duration::from_secs(30),
+        REQUEST_TIMEOUT,
     ));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            () = cancel.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        let tcp = match accepted {
+            Ok((tcp, _)) => tcp,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let cancel = cancel.clone();
+        connections.spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .serve_connection(TokioIo::new(tcp), service)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection ended");
+                    }
+                }
+                () = cancel.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    connections.close();
+    connections.wait().await;
+    Ok(())
 }
 
 impl crate::health::Source for Shared {

@@ -103,7 +103,8 @@ fn semester(args: &Args) -> ExitCode {
 /// What the output file's extension asks for: a document format, or plain text (`.txt`).
 enum Output {
     Text,
-    Document(doc::Format),
+    /// HTML, DOCX or PDF, which `Document::write` picks from the extension again.
+    Document,
 }
 
 impl Output {
@@ -116,7 +117,7 @@ impl Output {
             return Ok(Output::Text);
         }
         doc::Format::from_path(path)
-            .map(Output::Document)
+            .map(|_| Output::Document)
             .map_err(|_| {
                 format!(
                     "{}: unknown report format; use .html, .docx, .pdf or .txt",
@@ -133,7 +134,7 @@ impl Output {
             Output::Text => {
                 std::fs::write(out, doc.plain_text()).map_err(|e| format!("{}: {e}", out.display()))
             }
-            Output::Document(_) => doc.write(out).map(drop).map_err(|e| e.to_string()),
+            Output::Document => doc.write(out).map(drop).map_err(|e| e.to_string()),
         }
     }
 }

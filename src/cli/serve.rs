@@ -37,6 +37,26 @@ pub struct Args {
         env = "STATE_DIRECTORY"
     )]
     state_dir: PathBuf,
+    /// Most NIK look-ups answered at once; more are refused at once with 503 and Retry-After
+    /// instead of queueing (see BENCHMARKS.md, "Overload and soak").
+    #[arg(
+        long,
+        value_name = "N",
+        env = "JUKNIS_MAX_IN_FLIGHT",
+        default_value_t = crate::gate::DEFAULT_MAX_IN_FLIGHT,
+        value_parser = in_flight_limit
+    )]
+    max_in_flight: usize,
+}
+
+fn in_flight_limit(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a number of look-ups from 1 to 100000 (default {})",
+            crate::gate::DEFAULT_MAX_IN_FLIGHT
+        )),
+    }
 }
 
 /// What a running appliance needs, however it was started (serve or demo).
@@ -52,6 +72,8 @@ pub struct Options {
     /// The gate's and the sender's secrets, loaded (and their files' modes checked) before
     /// anything starts.
     pub secrets: crate::gate::Secrets,
+    /// The gate's in-flight limit (`gate::Config::max_in_flight`).
+    pub max_in_flight: usize,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -80,6 +102,7 @@ pub fn run(args: Args) -> ExitCode {
         state_dir: args.state_dir,
         reload_from: Some(args.config.config),
         first_round_within: Duration::from_secs(60),
+        max_in_flight: args.max_in_flight,
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -227,7 +250,14 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         });
     }
 
-    let app = services(&shared, &opts.state_dir, secrets, &tracker, &cancel)?;
+    let app = services(
+        &shared,
+        &opts.state_dir,
+        secrets,
+        opts.max_in_flight,
+        &tracker,
+        &cancel,
+    )?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
@@ -247,6 +277,7 @@ fn services(
     shared: &Arc<Shared>,
     state_dir: &Path,
     secrets: gate::Secrets,
+    max_in_flight: usize,
     tracker: &TaskTracker,
     cancel: &CancellationToken,
 ) -> anyhow::Result<axum::Router> {
@@ -256,13 +287,14 @@ fn services(
     let mut app = web::router(Arc::clone(shared)).merge(probe::reflector::router());
     let mut dashboard = web::dashboard::Config::new(state_dir);
 
-    let gate_cfg = gate::Config::new(
+    let mut gate_cfg = gate::Config::new(
         Arc::clone(&topology),
         Arc::clone(&health),
         shared.metrics.clone(),
         state_dir,
         secrets.clone(),
     );
+    gate_cfg.max_in_flight = max_in_flight;
     match gate::Gate::open(gate_cfg) {
         Ok(g) => {
             // The pattern memory forgets idle callers every few minutes.
@@ -709,6 +741,26 @@ fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
         }
         if closed {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::default("64", Some(64))]
+    #[case::one("1", Some(1))]
+    #[case::spaces(" 200 ", Some(200))]
+    #[case::zero("0", None)]
+    #[case::too_many("100001", None)]
+    #[case::word("banyak", None)]
+    fn the_in_flight_limit_is_a_sensible_number(#[case] arg: &str, #[case] want: Option<usize>) {
+        let got = super::in_flight_limit(arg);
+        assert_eq!(got.as_ref().ok().copied(), want, "{got:?}");
+        if let Err(e) = got {
+            assert!(e.contains(arg.trim()) && e.contains("1 to 100000"), "{e}");
         }
     }
 }

@@ -638,7 +638,12 @@ impl Dash {
         use crate::portal::Status;
         let gate = self.cfg.gate.as_ref()?;
         let caller = crate::gate::Caller::Operator(user.to_string());
-        Some(match gate.lookup(&caller, nik, purpose).await {
+        // Operators share the in-flight limit with the applications.
+        let answer = match gate.try_admit() {
+            Err(r) => Err(r),
+            Ok(_place) => gate.lookup(&caller, nik, purpose).await,
+        };
+        Some(match answer {
             Ok(a) => match (&a.status, &a.record) {
                 (Status::Found, Some(r)) => pages::lookup::Answer {
                     found: true,
