@@ -16,4 +16,5 @@ pub mod render;
 pub mod sim;
 pub mod store;
 pub mod topology;
+pub mod study;
 pub mod web;

@@ -230,6 +230,73 @@ impl Drop for Quota {
     }
 }
 
+/// Look-ups counted per WIB day in `[from, to]` (inclusive), oldest first, read from
+/// `DIR/quota.db` without writing to it. Days without a row are left out. A missing file is an
+/// empty history, not an error.
+pub fn history(
+    state_dir: &Path,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, u64)>, Error> {
+    let path = state_dir.join(FILE);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let sql = |source| Error::Sql {
+        path: path.clone(),
+        source,
+    };
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+    let mut st = conn
+        .prepare("SELECT day, used FROM quota WHERE day >= ?1 AND day <= ?2 ORDER BY day")
+        .map_err(sql)?;
+    let rows = st
+        .query_map(params![from.to_string(), to.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
+        .map_err(sql)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (day, used) = row.map_err(sql)?;
+        // Rows are written by `Quota` as ISO dates; anything else is skipped.
+        if let Ok(d) = day.parse::<NaiveDate>() {
+            out.push((d, used.max(0) as u64));
+        }
+    }
+    Ok(out)
+}
+
+/// Set the count of whole days at once (synthetic histories, imports), creating `DIR/quota.db`
+/// when needed.
+pub fn write_history(state_dir: &Path, days: &[(NaiveDate, u64)]) -> Result<(), Error> {
+    let path = state_dir.join(FILE);
+    let sql = |source| Error::Sql {
+        path: path.clone(),
+        source,
+    };
+    let mut conn = Connection::open(&path).map_err(sql)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS quota (day TEXT PRIMARY KEY, used INTEGER NOT NULL)",
+    )
+    .map_err(sql)?;
+    let tx = conn.transaction().map_err(sql)?;
+    {
+        let mut st = tx
+            .prepare(
+                "INSERT INTO quota (day, used) VALUES (?1, ?2)
+                 ON CONFLICT(day) DO UPDATE SET used = excluded.used",
+            )
+            .map_err(sql)?;
+        for (d, n) in days {
+            st.execute(params![d.to_string(), *n as i64]).map_err(sql)?;
+        }
+    }
+    tx.commit().map_err(sql)
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
