@@ -18,6 +18,7 @@ mod probe;
 mod render;
 mod serve;
 mod sim;
+pub(crate) mod study;
 mod user;
 
 /// Exit code for bad configuration or input (sysexits EX_USAGE).
@@ -58,6 +59,8 @@ enum Command {
     Render(render::Which),
     /// Run the Dukcapil simulator (Web Portal and data balikan) alone.
     Sim(sim::Args),
+    /// Write the kajian teknis (technical study) for a bandwidth change, from measurements.
+    Study(study::Args),
     /// Dashboard users: `juknis user add` creates one (the first admin, operators, technicians).
     #[command(subcommand)]
     User(user::Which),
@@ -87,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Bandwidth(args) => bandwidth::run(args),
         Command::Render(which) => render::run(which),
         Command::Sim(args) => sim::run(args),
+        Command::Study(args) => study::run(args),
         Command::User(which) => user::run(which),
     }
 }

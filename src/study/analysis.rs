@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::cost::LookupCost;
 use super::history::{History, Point};
@@ -347,8 +347,12 @@ pub fn analyse(h: &History, inputs: &Inputs) -> Analysis {
         })
         .collect();
 
+    // Trends over working days only: weekends carry no busy hour, and a weekly cycle cut at
+    // the period's ends would read as a slope.
+    let workday = |d: NaiveDate| d.weekday().num_days_from_monday() < 5;
     let daily = |f: &dyn Fn(&Day) -> Option<f64>| -> Vec<(f64, f64)> {
         days.iter()
+            .filter(|d| workday(d.date))
             .filter_map(|d| f(d).map(|v| (x_of(d.date), v)))
             .collect()
     };
@@ -363,7 +367,11 @@ pub fn analyse(h: &History, inputs: &Inputs) -> Analysis {
             .map(|(d, n)| (*d, *n))
             .unwrap_or((period.from, 0));
         let mean = total as f64 / look.len() as f64;
-        let pts: Vec<(f64, f64)> = look.iter().map(|(d, n)| (x_of(*d), *n as f64)).collect();
+        let pts: Vec<(f64, f64)> = look
+            .iter()
+            .filter(|(d, _)| workday(**d))
+            .map(|(d, n)| (x_of(*d), *n as f64))
+            .collect();
         Lookups {
             days: look.len(),
             total,

@@ -62,25 +62,37 @@ pub fn rupiah(value: i64) -> String {
     }
 }
 
-/// A fraction as a percentage with one decimal: `0.953` -> `95,3%`.
-pub fn percent(fraction: f64) -> String {
-    format!("{}%", number(fraction * 100.0, 1))
+/// `number`, without a decimal part of zeros (`70,0` -> `70`).
+pub fn short(value: f64, decimals: usize) -> String {
+    let s = number(value, decimals);
+    match s.split_once(',') {
+        Some((int, frac)) if frac.chars().all(|c| c == '0') => int.to_string(),
+        _ => s,
+    }
 }
 
-/// A bit rate: Kbps under 1 Mbps (one decimal), Mbps above (two decimals).
+/// A fraction as a percentage with one decimal: `0.953` -> `95,3%`, `0.7` -> `70%`.
+pub fn percent(fraction: f64) -> String {
+    format!("{}%", short(fraction * 100.0, 1))
+}
+
+/// A bit rate: Kbps under 1 Mbps (one decimal), Mbps above (two decimals); a whole number
+/// is written without decimals, as providers write their tiers (`512 Kbps`, `1 Mbps`).
 pub fn bitrate(bps: f64) -> String {
-    if !bps.is_finite() {
-        "-".into()
-    } else if bps.abs() >= 1_000_000.0 {
-        format!("{} Mbps", number(bps / 1_000_000.0, 2))
+    let (v, d, unit) = if bps.abs() >= 1_000_000.0 {
+        (bps / 1_000_000.0, 2, "Mbps")
     } else {
-        format!("{} Kbps", number(bps / 1_000.0, 1))
+        (bps / 1_000.0, 1, "Kbps")
+    };
+    if !bps.is_finite() {
+        return "-".into();
     }
+    format!("{} {unit}", short(v, d))
 }
 
 /// Milliseconds from seconds, one decimal: `0.0183` -> `18,3 ms`.
 pub fn millis(seconds: f64) -> String {
-    format!("{} ms", number(seconds * 1000.0, 1))
+    format!("{} ms", short(seconds * 1000.0, 1))
 }
 
 /// `26 November 2026`.
@@ -125,8 +137,9 @@ mod tests {
     }
 
     #[rstest]
-    #[case(512_000.0, "512,0 Kbps")]
-    #[case(1_000_000.0, "1,00 Mbps")]
+    #[case(512_000.0, "512 Kbps")]
+    #[case(1_000_000.0, "1 Mbps")]
+    #[case(1_500_000.0, "1,50 Mbps")]
     #[case(487_234.0, "487,2 Kbps")]
     fn bitrates(#[case] v: f64, #[case] want: &str) {
         assert_eq!(bitrate(v), want);

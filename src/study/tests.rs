@@ -313,3 +313,20 @@ fn weighted_quantiles() {
     assert_eq!(analysis::weighted_quantile(&mut v, 0.95), Some(95.0));
     assert_eq!(analysis::weighted_quantile(&mut [], 0.5), None);
 }
+
+#[test]
+#[ignore = "timing probe"]
+fn timing_probe() {
+    let t = topo(DEMO);
+    let spec = Spec::new(Shape::Saturated, 512_000.0, day("2026-03-31"), 180);
+    let s0 = std::time::Instant::now();
+    let mut n = 0.0;
+    for m in 0..(180 * 1440) {
+        let x = synth::minute(&spec, spec.start_s() + m * 60);
+        n += x.rx_bps;
+    }
+    eprintln!("gen {:?} {n}", s0.elapsed());
+    let s0 = std::time::Instant::now();
+    let _dir = state(&t, &spec);
+    eprintln!("write {:?}", s0.elapsed());
+}
