@@ -2,7 +2,11 @@
 //! OPD whose long history lives in Prometheus rather than in the appliance's store.
 //!
 //! Gauges are read at a 1-minute step (as the store's minute rollups), in chunks that stay
-//! under Prometheus' 11,000 points per series and query. Interface counters are read raw and
+//! under Prometheus' 11,000 points per series and query. Each point summarises the scrapes of
+//! its minute as the store's rollup does: `quantile_over_time(0.5, ...)` for the RTT (the
+//! median of the rounds' medians, both interpolating linearly), `avg_over_time` for loss and
+//! jitter; it is evaluated at the minute's last second so the window covers `[b, b+59]` and the
+//! point is stamped with the minute's start `b`. Interface counters are read raw and
 //! differenced here: the difference of two counter readings a step apart, times 8, divided by
 //! the step, is the same mean bit rate as `rate()*8` without its extrapolation at the window's
 //! edges, so the numbers match the store's to the bit. Look-ups per WIB day are the day's
@@ -250,24 +254,32 @@ impl Source for Prometheus {
         };
         let (node, profile) = (sel.latency.node.as_str(), sel.latency.profile.as_str());
         let lat = [("node", node), ("profile", profile)];
-        let rtt = |stat: &str| {
-            let q = self.selector(
-                "juknis_probe_rtt_seconds",
-                &[("node", node), ("profile", profile), ("stat", stat)],
-            );
-            c.range(&q, from, last, step)
+        // Each minute's scrapes, evaluated at its last second, stamped with its start.
+        let minutes = |f: &str, sel: String| -> Result<Vec<(i64, f64)>, Error> {
+            let q = format!("{f}{sel}[{step}s])");
+            Ok(c.range(&q, from + step - 1, last + step - 1, step)?
+                .into_iter()
+                .map(|(t, v)| (t - (step - 1), v))
+                .collect())
         };
         let mut h = History {
             source: self.describe(),
             ..History::default()
         };
-        h.rtt_p50_s = points(rtt("p50")?, 1.0);
+        let rtt = self.selector(
+            "juknis_probe_rtt_seconds",
+            &[("node", node), ("profile", profile), ("stat", "p50")],
+        );
+        h.rtt_p50_s = points(minutes("quantile_over_time(0.5, ", rtt)?, 1.0);
         h.loss = points(
-            c.range(&self.selector("juknis_probe_loss_ratio", &lat), from, last, step)?,
+            minutes("avg_over_time(", self.selector("juknis_probe_loss_ratio", &lat))?,
             1.0,
         );
         h.jitter_s = points(
-            c.range(&self.selector("juknis_probe_jitter_seconds", &lat), from, last, step)?,
+            minutes(
+                "avg_over_time(",
+                self.selector("juknis_probe_jitter_seconds", &lat),
+            )?,
             1.0,
         );
         // A gauge repeats its last estimate until the next round: one point per estimate.
@@ -278,7 +290,7 @@ impl Source for Prometheus {
                 ("profile", sel.bandwidth.profile.as_str()),
             ],
         );
-        let mut estimates = c.range(&bw, from, last, step)?;
+        let mut estimates = minutes("avg_over_time(", bw)?;
         estimates.dedup_by(|b, a| a.1 == b.1);
         h.available_bps = points(estimates, 8.0);
         for (dir, out) in [("rx", &mut h.rx_bps), ("tx", &mut h.tx_bps)] {
