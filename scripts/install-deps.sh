@@ -10,7 +10,8 @@ packages=(graphviz fonts-dejavu-core ca-certificates)
 if [ "$what" = test ]; then
   # Needed by the tests: the network test-bed (namespaces, shaping, reference tools),
   # PDF checks, and the reference tools the benchmarks compare against.
-  packages+=(iproute2 iputils-ping iperf3 poppler-utils prometheus systemd chromium chromium-driver)
+  # `time` (GNU /usr/bin/time) measures peak memory in scripts/bench-study.sh.
+  packages+=(iproute2 iputils-ping iperf3 poppler-utils prometheus systemd chromium chromium-driver time)
 fi
 
 missing=()

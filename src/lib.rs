@@ -15,6 +15,6 @@ pub mod probe;
 pub mod render;
 pub mod sim;
 pub mod store;
-pub mod topology;
 pub mod study;
+pub mod topology;
 pub mod web;

@@ -409,13 +409,11 @@ impl Store {
 
     /// The oldest 1-minute rollup bucket still kept, if any: older history is hourly only.
     pub fn oldest_minute_bucket(&self) -> Result<Option<i64>, Error> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT MIN(bucket_s) FROM rollups WHERE resolution_s = 60",
-                [],
-                |r| r.get(0),
-            )?)
+        Ok(self.conn.query_row(
+            "SELECT MIN(bucket_s) FROM rollups WHERE resolution_s = 60",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Rollup buckets of one target at `resolution_s` in `[from_s, to_s)`, oldest first.

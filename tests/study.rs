@@ -61,8 +61,7 @@ fn seed(topo: &Path, state: &Path, spec: &synth::Spec) -> study::Selection {
     let link = study::pick_link(&t, None).expect("link");
     let sel = study::selection(&t, link, &kind_of);
     std::fs::create_dir_all(state).expect("mkdir");
-    let mut store =
-        juknis::store::Store::open(&state.join(history::STORE_FILE)).expect("store");
+    let mut store = juknis::store::Store::open(&state.join(history::STORE_FILE)).expect("store");
     synth::write(&mut store, state, &sel, spec).expect("synth");
     sel
 }
@@ -137,7 +136,11 @@ fn prometheus_with(dir: &Path, openmetrics: &Path) -> (Proc, String) {
 fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
@@ -205,13 +208,24 @@ fn prometheus_and_the_store_give_the_same_study() {
     assert_eq!(a.util.expect("util").n, 11 * 1440);
     assert_eq!(a.busy_hours, b.busy_hours);
     assert_eq!(a.busiest_hour.map(|h| h.0), b.busiest_hour.map(|h| h.0));
-    let (la, lb) = (a.lookups.as_ref().expect("lookups"), b.lookups.as_ref().expect("lookups"));
+    let (la, lb) = (
+        a.lookups.as_ref().expect("lookups"),
+        b.lookups.as_ref().expect("lookups"),
+    );
     assert_eq!((la.days, la.total, la.max), (lb.days, lb.total, lb.max));
     assert_eq!(la.days, 11);
     for (x, y) in a.days.iter().zip(&b.days) {
         assert_eq!(x.lookups, y.lookups, "{}", x.date);
-        close(x.util_p95.unwrap_or(0.0), y.util_p95.unwrap_or(0.0), "daily p95");
-        close(x.rtt_p95_s.unwrap_or(0.0), y.rtt_p95_s.unwrap_or(0.0), "daily rtt p95");
+        close(
+            x.util_p95.unwrap_or(0.0),
+            y.util_p95.unwrap_or(0.0),
+            "daily p95",
+        );
+        close(
+            x.rtt_p95_s.unwrap_or(0.0),
+            y.rtt_p95_s.unwrap_or(0.0),
+            "daily rtt p95",
+        );
     }
     close(
         from_store.recommendation.required_bps,
@@ -234,7 +248,14 @@ fn prometheus_and_the_store_give_the_same_study() {
         .arg("study")
         .arg("--config")
         .arg(&topo)
-        .args(["--from", "2026-03-21", "--to", "2026-03-31", "--prometheus", &url])
+        .args([
+            "--from",
+            "2026-03-21",
+            "--to",
+            "2026-03-31",
+            "--prometheus",
+            &url,
+        ])
         .arg("-o")
         .arg(&out)
         .output()
@@ -271,15 +292,53 @@ fn the_command_line_says_what_is_wrong_and_where() {
     let state = tmp.path().join("state");
     let state = state.to_str().expect("utf-8");
 
-    let r = study_cmd(&topo, &["--from", "2026-03-02", "--to", "2026-03-01", "--state-dir", state, "-o", out]);
+    let r = study_cmd(
+        &topo,
+        &[
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-01",
+            "--state-dir",
+            state,
+            "-o",
+            out,
+        ],
+    );
     assert_eq!(r.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&r.stderr).contains("--from 2026-03-02 is after --to 2026-03-01"));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("--from 2026-03-02 is after --to 2026-03-01")
+    );
 
-    let r = study_cmd(&topo, &["--from", "2026-03-01", "--to", "2026-03-02", "--state-dir", state, "-o", "k.txt"]);
+    let r = study_cmd(
+        &topo,
+        &[
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-02",
+            "--state-dir",
+            state,
+            "-o",
+            "k.txt",
+        ],
+    );
     assert_eq!(r.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&r.stderr).contains("use .html, .docx or .pdf"));
 
-    let r = study_cmd(&topo, &["--from", "2026-03-01", "--to", "2026-03-02", "--state-dir", state, "-o", out]);
+    let r = study_cmd(
+        &topo,
+        &[
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-02",
+            "--state-dir",
+            state,
+            "-o",
+            out,
+        ],
+    );
     assert_eq!(r.status.code(), Some(64));
     let e = String::from_utf8_lossy(&r.stderr);
     assert!(e.contains("no store at") && e.contains(state), "{e}");
@@ -287,10 +346,25 @@ fn the_command_line_says_what_is_wrong_and_where() {
     // Nothing listens there.
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let r = study_cmd(&topo, &["--from", "2026-03-01", "--to", "2026-03-02", "--prometheus", &url, "-o", out]);
+    let r = study_cmd(
+        &topo,
+        &[
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-02",
+            "--prometheus",
+            &url,
+            "-o",
+            out,
+        ],
+    );
     assert_eq!(r.status.code(), Some(69));
     let e = String::from_utf8_lossy(&r.stderr);
-    assert!(e.contains(&format!("Prometheus at {url} is unreachable")), "{e}");
+    assert!(
+        e.contains(&format!("Prometheus at {url} is unreachable")),
+        "{e}"
+    );
 
     // Something that is not Prometheus answers.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -304,12 +378,25 @@ fn the_command_line_says_what_is_wrong_and_where() {
         }
     });
     let url = format!("http://127.0.0.1:{port}");
-    let r = study_cmd(&topo, &["--from", "2026-03-01", "--to", "2026-03-02", "--prometheus", &url, "-o", out]);
+    let r = study_cmd(
+        &topo,
+        &[
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-02",
+            "--prometheus",
+            &url,
+            "-o",
+            out,
+        ],
+    );
     assert_eq!(r.status.code(), Some(69));
     let e = String::from_utf8_lossy(&r.stderr);
     assert!(
-        e.contains(&format!("Prometheus at {url} gave an answer the study cannot read"))
-            && e.contains("not the query API's JSON")
+        e.contains(&format!(
+            "Prometheus at {url} gave an answer the study cannot read"
+        )) && e.contains("not the query API's JSON")
             && e.contains("<html>router"),
         "{e}"
     );
@@ -318,7 +405,22 @@ fn the_command_line_says_what_is_wrong_and_where() {
     let mut spec = synth::Spec::new(synth::Shape::Idle, 512_000.0, day("2026-03-31"), 2);
     spec.minute_days = 0;
     seed(&topo, Path::new(state), &spec);
-    let r = study_cmd(&topo, &["--from", "2026-01-01", "--to", "2026-01-31", "--state-dir", state, "-o", out]);
+    let r = study_cmd(
+        &topo,
+        &[
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-31",
+            "--state-dir",
+            state,
+            "-o",
+            out,
+        ],
+    );
     assert_eq!(r.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&r.stderr).contains("no measurements of link `wan-kominfo` between 2026-01-01 and 2026-01-31"));
+    assert!(
+        String::from_utf8_lossy(&r.stderr)
+            .contains("no measurements of link `wan-kominfo` between 2026-01-01 and 2026-01-31")
+    );
 }

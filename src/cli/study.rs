@@ -63,7 +63,9 @@ pub fn run(args: Args) -> ExitCode {
     if let Some(g) = args.growth_percent
         && !(g.is_finite() && g > -100.0)
     {
-        return bad(format!("--growth-percent {g}: give a percentage above -100"));
+        return bad(format!(
+            "--growth-percent {g}: give a percentage above -100"
+        ));
     }
     let (t, profiles) = match super::probe::load(&args.config.config) {
         Ok(v) => v,

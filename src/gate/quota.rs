@@ -277,7 +277,8 @@ pub fn write_history(state_dir: &Path, days: &[(NaiveDate, u64)]) -> Result<(), 
         source,
     };
     let mut conn = Connection::open(&path).map_err(sql)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql)?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS quota (day TEXT PRIMARY KEY, used INTEGER NOT NULL)",
     )

@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::cost::LookupCost;
 use super::history::{History, Point};
-use super::{Period, wib_day, wib_hour_of_week};
+use super::{Period, wib_hour_of_week};
 
 /// Days in an average month, for trends per month.
 pub const DAYS_PER_MONTH: f64 = 30.4375;
@@ -160,20 +160,22 @@ pub struct Analysis {
 
 /// The `q` quantile of time-weighted values (nearest rank on the cumulative weight).
 pub fn weighted_quantile(values: &mut [(f64, f64)], q: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let total: f64 = values.iter().map(|v| v.1).sum();
+    quantile_sorted(values, total, q)
+}
+
+/// [`weighted_quantile`] of values already sorted, whose weights sum to `total`.
+fn quantile_sorted(sorted: &[(f64, f64)], total: f64, q: f64) -> Option<f64> {
     let want = q.clamp(0.0, 1.0) * total;
     let mut acc = 0.0;
-    for &(v, w) in values.iter() {
+    for &(v, w) in sorted {
         acc += w;
         if acc >= want - 1e-9 * total {
             return Some(v);
         }
     }
-    values.last().map(|v| v.0)
+    sorted.last().map(|v| v.0)
 }
 
 fn summary(values: &[(f64, f64)]) -> Option<Summary> {
@@ -181,14 +183,15 @@ fn summary(values: &[(f64, f64)]) -> Option<Summary> {
         return None;
     }
     let mut v = values.to_vec();
+    v.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let w: f64 = v.iter().map(|x| x.1).sum();
     let mean = v.iter().map(|x| x.0 * x.1).sum::<f64>() / w.max(f64::MIN_POSITIVE);
     Some(Summary {
         n: v.len(),
         mean,
-        p50: weighted_quantile(&mut v, 0.5)?,
-        p95: weighted_quantile(&mut v, 0.95)?,
-        max: v.iter().map(|x| x.0).fold(f64::MIN, f64::max),
+        p50: quantile_sorted(&v, w, 0.5)?,
+        p95: quantile_sorted(&v, w, 0.95)?,
+        max: v.last().map_or(f64::NAN, |x| x.0),
     })
 }
 
@@ -216,10 +219,16 @@ pub fn trend(values: &[(f64, f64)], last_x: f64) -> Option<Trend> {
     })
 }
 
-fn by_day(points: &[Point]) -> BTreeMap<NaiveDate, Vec<(f64, f64)>> {
-    let mut m: BTreeMap<NaiveDate, Vec<(f64, f64)>> = BTreeMap::new();
+/// Values per WIB day of the period (index 0 = the first day); points outside are dropped.
+fn by_day(points: &[Point], period: &Period) -> Vec<Vec<(f64, f64)>> {
+    let start = period.start_s();
+    let n = period.days().max(0) as usize;
+    let mut m = vec![Vec::new(); n];
     for p in points {
-        m.entry(wib_day(p.t)).or_default().push((p.v, p.dur as f64));
+        let i = (p.t - start).div_euclid(86_400);
+        if (0..n as i64).contains(&i) {
+            m[i as usize].push((p.v, p.dur as f64));
+        }
     }
     m
 }
@@ -232,16 +241,37 @@ fn by_hour(points: &[Point]) -> Vec<Vec<(f64, f64)>> {
     m
 }
 
-/// The busier direction of each bucket, bits per second.
+/// The busier direction of each bucket, bits per second (both series are sorted by time).
 fn utilisation(h: &History) -> Vec<Point> {
-    let mut m: BTreeMap<i64, (i64, f64)> = BTreeMap::new();
-    for p in h.rx_bps.iter().chain(&h.tx_bps) {
-        let e = m.entry(p.t).or_insert((p.dur, 0.0));
-        e.1 = e.1.max(p.v);
+    let (rx, tx) = (&h.rx_bps, &h.tx_bps);
+    let mut out = Vec::with_capacity(rx.len().max(tx.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < rx.len() || j < tx.len() {
+        match (rx.get(i), tx.get(j)) {
+            (Some(a), Some(b)) if a.t == b.t => {
+                out.push(Point {
+                    v: a.v.max(b.v),
+                    ..*a
+                });
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a.t < b.t => {
+                out.push(*a);
+                i += 1;
+            }
+            (Some(_), Some(b)) | (None, Some(b)) => {
+                out.push(*b);
+                j += 1;
+            }
+            (Some(a), None) => {
+                out.push(*a);
+                i += 1;
+            }
+            (None, None) => break,
+        }
     }
-    m.into_iter()
-        .map(|(t, (dur, v))| Point { t, dur, v })
-        .collect()
+    out
 }
 
 /// Analyse `h` for `inputs`.
@@ -256,13 +286,13 @@ pub fn analyse(h: &History, inputs: &Inputs) -> Analysis {
     let share: Vec<Point> = used.iter().map(|p| Point { v: p.v / c, ..*p }).collect();
 
     // Per day.
-    let util_d = by_day(&share);
-    let rx_d = by_day(&h.rx_bps);
-    let tx_d = by_day(&h.tx_bps);
-    let av_d = by_day(&h.available_bps);
-    let rtt_d = by_day(&h.rtt_p50_s);
-    let loss_d = by_day(&h.loss);
-    let jit_d = by_day(&h.jitter_s);
+    let util_d = by_day(&share, &period);
+    let rx_d = by_day(&h.rx_bps, &period);
+    let tx_d = by_day(&h.tx_bps, &period);
+    let av_d = by_day(&h.available_bps, &period);
+    let rtt_d = by_day(&h.rtt_p50_s, &period);
+    let loss_d = by_day(&h.loss, &period);
+    let jit_d = by_day(&h.jitter_s, &period);
     let look: BTreeMap<NaiveDate, u64> = h
         .lookups
         .iter()
@@ -271,8 +301,8 @@ pub fn analyse(h: &History, inputs: &Inputs) -> Analysis {
         .collect();
     let mut days = Vec::new();
     let mut d = period.from;
-    while d <= period.to {
-        let s = |m: &BTreeMap<NaiveDate, Vec<(f64, f64)>>| m.get(&d).and_then(|v| summary(v));
+    for i in 0..util_d.len() {
+        let s = |m: &[Vec<(f64, f64)>]| summary(&m[i]);
         let u = s(&util_d);
         let rtt = s(&rtt_d);
         let day = Day {
@@ -289,10 +319,7 @@ pub fn analyse(h: &History, inputs: &Inputs) -> Analysis {
             lookups: look.get(&d).copied(),
         };
         days.push(day);
-        match d.succ_opt() {
-            Some(n) => d = n,
-            None => break,
-        }
+        d = d.succ_opt().unwrap_or(d);
     }
 
     // Per hour of the week, over the whole period.
@@ -333,15 +360,17 @@ pub fn analyse(h: &History, inputs: &Inputs) -> Analysis {
     let busiest_hour = busiest_bps.map(|(i, v)| (i, v / c));
 
     // Delivered capacity: each estimate plus the traffic of its bucket (or its hour).
-    let used_at: BTreeMap<i64, f64> = used.iter().map(|p| (p.t, p.v)).collect();
+    let used_at = |t: i64| {
+        used.binary_search_by_key(&t, |p| p.t)
+            .ok()
+            .map(|i| used[i].v)
+    };
     let delivered: Vec<(f64, f64)> = h
         .available_bps
         .iter()
         .map(|p| {
-            let u = used_at
-                .get(&p.t)
-                .or_else(|| used_at.get(&(p.t - p.t.rem_euclid(3600))))
-                .copied()
+            let u = used_at(p.t)
+                .or_else(|| used_at(p.t - p.t.rem_euclid(3600)))
                 .unwrap_or(0.0);
             (p.v + u, p.dur as f64)
         })

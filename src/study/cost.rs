@@ -72,10 +72,7 @@ pub fn lookup(a: Assumptions) -> LookupCost {
         password: sim::PASSWORD.into(),
         ip_user: sim::IP_USER.into(),
     };
-    let nik = pop
-        .samples()
-        .get("found")
-        .and_then(|n| Nik::parse(n).ok());
+    let nik = pop.samples().get("found").and_then(|n| Nik::parse(n).ok());
     let request_body = nik
         .map(|n| request_body(&creds, &n, KeyCase::Lower).to_string().len())
         .unwrap_or(90);

@@ -5,14 +5,10 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::analysis::{Analysis, Growth, Summary};
-use super::fmt::{
-    self, bitrate, date, int, millis, month_year, number, percent, rupiah,
-};
+use super::fmt::{self, bitrate, date, int, millis, month_year, number, percent, rupiah};
 use super::history::Selection;
 use super::recommend::{Recommendation, Verdict};
-use crate::doc::{
-    Align, Block, Chart, ChartKind, Document, Figure, Inline, Series, Table, XAxis,
-};
+use crate::doc::{Align, Block, Chart, ChartKind, Document, Figure, Inline, Series, Table, XAxis};
 use crate::topology::{Link, NodeKind, Topology};
 
 /// The document's title (on the cover and in the letter).
@@ -39,7 +35,13 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 
 fn table(caption: &str, header: &[&str], rows: Vec<Vec<String>>, right_from: usize) -> Block {
     let align = (0..header.len())
-        .map(|i| if i >= right_from { Align::Right } else { Align::Left })
+        .map(|i| {
+            if i >= right_from {
+                Align::Right
+            } else {
+                Align::Left
+            }
+        })
         .collect();
     Block::Table(Table {
         caption: caption.into(),
@@ -193,7 +195,10 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
                 format!("{} ({} – {})", link.id, link.from, link.to),
             ],
             vec!["Penyedia jaringan".into(), provider.clone()],
-            vec!["Bandwidth kontrak".into(), link.bandwidth.map_or("-".into(), |b| b.to_string())],
+            vec![
+                "Bandwidth kontrak".into(),
+                link.bandwidth.map_or("-".into(), |b| b.to_string()),
+            ],
             vec![
                 "Biaya per bulan".into(),
                 r.current
@@ -232,7 +237,11 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
             format!(
                 "{} titik data beresolusi {}",
                 int(*n as u64),
-                if *s >= 3600 { "1 jam".to_string() } else { format!("{} detik", s) }
+                if *s >= 3600 {
+                    "1 jam".to_string()
+                } else {
+                    format!("{} detik", s)
+                }
             )
         })
         .collect::<Vec<_>>()
@@ -247,7 +256,13 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
     let bw = |v: f64| bitrate(v);
     b.push(table(
         "Tabel 2. Ringkasan hasil pengukuran",
-        &["Besaran", "Rata-rata", "Persentil 50", "Persentil 95", "Maksimum"],
+        &[
+            "Besaran",
+            "Rata-rata",
+            "Persentil 50",
+            "Persentil 95",
+            "Maksimum",
+        ],
         vec![
             summary_row("Utilisasi (terhadap kontrak)", a.util, &pct),
             summary_row("Lalu lintas unduh (rx)", a.rx_bps, &bw),
@@ -274,11 +289,19 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
             series: vec![
                 Series {
                     name: "Utilisasi persentil 95".into(),
-                    values: a.days.iter().map(|d| d.util_p95.map(|u| u * contracted / 1000.0)).collect(),
+                    values: a
+                        .days
+                        .iter()
+                        .map(|d| d.util_p95.map(|u| u * contracted / 1000.0))
+                        .collect(),
                 },
                 Series {
                     name: "Utilisasi rata-rata".into(),
-                    values: a.days.iter().map(|d| d.util_mean.map(|u| u * contracted / 1000.0)).collect(),
+                    values: a
+                        .days
+                        .iter()
+                        .map(|d| d.util_mean.map(|u| u * contracted / 1000.0))
+                        .collect(),
                 },
                 Series {
                     name: "Bandwidth tersedia (median)".into(),
@@ -302,11 +325,19 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
             series: vec![
                 Series {
                     name: "RTT median".into(),
-                    values: a.days.iter().map(|d| d.rtt_p50_s.map(|v| v * 1000.0)).collect(),
+                    values: a
+                        .days
+                        .iter()
+                        .map(|d| d.rtt_p50_s.map(|v| v * 1000.0))
+                        .collect(),
                 },
                 Series {
                     name: "RTT persentil 95".into(),
-                    values: a.days.iter().map(|d| d.rtt_p95_s.map(|v| v * 1000.0)).collect(),
+                    values: a
+                        .days
+                        .iter()
+                        .map(|d| d.rtt_p95_s.map(|v| v * 1000.0))
+                        .collect(),
                 },
             ],
             rules: vec![(
@@ -324,7 +355,11 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
             x: XAxis::Time(xs.clone()),
             series: vec![Series {
                 name: "Packet loss".into(),
-                values: a.days.iter().map(|d| d.loss_mean.map(|v| v * 100.0)).collect(),
+                values: a
+                    .days
+                    .iter()
+                    .map(|d| d.loss_mean.map(|v| v * 100.0))
+                    .collect(),
             }],
             rules: vec![(
                 format!("Target {}", percent(r.targets.max_loss)),
@@ -403,7 +438,9 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
         percent(super::analysis::BUSY_UTILISATION)
     )));
     if spans.is_empty() {
-        b.push(Block::text("Tidak ditemukan jam sibuk menurut kriteria tersebut."));
+        b.push(Block::text(
+            "Tidak ditemukan jam sibuk menurut kriteria tersebut.",
+        ));
     } else {
         b.push(Block::text("Jam sibuk yang teridentifikasi:"));
         b.push(Block::bullets(spans));
@@ -423,7 +460,10 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
             signed_bitrate(t.per_month)
         )));
     }
-    b.push(Block::heading(2, "4.2 Kualitas Jaringan dan Kapasitas yang Diterima"));
+    b.push(Block::heading(
+        2,
+        "4.2 Kualitas Jaringan dan Kapasitas yang Diterima",
+    ));
     b.push(Block::text(format!(
         "RTT median {} dan persentil ke-95 {}{}; packet loss rata-rata {}; jitter median {}. Estimasi kapasitas yang diterima dari penyedia (bandwidth tersedia ditambah lalu lintas terukur pada saat yang sama) bernilai tengah {} atau {} dari kontrak.",
         opt(a.rtt_s.map(|r| r.p50), millis),
@@ -437,7 +477,10 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
         opt(a.delivered_bps.map(|d| d.p50), bitrate),
         opt(a.delivered_bps.map(|d| d.p50 / contracted.max(1.0)), percent),
     )));
-    b.push(Block::heading(2, "4.3 Pencarian NIK dan Kebutuhan Bandwidth"));
+    b.push(Block::heading(
+        2,
+        "4.3 Pencarian NIK dan Kebutuhan Bandwidth",
+    ));
     let c = &a.cost;
     let asm = &c.assumptions;
     if let Some(l) = &a.lookups {
@@ -493,7 +536,10 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
     b.push(Block::heading(1, "BAB V PROYEKSI KEBUTUHAN"));
     let p = &a.projection;
     let growth = match p.growth {
-        Growth::Declared(g) => format!("pertumbuhan {}% per tahun sebagaimana ditetapkan", number(g, 1)),
+        Growth::Declared(g) => format!(
+            "pertumbuhan {}% per tahun sebagaimana ditetapkan",
+            number(g, 1)
+        ),
         Growth::Measured => "tren terukur selama periode kajian (tanpa penurunan)".into(),
     };
     b.push(Block::text(format!(
@@ -555,7 +601,11 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
     )));
     b.push(Block::List {
         ordered: true,
-        items: r.steps.iter().map(|s| vec![Inline::Text(s.clone())]).collect(),
+        items: r
+            .steps
+            .iter()
+            .map(|s| vec![Inline::Text(s.clone())])
+            .collect(),
     });
     let base_cost = r.current.cost_per_month;
     let rows = r
@@ -604,10 +654,18 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
     // BAB VII.
     b.push(Block::heading(1, "BAB VII PENUTUP"));
     let closing = match &r.verdict {
-        Verdict::Change(_) => "Demikian kajian teknis ini disusun sebagai lampiran surat permohonan perubahan bandwidth kepada Dinas Kependudukan dan Pencatatan Sipil Kabupaten Bandung. Setelah permohonan disetujui, perubahan bandwidth dilaksanakan kepada penyedia jaringan (Juknis I.C.3), dan pengukuran dilanjutkan untuk memastikan hasilnya.",
-        Verdict::Keep => "Demikian kajian teknis ini disusun. Besaran bandwidth saat ini masih mencukupi; pengukuran dilanjutkan dan kajian diperbarui bila pola pemakaian berubah.",
-        Verdict::ProviderShortfall { .. } => "Demikian kajian teknis ini disusun. Langkah pertama adalah pemenuhan kapasitas sesuai kontrak oleh penyedia jaringan; kajian diperbarui setelah perbaikan.",
-        Verdict::NoneSuffices => "Demikian kajian teknis ini disusun. Diperlukan penawaran paket yang lebih besar sebelum permohonan perubahan bandwidth diajukan.",
+        Verdict::Change(_) => {
+            "Demikian kajian teknis ini disusun sebagai lampiran surat permohonan perubahan bandwidth kepada Dinas Kependudukan dan Pencatatan Sipil Kabupaten Bandung. Setelah permohonan disetujui, perubahan bandwidth dilaksanakan kepada penyedia jaringan (Juknis I.C.3), dan pengukuran dilanjutkan untuk memastikan hasilnya."
+        }
+        Verdict::Keep => {
+            "Demikian kajian teknis ini disusun. Besaran bandwidth saat ini masih mencukupi; pengukuran dilanjutkan dan kajian diperbarui bila pola pemakaian berubah."
+        }
+        Verdict::ProviderShortfall { .. } => {
+            "Demikian kajian teknis ini disusun. Langkah pertama adalah pemenuhan kapasitas sesuai kontrak oleh penyedia jaringan; kajian diperbarui setelah perbaikan."
+        }
+        Verdict::NoneSuffices => {
+            "Demikian kajian teknis ini disusun. Diperlukan penawaran paket yang lebih besar sebelum permohonan perubahan bandwidth diajukan."
+        }
     };
     b.push(Block::text(closing));
     b.push(Block::Signature {
@@ -626,10 +684,13 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
         subtitle: Some(ag.opd.clone()),
         cover: vec![
             ("OPD/Lembaga Pengguna".into(), ag.opd.clone()),
-            ("Nomor PKS".into(), match &pks_opd {
-                Some(o) => format!("{pks} / {o}"),
-                None => pks.clone(),
-            }),
+            (
+                "Nomor PKS".into(),
+                match &pks_opd {
+                    Some(o) => format!("{pks} / {o}"),
+                    None => pks.clone(),
+                },
+            ),
             ("Tautan".into(), format!("{} ({})", link.id, provider)),
             ("Periode pengukuran".into(), period),
             ("Tanggal penyusunan".into(), date(s.today)),
@@ -688,7 +749,9 @@ fn monthly_table(a: &Analysis) -> Block {
             (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
         };
         let maxf = |f: &dyn Fn(&super::analysis::Day) -> Option<f64>| {
-            days.iter().filter_map(f).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+            days.iter()
+                .filter_map(f)
+                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
         };
         let look: Vec<u64> = days.iter().filter_map(|d| d.lookups).collect();
         rows.push(vec![
@@ -725,7 +788,10 @@ fn monthly_table(a: &Analysis) -> Block {
 /// Lampiran: the draft cover letter.
 fn letter(b: &mut Vec<Block>, s: &Subject<'_>, a: &Analysis, r: &Recommendation, pks: &str) {
     let ag = &s.topology.agreement;
-    b.push(Block::heading(1, "LAMPIRAN: DRAF SURAT PERMOHONAN PERUBAHAN BANDWIDTH"));
+    b.push(Block::heading(
+        1,
+        "LAMPIRAN: DRAF SURAT PERMOHONAN PERUBAHAN BANDWIDTH",
+    ));
     b.push(para(vec![Inline::Bold(format!(
         "[KOP SURAT {}]",
         ag.opd.to_uppercase()
@@ -744,7 +810,10 @@ fn letter(b: &mut Vec<Block>, s: &Subject<'_>, a: &Analysis, r: &Recommendation,
         ("Lampiran", "1 (satu) berkas"),
         ("Perihal", perihal),
     ] {
-        b.push(para(vec![Inline::Text(format!("{k}: ")), Inline::Text(v.into())]));
+        b.push(para(vec![
+            Inline::Text(format!("{k}: ")),
+            Inline::Text(v.into()),
+        ]));
     }
     b.push(Block::text(format!("Yth. Kepala {}", ag.dukcapil)));
     b.push(Block::text("di"));

@@ -97,12 +97,7 @@ pub fn millis(seconds: f64) -> String {
 
 /// `26 November 2026`.
 pub fn date(d: NaiveDate) -> String {
-    format!(
-        "{} {} {}",
-        d.day(),
-        MONTHS[d.month0() as usize],
-        d.year()
-    )
+    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
 
 /// `Senin, 26 November 2026`.

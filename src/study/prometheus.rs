@@ -85,7 +85,13 @@ struct Client<'a> {
 impl Client<'_> {
     /// `query` over `[start, end]` at `step`, chunked; the single series' points (none when
     /// nothing matches). Several series are an error: the selector is ambiguous.
-    fn range(&self, query: &str, start: i64, end: i64, step: i64) -> Result<Vec<(i64, f64)>, Error> {
+    fn range(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Vec<(i64, f64)>, Error> {
         let mut out: Vec<(i64, f64)> = Vec::new();
         let mut labels: Option<BTreeMap<String, String>> = None;
         let mut a = start;
@@ -272,7 +278,10 @@ impl Source for Prometheus {
         );
         h.rtt_p50_s = points(minutes("quantile_over_time(0.5, ", rtt)?, 1.0);
         h.loss = points(
-            minutes("avg_over_time(", self.selector("juknis_probe_loss_ratio", &lat))?,
+            minutes(
+                "avg_over_time(",
+                self.selector("juknis_probe_loss_ratio", &lat),
+            )?,
             1.0,
         );
         h.jitter_s = points(

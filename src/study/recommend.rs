@@ -101,10 +101,9 @@ pub fn recommend(a: &Analysis, tiers: &[Tier], targets: Targets) -> Recommendati
     ));
     // 2. Growth.
     let growth = match p.growth {
-        super::analysis::Growth::Declared(g) => format!(
-            "pertumbuhan yang ditetapkan {}% per tahun",
-            number(g, 1)
-        ),
+        super::analysis::Growth::Declared(g) => {
+            format!("pertumbuhan yang ditetapkan {}% per tahun", number(g, 1))
+        }
         super::analysis::Growth::Measured => match a.util_trend {
             Some(t) => format!(
                 "tren terukur utilisasi harian persentil ke-95 sebesar {} per bulan",
@@ -147,7 +146,11 @@ pub fn recommend(a: &Analysis, tiers: &[Tier], targets: Targets) -> Recommendati
         .iter()
         .map(|t| {
             let bps = t.bandwidth.bps() as f64;
-            (t.clone(), p.projected_busy_p95_bps / bps, bps >= required_bps)
+            (
+                t.clone(),
+                p.projected_busy_p95_bps / bps,
+                bps >= required_bps,
+            )
         })
         .collect();
     let needed = tier_table.iter().find(|t| t.2).map(|t| t.0.clone());

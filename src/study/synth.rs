@@ -434,7 +434,11 @@ pub fn openmetrics(
     for stat in ["p50", "p90"] {
         for t in minutes() {
             let m = minute(spec, t);
-            let v = if stat == "p50" { m.rtt_p50_s } else { m.rtt_p90_s };
+            let v = if stat == "p50" {
+                m.rtt_p50_s
+            } else {
+                m.rtt_p90_s
+            };
             writeln!(
                 out,
                 "juknis_probe_rtt_seconds{{node=\"{n}\",profile=\"{p}\",kind=\"icmp\",stat=\"{stat}\"}} {v} {t}"
@@ -444,14 +448,23 @@ pub fn openmetrics(
     writeln!(out, "# TYPE juknis_probe_loss_ratio gauge")?;
     for t in minutes() {
         let v = minute(spec, t).loss;
-        writeln!(out, "juknis_probe_loss_ratio{{node=\"{n}\",profile=\"{p}\"}} {v} {t}")?;
+        writeln!(
+            out,
+            "juknis_probe_loss_ratio{{node=\"{n}\",profile=\"{p}\"}} {v} {t}"
+        )?;
     }
     writeln!(out, "# TYPE juknis_probe_jitter_seconds gauge")?;
     for t in minutes() {
         let v = minute(spec, t).jitter_s;
-        writeln!(out, "juknis_probe_jitter_seconds{{node=\"{n}\",profile=\"{p}\"}} {v} {t}")?;
+        writeln!(
+            out,
+            "juknis_probe_jitter_seconds{{node=\"{n}\",profile=\"{p}\"}} {v} {t}"
+        )?;
     }
-    writeln!(out, "# TYPE juknis_link_bandwidth_estimate_bytes_per_second gauge")?;
+    writeln!(
+        out,
+        "# TYPE juknis_link_bandwidth_estimate_bytes_per_second gauge"
+    )?;
     let (bn, bp) = (&sel.bandwidth.node, &sel.bandwidth.profile);
     for t in minutes() {
         if let Some(e) = estimate(spec, t) {

@@ -39,8 +39,11 @@ fn state(t: &Topology, spec: &Spec) -> tempfile::TempDir {
 }
 
 fn study(t: &Topology, dir: &Path, spec: &Spec, days: i64, opts: &Options) -> Study {
-    let period = Period::new(spec.last_day - chrono::Days::new(days as u64 - 1), spec.last_day)
-        .unwrap();
+    let period = Period::new(
+        spec.last_day - chrono::Days::new(days as u64 - 1),
+        spec.last_day,
+    )
+    .unwrap();
     run(t, &kind_of, &history::Sqlite::new(dir), period, opts).unwrap()
 }
 
@@ -69,7 +72,10 @@ fn a_saturated_512_kbps_link_needs_1_mbps() {
         "{}",
         r.sentence
     );
-    assert!(r.sentence.contains("Rp1.000.000 per bulan (Rp12.000.000 per tahun)"));
+    assert!(
+        r.sentence
+            .contains("Rp1.000.000 per bulan (Rp12.000.000 per tahun)")
+    );
     // The busy hours are the weekday office blocks, and nothing else.
     let a = &s.analysis;
     let spans = a
@@ -82,7 +88,10 @@ fn a_saturated_512_kbps_link_needs_1_mbps() {
             assert!(spans.contains(&(d, h)), "{d} {h} not busy: {spans:?}");
         }
     }
-    assert!(spans.iter().all(|(d, h)| *d < 5 && (8..15).contains(h)), "{spans:?}");
+    assert!(
+        spans.iter().all(|(d, h)| *d < 5 && (8..15).contains(h)),
+        "{spans:?}"
+    );
     let (_, u) = a.busiest_hour.unwrap();
     assert!((0.93..=0.99).contains(&u), "{u}");
     // The look-ups of the synthetic history are there, day by day.
@@ -93,8 +102,17 @@ fn a_saturated_512_kbps_link_needs_1_mbps() {
     let text = s.document.plain_text();
     assert!(text.contains(&r.sentence));
     assert!(text.contains("Kajian Teknis Perubahan Bandwidth Jaringan Komunikasi Data"));
-    assert!(text.contains("Senin–Jumat pukul 08.00–12.00 dan 13.00–15.00 WIB"), "{text}");
-    assert!(text.contains("Surat Permohonan Perubahan Bandwidth".to_uppercase().as_str()));
+    assert!(
+        text.contains("Senin–Jumat pukul 08.00–12.00 dan 13.00–15.00 WIB"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Surat Permohonan Perubahan Bandwidth"
+                .to_uppercase()
+                .as_str()
+        )
+    );
     assert!(text.contains("Perihal: Permohonan Perubahan Bandwidth Jaringan Komunikasi Data"));
 }
 
@@ -145,7 +163,10 @@ fn a_growing_link_depends_on_the_horizon() {
             .into_iter()
             .find(|b| *b >= required);
         assert_eq!(
-            s.recommendation.needed.as_ref().map(|t| t.bandwidth.bps() as f64),
+            s.recommendation
+                .needed
+                .as_ref()
+                .map(|t| t.bandwidth.bps() as f64),
             want
         );
         verdicts.push(s.recommendation.verdict.clone());
@@ -158,7 +179,10 @@ fn a_growing_link_depends_on_the_horizon() {
             cost_per_month: Some(2_500_000)
         })
     );
-    assert!(matches!(verdicts[2], Verdict::Change(_) | Verdict::NoneSuffices));
+    assert!(matches!(
+        verdicts[2],
+        Verdict::Change(_) | Verdict::NoneSuffices
+    ));
 }
 
 #[test]
@@ -190,8 +214,14 @@ fn provider_under_delivery_is_not_a_tier_problem() {
     let Verdict::ProviderShortfall { delivered_bps } = r.verdict else {
         panic!("{:?}: {}", r.verdict, r.sentence);
     };
-    assert!((0.45..0.65).contains(&(delivered_bps / 512_000.0)), "{delivered_bps}");
-    assert!(r.sentence.contains("penyedia jaringan, bukan pada besaran paket"));
+    assert!(
+        (0.45..0.65).contains(&(delivered_bps / 512_000.0)),
+        "{delivered_bps}"
+    );
+    assert!(
+        r.sentence
+            .contains("penyedia jaringan, bukan pada besaran paket")
+    );
 }
 
 #[test]
@@ -201,7 +231,15 @@ fn no_listed_tier_means_none_is_recommended() {
         "",
     );
     let t = topo(&text);
-    assert_eq!(t.links.iter().find(|l| !l.tiers.is_empty()).unwrap().tiers.len(), 1);
+    assert_eq!(
+        t.links
+            .iter()
+            .find(|l| !l.tiers.is_empty())
+            .unwrap()
+            .tiers
+            .len(),
+        1
+    );
     let mut spec = Spec::new(Shape::Saturated, 512_000.0, day("2026-03-31"), 14);
     spec.minute_days = 14;
     let dir = state(&t, &spec);
@@ -223,7 +261,14 @@ fn clear_errors() {
     // No store.
     let empty = tempfile::tempdir().unwrap();
     let p = Period::new(day("2026-03-01"), day("2026-03-02")).unwrap();
-    let e = run(&t, &kind_of, &history::Sqlite::new(empty.path()), p, &opts()).unwrap_err();
+    let e = run(
+        &t,
+        &kind_of,
+        &history::Sqlite::new(empty.path()),
+        p,
+        &opts(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("no store at"), "{e}");
     // A store with nothing in the period.
     let mut spec = Spec::new(Shape::Idle, 512_000.0, day("2026-03-31"), 3);
@@ -241,7 +286,11 @@ fn clear_errors() {
         ..opts()
     };
     let e = run(&t, &kind_of, &history::Sqlite::new(dir.path()), p, &o).unwrap_err();
-    assert!(e.to_string().contains("link `lan-ap` has no contracted bandwidth"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("link `lan-ap` has no contracted bandwidth"),
+        "{e}"
+    );
     let no_tiers = topo(&DEMO.replace(
         "    tiers:\n      - {bandwidth: 512 Kbps, cost_per_month: 1500000}\n      - {bandwidth: 1 Mbps, cost_per_month: 2500000}\n      - {bandwidth: 2 Mbps, cost_per_month: 4000000}\n",
         "",
@@ -250,16 +299,41 @@ fn clear_errors() {
         link: Some("wan-kominfo".into()),
         ..opts()
     };
-    let e = run(&no_tiers, &kind_of, &history::Sqlite::new(dir.path()), p, &o).unwrap_err();
-    assert!(e.to_string().contains("link `wan-kominfo` lists no bandwidth tiers"), "{e}");
-    let e = run(&no_tiers, &kind_of, &history::Sqlite::new(dir.path()), p, &opts()).unwrap_err();
-    assert!(e.to_string().contains("no contracted link with tiers"), "{e}");
+    let e = run(
+        &no_tiers,
+        &kind_of,
+        &history::Sqlite::new(dir.path()),
+        p,
+        &o,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("link `wan-kominfo` lists no bandwidth tiers"),
+        "{e}"
+    );
+    let e = run(
+        &no_tiers,
+        &kind_of,
+        &history::Sqlite::new(dir.path()),
+        p,
+        &opts(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("no contracted link with tiers"),
+        "{e}"
+    );
     let o = Options {
         link: Some("wan-x".into()),
         ..opts()
     };
     let e = run(&t, &kind_of, &history::Sqlite::new(dir.path()), p, &o).unwrap_err();
-    assert!(e.to_string().contains("link `wan-x` is not in the topology; contracted links: wan-kominfo"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("link `wan-x` is not in the topology; contracted links: wan-kominfo"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -329,4 +403,34 @@ fn timing_probe() {
     let s0 = std::time::Instant::now();
     let _dir = state(&t, &spec);
     eprintln!("write {:?}", s0.elapsed());
+}
+
+#[test]
+#[ignore = "timing probe"]
+fn timing_probe_study() {
+    let t = topo(DEMO);
+    let dir = std::path::PathBuf::from("/tmp/demo-st/state");
+    let link = pick_link(&t, None).unwrap();
+    let sel = selection(&t, link, &kind_of);
+    let p = Period::new(day("2026-08-29"), day("2026-11-26")).unwrap();
+    let s0 = std::time::Instant::now();
+    let h = history::Sqlite::new(&dir).load(&sel, &p).unwrap();
+    eprintln!("load {:?}", s0.elapsed());
+    let s0 = std::time::Instant::now();
+    let inputs = analysis::Inputs {
+        period: p,
+        contracted_bps: 512_000.0,
+        apps: 2,
+        cost: cost::lookup(cost::Assumptions::default()),
+        growth_percent: None,
+        horizon_months: 12,
+        response_target_s: 2.0,
+    };
+    eprintln!("cost {:?}", s0.elapsed());
+    let s0 = std::time::Instant::now();
+    let a = analysis::analyse(&h, &inputs);
+    eprintln!("analyse {:?}", s0.elapsed());
+    let s0 = std::time::Instant::now();
+    let _r = recommend::recommend(&a, &link.tiers, Targets::default());
+    eprintln!("recommend {:?}", s0.elapsed());
 }
