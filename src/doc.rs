@@ -6,7 +6,15 @@
 //! Text is plain Unicode: renderers escape it for their format. Charts are data, not pictures:
 //! each renderer draws them (SVG in HTML, PNG in DOCX and PDF) so a document stays one source.
 
+use std::io::Write as _;
 use std::path::Path;
+
+mod chart;
+mod docx;
+mod html;
+mod pdf;
+#[cfg(test)]
+mod tests;
 
 /// A document: a cover (title, subtitle, key facts) and a body of blocks.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -242,4 +250,58 @@ impl Document {
         }
         out
     }
+}
+
+impl Document {
+    /// The document in `format`, as the bytes of a file. The same document always gives the same
+    /// bytes (no clock, no random ids), so outputs can be compared and archived.
+    pub fn render(&self, format: Format) -> Result<Vec<u8>, Error> {
+        match format {
+            Format::Html => html::render(self).map(String::into_bytes),
+            Format::Docx => docx::render(self),
+            Format::Pdf => pdf::render(self),
+        }
+    }
+
+    /// Render to `path` in the format its extension names, atomically: the bytes go to a
+    /// temporary file beside it that is renamed over `path` only when complete, so a reader never
+    /// sees half a document and a failed render leaves any earlier file in place.
+    pub fn write(&self, path: &Path) -> Result<Format, Error> {
+        let format = Format::from_path(path)?;
+        let bytes = self.render(format)?;
+        write_atomic(path, &bytes).map_err(|source| Error::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(format)
+    }
+}
+
+/// Write `bytes` to a temporary file in `path`'s directory, sync it, then rename it over `path`.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
+    })?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    // Unique per process and call, so two writers of the same path never share a temporary.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tmp_name.push(format!(".{}.{seq}.tmp", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        // Best effort: the temporary file is ours and useless now.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
