@@ -424,3 +424,97 @@ fn the_command_line_says_what_is_wrong_and_where() {
             .contains("no measurements of link `wan-kominfo` between 2026-01-01 and 2026-01-31")
     );
 }
+
+/// The text of a .docx: every `<w:t>` run of word/document.xml, joined.
+fn docx_text(path: &Path) -> String {
+    let out = Command::new("unzip")
+        .arg("-p")
+        .arg(path)
+        .arg("word/document.xml")
+        .output()
+        .expect("unzip runs");
+    assert!(out.status.success(), "not a zip with word/document.xml");
+    let xml = String::from_utf8_lossy(&out.stdout);
+    let mut text = String::new();
+    for part in xml.split("<w:t").skip(1) {
+        let Some(start) = part.find('>') else { continue };
+        let body = &part[start + 1..];
+        if let Some(end) = body.find("</w:t>") {
+            text.push_str(&body[..end]);
+        }
+        // Paragraph ends become spaces, so sentences split across runs still read whole.
+        if part.contains("</w:p>") {
+            text.push(' ');
+        }
+    }
+    text.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+}
+
+/// The text of a PDF, white space collapsed (pdftotext breaks lines where the page does).
+fn pdf_text(path: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (poppler-utils)");
+    assert!(out.status.success(), "pdftotext failed on {}", path.display());
+    collapse(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn the_documents_carry_the_recommendation_and_its_numbers() {
+    if !require("pdftotext") || !require("unzip") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let topo = config(tmp.path());
+    let mut spec = synth::Spec::new(synth::Shape::Saturated, 512_000.0, day("2026-03-31"), 28);
+    spec.minute_days = 14;
+    let state = tmp.path().join("state");
+    seed(&topo, &state, &spec);
+    let mut texts = Vec::new();
+    for ext in ["html", "docx", "pdf"] {
+        let out = tmp.path().join(format!("kajian.{ext}"));
+        let r = Command::new(env!("CARGO_BIN_EXE_juknis"))
+            .arg("study")
+            .arg("--config")
+            .arg(&topo)
+            .args(["--from", "2026-03-04", "--to", "2026-03-31", "--state-dir"])
+            .arg(&state)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .expect("juknis study");
+        assert!(r.status.success(), "{ext}: {}", String::from_utf8_lossy(&r.stderr));
+        let text = match ext {
+            "html" => collapse(&std::fs::read_to_string(&out).expect("html")),
+            "docx" => collapse(&docx_text(&out)),
+            _ => pdf_text(&out),
+        };
+        texts.push((ext, text));
+    }
+    for (ext, text) in &texts {
+        for want in [
+            "Kajian Teknis Perubahan Bandwidth Jaringan Komunikasi Data",
+            "Direkomendasikan penambahan bandwidth dari 512 Kbps menjadi 1 Mbps",
+            "Rp1.000.000 per bulan (Rp12.000.000 per tahun)",
+            "4 Maret 2026 s.d. 31 Maret 2026",
+            "Senin–Jumat pukul 08.00–12.00 dan 13.00–15.00 WIB",
+            "Perihal: Permohonan Perubahan Bandwidth Jaringan Komunikasi Data",
+            "Yth. Kepala Dinas Kependudukan dan Pencatatan Sipil",
+            "NIP.",
+        ] {
+            assert!(text.contains(want), "{ext} lacks {want:?}");
+        }
+    }
+}
