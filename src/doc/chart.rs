@@ -339,7 +339,7 @@ fn draw_legend<DB: DrawingBackend>(
     names: &[&str],
     s: Scale,
 ) -> Result<(), Error> {
-    let font = s.font(12.0);
+    let font = s.font(13.5);
     let mut x = s.px(70.0);
     let y = s.px(14.0);
     for (i, name) in names.iter().enumerate() {
@@ -460,8 +460,8 @@ fn draw_xy<DB: DrawingBackend>(
     let mut mesh = cc.configure_mesh();
     mesh.x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
-        .label_style(s.font(12.0))
-        .axis_desc_style(s.font(13.0))
+        .label_style(s.font(13.5))
+        .axis_desc_style(s.font(14.5))
         .x_labels(12)
         .y_labels(8)
         .x_label_formatter(&x_fmt)
@@ -585,7 +585,7 @@ fn draw_heatmap<DB: DrawingBackend>(
         XAxis::Time(t) => t.iter().map(|v| wib_label(*v, false)).collect(),
     };
     let row_labels: Vec<&str> = chart.series.iter().map(|se| se.name.as_str()).collect();
-    let font = s.font(12.0);
+    let font = s.font(13.5);
     let widest = row_labels
         .iter()
         .map(|l| main.estimate_text_size(l, &font).map(|(w, _)| w))
@@ -627,7 +627,7 @@ fn draw_heatmap<DB: DrawingBackend>(
         .x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
         .label_style(font.clone())
-        .axis_desc_style(s.font(13.0))
+        .axis_desc_style(s.font(14.5))
         .x_labels(24)
         .y_labels(nr)
         .x_label_formatter(&x_fmt)

@@ -19,8 +19,9 @@ body {
   html { background: none; }
   body { margin: 0; padding: 0; max-width: none; }
 }
-.cover { text-align: center; min-height: 22cm; }
-.cover .title { font-size: 16pt; font-weight: bold; text-transform: uppercase; margin: 3cm 0 0.5em; }
+.cover { text-align: center; padding-top: 3cm; }
+@media screen { .cover { min-height: 20cm; } }
+.cover .title { font-size: 16pt; font-weight: bold; text-transform: uppercase; margin: 0 0 0.5em; }
 .cover .subtitle { font-size: 13pt; font-weight: bold; margin: 0 0 2cm; }
 .cover table.facts { margin: 0 auto; border-collapse: collapse; text-align: left; }
 .cover table.facts td { padding: 0.2em 0.6em; vertical-align: top; }
