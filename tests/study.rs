@@ -437,7 +437,9 @@ fn docx_text(path: &Path) -> String {
     let xml = String::from_utf8_lossy(&out.stdout);
     let mut text = String::new();
     for part in xml.split("<w:t").skip(1) {
-        let Some(start) = part.find('>') else { continue };
+        let Some(start) = part.find('>') else {
+            continue;
+        };
         let body = &part[start + 1..];
         if let Some(end) = body.find("</w:t>") {
             text.push_str(&body[..end]);
@@ -463,7 +465,11 @@ fn pdf_text(path: &Path) -> String {
         .arg("-")
         .output()
         .expect("pdftotext runs (poppler-utils)");
-    assert!(out.status.success(), "pdftotext failed on {}", path.display());
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        path.display()
+    );
     collapse(&String::from_utf8_lossy(&out.stdout))
 }
 
@@ -495,7 +501,11 @@ fn the_documents_carry_the_recommendation_and_its_numbers() {
             .arg(&out)
             .output()
             .expect("juknis study");
-        assert!(r.status.success(), "{ext}: {}", String::from_utf8_lossy(&r.stderr));
+        assert!(
+            r.status.success(),
+            "{ext}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
         let text = match ext {
             "html" => collapse(&std::fs::read_to_string(&out).expect("html")),
             "docx" => collapse(&docx_text(&out)),

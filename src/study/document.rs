@@ -74,7 +74,9 @@ fn busy_spans(hours: &[usize]) -> Vec<String> {
         }
     }
     // Days with identical spans are written together.
-    let mut out: Vec<(Vec<usize>, Vec<(usize, usize)>)> = Vec::new();
+    // (days, their hour spans)
+    type Group = (Vec<usize>, Vec<(usize, usize)>);
+    let mut out: Vec<Group> = Vec::new();
     for (d, spans) in by_day.into_iter().enumerate() {
         if spans.is_empty() {
             continue;
