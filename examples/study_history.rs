@@ -1,11 +1,12 @@
 //! A long synthetic history for the study benchmark (`scripts/bench-study.sh`): raw probe
 //! samples every `--interval` seconds for `--targets` targets over `--days` days, written to a
 //! store as the appliance does (insert, roll up to minutes and hours, prune to the retention),
-//! or the same history as OpenMetrics for `promtool tsdb create-blocks-from openmetrics`.
+//! or the same history as OpenMetrics (one file per 2-hour block) for `promtool tsdb
+//! create-blocks-from openmetrics`.
 //!
 //! ```sh
 //! cargo run --example study_history -- store DIR [--days 180] [--targets 10] [--interval 10]
-//! cargo run --example study_history -- openmetrics FILE [--days 180] [--interval 10]
+//! cargo run --example study_history -- openmetrics DIR [--days 180] [--interval 10]
 //! ```
 //! Both end on `--last-day` (default 2026-03-31) and use the demo topology's ids
 //! (`wan-kominfo`, `web-portal/icmp`, `kominfo-router/bandwidth`).
@@ -186,77 +187,94 @@ fn store(o: &Opts, spec: &Spec) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The series the study reads, as a Prometheus scraping every `interval` seconds stores them.
+/// Prometheus' block length: `promtool tsdb create-blocks-from openmetrics` (2.42) parses its
+/// whole input once per 2-hour block, so the history goes into one file per block.
+const BLOCK_S: i64 = 7200;
+
+/// The series the study reads, as a Prometheus scraping every `interval` seconds stores them,
+/// one OpenMetrics file per 2-hour block in the folder `o.path`.
 fn openmetrics(o: &Opts, spec: &Spec) -> anyhow::Result<()> {
     let sel = selection();
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&o.path)?);
+    std::fs::create_dir_all(&o.path)?;
     let (from, to) = (spec.start_s(), spec.end_s());
-    let ticks = || (from..to).step_by(o.interval as usize);
     let (n, p) = (&sel.latency.node, &sel.latency.profile);
-    let mut lines = 0u64;
-    writeln!(out, "# TYPE juknis_probe_rtt_seconds gauge")?;
-    for t in ticks() {
-        let v = synth::minute(spec, t).rtt_p50_s;
-        writeln!(
-            out,
-            "juknis_probe_rtt_seconds{{node=\"{n}\",profile=\"{p}\",kind=\"icmp\",stat=\"p50\"}} {v} {t}"
-        )?;
-        lines += 1;
-    }
-    writeln!(out, "# TYPE juknis_probe_loss_ratio gauge")?;
-    for t in ticks() {
-        let v = synth::minute(spec, t).loss;
-        writeln!(
-            out,
-            "juknis_probe_loss_ratio{{node=\"{n}\",profile=\"{p}\"}} {v} {t}"
-        )?;
-        lines += 1;
-    }
-    writeln!(out, "# TYPE juknis_probe_jitter_seconds gauge")?;
-    for t in ticks() {
-        let v = synth::minute(spec, t).jitter_s;
-        writeln!(
-            out,
-            "juknis_probe_jitter_seconds{{node=\"{n}\",profile=\"{p}\"}} {v} {t}"
-        )?;
-        lines += 1;
-    }
-    writeln!(
-        out,
-        "# TYPE juknis_link_bandwidth_estimate_bytes_per_second gauge"
-    )?;
     let (bn, bp) = (&sel.bandwidth.node, &sel.bandwidth.profile);
-    for t in ticks() {
-        let v = last_estimate(spec, t) / 8.0;
-        writeln!(
-            out,
-            "juknis_link_bandwidth_estimate_bytes_per_second{{node=\"{bn}\",profile=\"{bp}\",method=\"trains\"}} {v} {t}"
-        )?;
-        lines += 1;
-    }
-    writeln!(out, "# TYPE juknis_link_interface_octets counter")?;
-    for dir in ["rx", "tx"] {
-        let mut octets = 0.0;
-        for t in (from..=to).step_by(o.interval as usize) {
+    let step = o.interval as usize;
+    let mut octets = [0.0f64; 2];
+    let mut lines = 0u64;
+    let mut block = from - from.rem_euclid(BLOCK_S);
+    while block < to {
+        let (a, b) = (block.max(from), (block + BLOCK_S).min(to));
+        let file = o.path.join(format!("{block}.om"));
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&file)?);
+        let ticks = || (a..b).step_by(step);
+        writeln!(out, "# TYPE juknis_probe_rtt_seconds gauge")?;
+        for t in ticks() {
+            let v = synth::minute(spec, t).rtt_p50_s;
             writeln!(
                 out,
-                "juknis_link_interface_octets_total{{link=\"wan-kominfo\",direction=\"{dir}\"}} {octets} {t}"
+                "juknis_probe_rtt_seconds{{node=\"{n}\",profile=\"{p}\",kind=\"icmp\",stat=\"p50\"}} {v} {t}"
             )?;
-            let m = synth::minute(spec, t);
-            octets += if dir == "rx" { m.rx_bps } else { m.tx_bps } * o.interval as f64 / 8.0;
             lines += 1;
         }
+        writeln!(out, "# TYPE juknis_probe_loss_ratio gauge")?;
+        for t in ticks() {
+            let v = synth::minute(spec, t).loss;
+            writeln!(
+                out,
+                "juknis_probe_loss_ratio{{node=\"{n}\",profile=\"{p}\"}} {v} {t}"
+            )?;
+            lines += 1;
+        }
+        writeln!(out, "# TYPE juknis_probe_jitter_seconds gauge")?;
+        for t in ticks() {
+            let v = synth::minute(spec, t).jitter_s;
+            writeln!(
+                out,
+                "juknis_probe_jitter_seconds{{node=\"{n}\",profile=\"{p}\"}} {v} {t}"
+            )?;
+            lines += 1;
+        }
+        writeln!(
+            out,
+            "# TYPE juknis_link_bandwidth_estimate_bytes_per_second gauge"
+        )?;
+        for t in ticks() {
+            let v = last_estimate(spec, t) / 8.0;
+            writeln!(
+                out,
+                "juknis_link_bandwidth_estimate_bytes_per_second{{node=\"{bn}\",profile=\"{bp}\",method=\"trains\"}} {v} {t}"
+            )?;
+            lines += 1;
+        }
+        writeln!(out, "# TYPE juknis_link_interface_octets counter")?;
+        for (i, dir) in ["rx", "tx"].into_iter().enumerate() {
+            // The last block also carries the reading at the end, which closes the last tick.
+            let end = if b == to { b + 1 } else { b };
+            for t in (a..end).step_by(step) {
+                writeln!(
+                    out,
+                    "juknis_link_interface_octets_total{{link=\"wan-kominfo\",direction=\"{dir}\"}} {} {t}",
+                    octets[i]
+                )?;
+                let m = synth::minute(spec, t);
+                octets[i] +=
+                    if dir == "rx" { m.rx_bps } else { m.tx_bps } * o.interval as f64 / 8.0;
+                lines += 1;
+            }
+        }
+        writeln!(out, "# TYPE juknis_quota_used gauge")?;
+        for t in (a..b).step_by(60) {
+            let day = juknis::study::wib_day(t);
+            let into = (t - juknis::study::wib_midnight(day) + 60) as f64 / 86_400.0;
+            let v = (synth::lookups(spec, day) as f64 * into.min(1.0)).floor();
+            writeln!(out, "juknis_quota_used {v} {t}")?;
+            lines += 1;
+        }
+        writeln!(out, "# EOF")?;
+        out.flush()?;
+        block += BLOCK_S;
     }
-    writeln!(out, "# TYPE juknis_quota_used gauge")?;
-    for t in (from..to).step_by(60) {
-        let day = juknis::study::wib_day(t);
-        let into = (t - juknis::study::wib_midnight(day) + 60) as f64 / 86_400.0;
-        let v = (synth::lookups(spec, day) as f64 * into.min(1.0)).floor();
-        writeln!(out, "juknis_quota_used {v} {t}")?;
-        lines += 1;
-    }
-    writeln!(out, "# EOF")?;
-    out.flush()?;
     println!("samples\t{lines}");
     Ok(())
 }
