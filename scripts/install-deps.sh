@@ -11,7 +11,8 @@ if [ "$what" = test ]; then
   # Needed by the tests: the network test-bed (namespaces, shaping, reference tools),
   # PDF checks, and the reference tools the benchmarks compare against.
   # snmpd: the SNMP interface probe is tested against a real net-snmp agent (tests/probe_snmp.rs).
-  packages+=(iproute2 iputils-ping iperf3 poppler-utils prometheus systemd chromium chromium-driver snmpd)
+  # `time` (GNU /usr/bin/time) measures peak memory in scripts/bench-study.sh.
+  packages+=(iproute2 iputils-ping iperf3 poppler-utils prometheus systemd chromium chromium-driver snmpd time)
 fi
 
 missing=()

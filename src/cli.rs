@@ -19,6 +19,7 @@ mod render;
 mod report;
 mod serve;
 mod sim;
+pub(crate) mod study;
 mod user;
 
 /// Exit code for bad configuration or input (sysexits EX_USAGE).
@@ -62,6 +63,8 @@ enum Command {
     Report(report::Which),
     /// Run the Dukcapil simulator (Web Portal and data balikan) alone.
     Sim(sim::Args),
+    /// Write the kajian teknis (technical study) for a bandwidth change, from measurements.
+    Study(study::Args),
     /// Dashboard users: `juknis user add` creates one (the first admin, operators, technicians).
     #[command(subcommand)]
     User(user::Which),
@@ -92,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Render(which) => render::run(which),
         Command::Report(which) => report::run(which),
         Command::Sim(args) => sim::run(args),
+        Command::Study(args) => study::run(args),
         Command::User(which) => user::run(which),
     }
 }

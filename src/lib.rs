@@ -18,5 +18,6 @@ pub mod secret;
 pub mod sim;
 pub mod sqlite;
 pub mod store;
+pub mod study;
 pub mod topology;
 pub mod web;

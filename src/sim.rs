@@ -31,7 +31,7 @@ mod serve;
 mod wire;
 
 pub use population::{LOCALLY_INVALID_NIK, Population};
-pub use wire::HeldBalikan;
+pub use wire::{HeldBalikan, found_answer_body};
 
 /// The seed of `juknis sim` and of the demo when none is given.
 pub const DEFAULT_SEED: u64 = 20_260_101;

@@ -388,6 +388,54 @@ impl Store {
         Ok(written)
     }
 
+    /// Write rollup buckets as given (replacing any with the same key), in one transaction.
+    /// For imports and synthetic histories (`study::synth`); the daemon builds its rollups
+    /// with [`Store::rollup`].
+    pub fn insert_rollups(&mut self, rollups: &[Rollup]) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO rollups (resolution_s, bucket_s, node, profile, rounds, ok_rounds,
+                 rtt_min_s, rtt_p50_s, rtt_p90_s, rtt_max_s, loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes,
+                 rx_mean_bps, tx_mean_bps, rx_max_bps, tx_max_bps)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            )?;
+            for r in rollups {
+                put.execute(params![
+                    r.resolution_s,
+                    r.bucket_s,
+                    r.node,
+                    r.profile,
+                    r.rounds,
+                    r.ok_rounds,
+                    r.rtt_min_s,
+                    r.rtt_p50_s,
+                    r.rtt_p90_s,
+                    r.rtt_max_s,
+                    r.loss_mean,
+                    r.jitter_mean_s,
+                    r.bandwidth_mean_bps,
+                    r.bytes,
+                    r.rx_mean_bps,
+                    r.tx_mean_bps,
+                    r.rx_max_bps,
+                    r.tx_max_bps
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The oldest 1-minute rollup bucket still kept, if any: older history is hourly only.
+    pub fn oldest_minute_bucket(&self) -> Result<Option<i64>, Error> {
+        Ok(self.conn.query_row(
+            "SELECT MIN(bucket_s) FROM rollups WHERE resolution_s = 60",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Rollup buckets of one target at `resolution_s` in `[from_s, to_s)`, oldest first.
     pub fn rollups(
         &self,

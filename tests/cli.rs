@@ -210,8 +210,30 @@ fn demo_runs_the_simulator_and_the_appliance_and_writes_demo_json() {
             r.json::<serde_json::Value>().await.expect("json"),
         )
     });
+    // The kajian teknis is written in the background from the seeded history: wait for it
+    // (every document is written atomically, so one that exists is whole).
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let docs: Vec<PathBuf> = v["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .map(|d| PathBuf::from(d.as_str().expect("path")))
+        .collect();
+    while !docs.iter().all(|p| p.exists()) {
+        assert!(
+            Instant::now() < deadline,
+            "documents not all written: {docs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
     let _ = child.kill();
     let _ = child.wait();
+    let kajian = std::fs::read_to_string(dir.path().join("dokumen/kajian-teknis.html"))
+        .expect("the demo's kajian teknis");
+    assert!(
+        kajian.contains("Direkomendasikan penambahan bandwidth dari 512 Kbps menjadi 1 Mbps"),
+        "the demo's saturated history calls for 1 Mbps"
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "found", "{body}");
     assert_eq!(body["data"]["nik"], v["samples"]["found"]);

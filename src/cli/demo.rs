@@ -110,7 +110,25 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     std::fs::write(&topo_file, text)?;
     super::write_profiles(&dir.join("probes"))?;
     let (t, profiles) = super::probe::load(&topo_file).map_err(anyhow::Error::msg)?;
-    let documents = render_documents(&t, &dir.join("dokumen"))?;
+    let mut documents = render_documents(&t, &dir.join("dokumen"))?;
+    // Half a year of synthetic history, so the dashboard's history and the study have data.
+    let kinds: std::collections::BTreeMap<String, String> = profiles
+        .iter()
+        .map(|(name, p)| (name.clone(), p.kind.as_str().to_string()))
+        .collect();
+    let yesterday = super::study::today_wib()
+        .pred_opt()
+        .context("the calendar ends today")?;
+    seed_history(&t, &kinds, &state_dir, yesterday)?;
+    let study_task = {
+        let (t, docs, state_dir) = (t.clone(), dir.join("dokumen"), state_dir.clone());
+        let outputs: Vec<PathBuf> = ["html", "docx", "pdf"]
+            .iter()
+            .map(|ext| docs.join(format!("kajian-teknis.{ext}")))
+            .collect();
+        documents.extend(outputs.iter().cloned());
+        move || write_study(&t, &kinds, &state_dir, yesterday, &outputs)
+    };
 
     let app = super::serve::start(
         super::serve::Options {
@@ -127,6 +145,12 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
         cancel.clone(),
     )
     .await?;
+    // The study reads the seeded history; it is written while the demo already serves.
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = study_task() {
+            tracing::warn!(error = %format!("{e:#}"), "the demo's kajian teknis was not written");
+        }
+    });
     let info = DemoInfo {
         url: format!("http://{}/", app.addr),
         api_token,
@@ -214,6 +238,68 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             .with_context(|| format!("chmod 600 {}", path.display()))?;
     }
     f.write_all(bytes)?;
+    Ok(())
+}
+
+/// The demo's synthetic history: 180 days up to `last_day` of a saturated WAN link (1-minute
+/// rollups for the last 90 days, hourly before, raw samples for the last day, look-ups per
+/// day). Only into a fresh state dir: an existing store keeps its own history.
+fn seed_history(
+    t: &topology::Topology,
+    kinds: &std::collections::BTreeMap<String, String>,
+    state_dir: &Path,
+    last_day: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    use crate::study::{self, synth};
+    let db = state_dir.join(study::history::STORE_FILE);
+    if db.exists() {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let link = study::pick_link(t, None)?;
+    let sel = study::selection(t, link, &|p| kinds.get(p).cloned());
+    let contracted = link.bandwidth.map_or(512_000, |b| b.bps()) as f64;
+    let spec = synth::Spec::new(synth::Shape::Saturated, contracted, last_day, 180);
+    let mut store = crate::store::Store::open(&db)?;
+    let w = synth::write(&mut store, state_dir, &sel, &spec)?;
+    tracing::info!(
+        minute_rollups = w.minute_rollups,
+        hour_rollups = w.hour_rollups,
+        samples = w.samples,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "seeded 180 days of synthetic history"
+    );
+    Ok(())
+}
+
+/// The kajian teknis of the last 90 days, in every format.
+fn write_study(
+    t: &topology::Topology,
+    kinds: &std::collections::BTreeMap<String, String>,
+    state_dir: &Path,
+    last_day: chrono::NaiveDate,
+    outputs: &[PathBuf],
+) -> anyhow::Result<()> {
+    use crate::study;
+    let started = std::time::Instant::now();
+    let from = last_day - chrono::Days::new(89);
+    let period = study::Period::new(from, last_day)?;
+    let s = study::run(
+        t,
+        &|p| kinds.get(p).cloned(),
+        &study::history::Sqlite::new(state_dir),
+        period,
+        &study::Options::new(super::study::today_wib()),
+    )?;
+    for out in outputs {
+        s.document
+            .write(out)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "kajian teknis written"
+    );
     Ok(())
 }
 

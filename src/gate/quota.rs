@@ -276,6 +276,36 @@ pub fn history(
     Ok(Some(out))
 }
 
+/// Set the count of whole days at once (synthetic histories, imports), creating `DIR/quota.db`
+/// when needed.
+pub fn write_history(state_dir: &Path, days: &[(NaiveDate, u64)]) -> Result<(), Error> {
+    let path = state_dir.join(FILE);
+    let sql = |source| Error::Sql {
+        path: path.clone(),
+        source,
+    };
+    let mut conn = Connection::open(&path).map_err(sql)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql)?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS quota (day TEXT PRIMARY KEY, used INTEGER NOT NULL)",
+    )
+    .map_err(sql)?;
+    let tx = conn.transaction().map_err(sql)?;
+    {
+        let mut st = tx
+            .prepare(
+                "INSERT INTO quota (day, used) VALUES (?1, ?2)
+                 ON CONFLICT(day) DO UPDATE SET used = excluded.used",
+            )
+            .map_err(sql)?;
+        for (d, n) in days {
+            st.execute(params![d.to_string(), *n as i64]).map_err(sql)?;
+        }
+    }
+    tx.commit().map_err(sql)
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {

@@ -118,6 +118,13 @@ fn found(p: &Person, variant: Variant) -> Value {
     rec
 }
 
+/// The body the simulator sends for a found NIK, as the central gateway words it (the longer
+/// variant, with `RESPONSE_CODE` and `quotaLimiter`). The bandwidth study sizes a look-up's
+/// answer with it.
+pub fn found_answer_body(p: &Person) -> String {
+    spring_page(found(p, Variant::Central), Some(super::DEFAULT_QUOTA)).to_string()
+}
+
 /// A body field by any key case; `names` in lower case, first present wins.
 fn field<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
     body.iter()
