@@ -234,6 +234,12 @@ fn demo_runs_the_simulator_and_the_appliance_and_writes_demo_json() {
         kajian.contains("Direkomendasikan penambahan bandwidth dari 512 Kbps menjadi 1 Mbps"),
         "the demo's saturated history calls for 1 Mbps"
     );
+    let laporan = std::fs::read_to_string(dir.path().join("dokumen/laporan-semester.html"))
+        .expect("the demo's semester report");
+    assert!(
+        laporan.contains("Rantai hash utuh") && !laporan.contains("Tidak sesuai"),
+        "the demo's seeded audit log verifies and every compliance check passes"
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "found", "{body}");
     assert_eq!(body["data"]["nik"], v["samples"]["found"]);

@@ -119,7 +119,12 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     let yesterday = super::study::today_wib()
         .pred_opt()
         .context("the calendar ends today")?;
+    let fresh = !state_dir.join(crate::study::history::STORE_FILE).exists();
     seed_history(&t, &kinds, &state_dir, yesterday)?;
+    if fresh {
+        // The audit log of those look-ups, before the gate opens it (one writer per chain).
+        seed_audit(&state_dir, yesterday).await?;
+    }
     let study_task = {
         let (t, docs, state_dir) = (t.clone(), dir.join("dokumen"), state_dir.clone());
         let outputs: Vec<PathBuf> = ["html", "docx", "pdf"]
@@ -127,7 +132,15 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
             .map(|ext| docs.join(format!("kajian-teknis.{ext}")))
             .collect();
         documents.extend(outputs.iter().cloned());
-        move || write_study(&t, &kinds, &state_dir, yesterday, &outputs)
+        let reports: Vec<PathBuf> = ["html", "docx", "pdf"]
+            .iter()
+            .map(|ext| docs.join(format!("laporan-semester.{ext}")))
+            .collect();
+        documents.extend(reports.iter().cloned());
+        move || {
+            write_study(&t, &kinds, &state_dir, yesterday, &outputs)?;
+            write_semester_report(&t, &state_dir, &reports)
+        }
     };
 
     let app = super::serve::start(
@@ -148,7 +161,7 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     // The study reads the seeded history; it is written while the demo already serves.
     tokio::task::spawn_blocking(move || {
         if let Err(e) = study_task() {
-            tracing::warn!(error = %format!("{e:#}"), "the demo's kajian teknis was not written");
+            tracing::warn!(error = %format!("{e:#}"), "the demo's documents were not all written");
         }
     });
     let info = DemoInfo {
@@ -269,6 +282,108 @@ fn seed_history(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "seeded 180 days of synthetic history"
     );
+    Ok(())
+}
+
+/// Audit entries for the seeded look-ups of the current semester up to `last_day`: as many
+/// forwarded look-ups a day as the seeded quota counter holds (so the semester report's two
+/// sources agree), most found, some not, plus a few the gate refused. Synthetic NIKs only, kept
+/// as HMACs like every audit entry.
+async fn seed_audit(state_dir: &Path, last_day: chrono::NaiveDate) -> anyhow::Result<()> {
+    use crate::gate::audit::{Entry, Log};
+    use crate::report::calendar::wib_midnight;
+    use chrono::Datelike;
+    let started = std::time::Instant::now();
+    let first = chrono::NaiveDate::from_ymd_opt(
+        last_day.year(),
+        if last_day.month() <= 6 { 1 } else { 7 },
+        1,
+    )
+    .context("the semester's first day")?;
+    let days = crate::gate::quota::history(state_dir, first, last_day)?.unwrap_or_default();
+    let key = crate::gate::secrets::HmacKey::load_or_create(state_dir)?;
+    let log = std::sync::Arc::new(Log::open(state_dir)?);
+    let callers = [
+        ("application", "app-web"),
+        ("application", "app-web"),
+        ("operator", "admin"),
+    ];
+    let mut entries = Vec::new();
+    let mut serial = 0u64;
+    for (day, used) in days {
+        let midnight = wib_midnight(day);
+        for i in 0..used + used / 20 {
+            serial += 1;
+            let forwarded = i < used;
+            let status = match (forwarded, serial % 13) {
+                (true, 0) => "not_found",
+                (true, _) => "found",
+                (false, n) if n % 2 == 0 => "refused_pattern",
+                (false, _) => "invalid_format",
+            };
+            // Office hours, 08:00-15:59 WIB, spread over the day's look-ups.
+            let minute = 8 * 60 + (i * 480 / (used + used / 20).max(1)) as i64;
+            let (kind, who) = callers[(serial % 3) as usize];
+            // A synthetic 16-digit number in no real region (99): never a real NIK.
+            let nik = format!("99{serial:014}");
+            entries.push(Entry {
+                at: midnight + chrono::Duration::minutes(minute),
+                caller_kind: kind.into(),
+                caller: who.into(),
+                purpose: "verifikasi calon penerima bansos (demo)".into(),
+                nik_hmac: hex::encode(key.tag(nik.as_bytes())),
+                status: status.into(),
+                route: if forwarded {
+                    "primary".into()
+                } else {
+                    String::new()
+                },
+                latency: std::time::Duration::from_millis(90 + serial % 140),
+                forwarded,
+            });
+        }
+    }
+    let n = entries.len();
+    // Appended a thousand at a time so the writer commits them in batches, in order.
+    for chunk in entries.chunks(1000) {
+        let pending: Vec<_> = chunk
+            .iter()
+            .cloned()
+            .map(|e| {
+                let log = std::sync::Arc::clone(&log);
+                async move { log.append(e).await }
+            })
+            .collect();
+        for r in futures_util::future::join_all(pending).await {
+            r?;
+        }
+    }
+    tracing::info!(
+        entries = n,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "seeded the semester's audit log"
+    );
+    Ok(())
+}
+
+/// The semester usage report of the current semester so far, in every format.
+fn write_semester_report(
+    t: &topology::Topology,
+    state_dir: &Path,
+    outputs: &[PathBuf],
+) -> anyhow::Result<()> {
+    use crate::report::{self, Semester, holidays::Calendar};
+    use chrono::Datelike;
+    let now = chrono::Utc::now();
+    let today = crate::report::calendar::wib_day(now);
+    let semester = Semester::new(today.year(), if today.month() <= 6 { 1 } else { 2 })?;
+    let facts = report::gather(t, state_dir, semester, now, &Calendar::embedded()?)?;
+    let doc = report::build(&facts);
+    for out in outputs {
+        doc.write(out)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    tracing::info!("semester report written");
     Ok(())
 }
 
