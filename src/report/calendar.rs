@@ -1,6 +1,7 @@
 //! Semesters, WIB days and the Indonesian words for dates, durations and numbers, as a
 //! government report writes them ("31 Desember 2026", "4 jam 12 menit", "1.234", "99,52%").
 
+use crate::study::fmt::{MONTHS, WEEKDAYS};
 use std::fmt;
 use std::str::FromStr;
 
@@ -108,21 +109,6 @@ pub fn wib_day(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&Jakarta).date_naive()
 }
 
-const MONTHS: [&str; 12] = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-];
-
 /// The Indonesian name of month 1-12.
 pub fn month_name(month: u32) -> &'static str {
     MONTHS
@@ -133,15 +119,7 @@ pub fn month_name(month: u32) -> &'static str {
 
 /// The Indonesian name of a weekday.
 pub fn weekday_name(d: Weekday) -> &'static str {
-    match d {
-        Weekday::Mon => "Senin",
-        Weekday::Tue => "Selasa",
-        Weekday::Wed => "Rabu",
-        Weekday::Thu => "Kamis",
-        Weekday::Fri => "Jumat",
-        Weekday::Sat => "Sabtu",
-        Weekday::Sun => "Minggu",
-    }
+    WEEKDAYS[d.num_days_from_monday() as usize]
 }
 
 /// "31 Desember 2026".
