@@ -565,15 +565,7 @@ impl Store {
             "SELECT subject, state, reason, started_s, ended_s FROM incidents
              WHERE (started_s >= ?1 AND started_s < ?2) OR ended_s IS NULL ORDER BY started_s DESC",
         )?;
-        let rows = st.query_map(params![from_s, to_s], |r| {
-            Ok(Incident {
-                subject: r.get(0)?,
-                state: r.get(1)?,
-                reason: r.get(2)?,
-                started_s: r.get(3)?,
-                ended_s: r.get(4)?,
-            })
-        })?;
+        let rows = st.query_map(params![from_s, to_s], Incident::from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -584,15 +576,7 @@ impl Store {
             "SELECT subject, state, reason, started_s, ended_s FROM incidents
              WHERE started_s < ?2 AND (ended_s IS NULL OR ended_s > ?1) ORDER BY started_s, id",
         )?;
-        let rows = st.query_map(params![from_s, to_s], |r| {
-            Ok(Incident {
-                subject: r.get(0)?,
-                state: r.get(1)?,
-                reason: r.get(2)?,
-                started_s: r.get(3)?,
-                ended_s: r.get(4)?,
-            })
-        })?;
+        let rows = st.query_map(params![from_s, to_s], Incident::from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -605,6 +589,19 @@ pub struct Incident {
     pub reason: String,
     pub started_s: i64,
     pub ended_s: Option<i64>,
+}
+
+impl Incident {
+    /// One row of `SELECT subject, state, reason, started_s, ended_s`.
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
+        Ok(Incident {
+            subject: r.get(0)?,
+            state: r.get(1)?,
+            reason: r.get(2)?,
+            started_s: r.get(3)?,
+            ended_s: r.get(4)?,
+        })
+    }
 }
 
 #[derive(Default)]

@@ -357,7 +357,8 @@ impl SnmpVersion {
 
 /// Which interface of the agent: its `ifIndex`, or a name matched against `ifName` then
 /// `ifDescr` when the probe starts (indices can change when a router reboots; names do not).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Interface {
     Index(u32),
     Name(String),

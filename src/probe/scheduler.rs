@@ -163,10 +163,7 @@ fn snmp_task(
             creds.version()
         ));
     }
-    let interface = match &poll.interface {
-        topology::Interface::Index(i) => snmp::Interface::Index(*i),
-        topology::Interface::Name(n) => snmp::Interface::Name(n.clone()),
-    };
+    let interface = poll.interface.clone();
     let probe = snmp::SnmpProbe::new(
         std::net::SocketAddr::new(poll.address, poll.port),
         link.id.as_str(),

@@ -42,22 +42,8 @@ const EXCHANGE_BYTES_V2C: u64 = 330;
 const EXCHANGE_BYTES_V3: u64 = 480;
 
 /// Which interface of the agent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Interface {
-    Index(u32),
-    /// Matched against `ifName`, then `ifDescr`.
-    Name(String),
-}
-
-impl fmt::Display for Interface {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Interface::Index(i) => write!(f, "ifIndex {i}"),
-            Interface::Name(n) => f.write_str(n),
-        }
-    }
-}
+/// Which interface of the agent: the topology's own type.
+pub use crate::topology::Interface;
 
 /// How the agent knows us. `Debug` never shows a community or a password.
 #[derive(Clone, PartialEq, Eq)]
