@@ -167,7 +167,7 @@ pub enum Error {
     },
     /// The Web Portal node has no usable URL.
     #[error(
-        "node `{node}` (the Web Portal) needs a `url` such as https://172.16.160.177:8000/: {detail}"
+        "node `{node}` (the Web Portal) needs a `url` such as https://ADDRESS:8000/ (the Web Portal address from the Juknis): {detail}"
     )]
     Url {
         /// The node id.

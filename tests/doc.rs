@@ -138,7 +138,7 @@ fn sample() -> Document {
             Block::text([LONG; 3].join(" ")),
             Block::heading(3, "1.1.1 Ruang Lingkup"),
             Block::bullets([
-                "Latensi pulang-pergi ke 172.16.160.177",
+                "Latensi pulang-pergi ke 192.0.2.177",
                 "Kehilangan paket ≤ 1 %",
             ]),
             Block::List {
