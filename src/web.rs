@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod help;
 pub mod i18n;
 pub mod pages;
 

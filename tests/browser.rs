@@ -208,6 +208,25 @@ async fn a_user_logs_in_looks_up_and_logs_out_in_chromium() {
         .expect("text");
     assert!(!reason.is_empty());
 
+    // Help from the overview: the guide's section on the dashboard's pages, served locally.
+    c.find(Locator::Css("#help"))
+        .await
+        .expect("help link")
+        .click()
+        .await
+        .expect("click help");
+    let guide = wait_for(&c, "#guide").await.text().await.expect("text");
+    assert!(guide.contains("Halaman dasbor"), "{guide}");
+    assert!(
+        c.current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .ends_with("#3-2-halaman-dasbor"),
+        "the help link lands on its section"
+    );
+    shot(&c, "panduan-laptop").await;
+
     // A look-up: the answer is shown, and it is not cacheable.
     c.goto(&format!("{base}/cek-nik")).await.expect("cek nik");
     wait_for(&c, "#nik")

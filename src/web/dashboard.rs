@@ -112,6 +112,7 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
         .route("/masuk", get(login_page).post(login))
         .route("/keluar", post(logout))
         .route("/api/dashboard/status", get(status))
+        .merge(super::help::router())
         .fallback(not_found)
         .layer(middleware::from_fn(headers))
         .with_state(dash);

@@ -142,6 +142,10 @@ pub struct Text {
     pub wib: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
+    /// The guide's name and the link to it on every page.
+    pub help: &'static str,
+    /// From the guide back to the dashboard.
+    pub help_back: &'static str,
 }
 
 pub static ID: Text = Text {
@@ -238,6 +242,8 @@ pub static ID: Text = Text {
     wib: "WIB",
     yes: "ya",
     no: "tidak",
+    help: "Bantuan",
+    help_back: "Kembali ke dasbor",
 };
 
 pub static EN: Text = Text {
@@ -334,6 +340,8 @@ pub static EN: Text = Text {
     wib: "WIB",
     yes: "yes",
     no: "no",
+    help: "Help",
+    help_back: "Back to the dashboard",
 };
 
 /// A Unix time as `2026-11-27 02:11:28 WIB`.
