@@ -218,6 +218,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         &secrets.snmp,
     );
     plan.first_round_within = opts.first_round_within;
+    let reprobe = plan.reprobe.clone();
     for e in &errors {
         tracing::warn!(target = %e.key, why = %e.why, "probe not scheduled");
     }
@@ -235,7 +236,12 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         rounds_tx,
         cancel.clone(),
     ));
-    tracker.spawn(consume(rounds_rx, Arc::clone(&shared), store_tx.clone()));
+    tracker.spawn(consume(
+        rounds_rx,
+        Arc::clone(&shared),
+        store_tx.clone(),
+        reprobe,
+    ));
     let writer = std::thread::Builder::new()
         .name("juknis-store".into())
         .spawn(move || write_store(store, store_rx))
@@ -441,6 +447,7 @@ async fn supervise_probes(
         ));
         (token, handle)
     };
+    let reprobe = plan.reprobe.clone();
     let (mut token, mut runner) = start(plan);
     #[cfg(unix)]
     let mut hup = reload_from
@@ -476,7 +483,10 @@ async fn supervise_probes(
                         Default::default()
                     }
                 };
-                let (next, errors) = scheduler::plan(&topology, &profiles, sockets.as_ref(), &snmp);
+                let (mut next, errors) =
+                    scheduler::plan(&topology, &profiles, sockets.as_ref(), &snmp);
+                // One registry of re-probe requests for the daemon's life: `consume` holds it.
+                next.reprobe = reprobe.clone();
                 for e in &errors {
                     tracing::warn!(target = %e.key, why = %e.why, "probe not scheduled");
                 }
@@ -524,14 +534,22 @@ fn now_s() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Judge each round into health, metrics and the store.
+/// Judge each round into health, metrics and the store. When a target's rounds turn bad, the
+/// hops before it are asked for a round at once (`reprobe`), so that the first verdict on a
+/// path names where the fault is, not whichever hop's rounds came first.
 async fn consume(
     mut rx: mpsc::Receiver<scheduler::Round>,
     shared: Arc<Shared>,
     store: std::sync::mpsc::SyncSender<StoreMsg>,
+    reprobe: scheduler::Reprobe,
 ) {
     let m = &shared.metrics;
-    let mut last_path: std::collections::BTreeMap<String, State> = Default::default();
+    // Per path: its state and where its trouble was placed, as last reported.
+    type Said = (
+        State,
+        Option<(Option<crate::topology::NodeId>, crate::topology::NodeId)>,
+    );
+    let mut last_path: std::collections::BTreeMap<String, Said> = Default::default();
     while let Some(r) = rx.recv().await {
         let now = now_s();
         let (node, profile, kind) = (r.key.node.as_str(), r.key.profile.as_str(), r.kind.as_str());
@@ -594,11 +612,28 @@ async fn consume(
             }
             continue;
         }
-        let transition = shared
+        let (transition, again) = shared
             .health
             .write()
-            .map(|mut h| h.observe(&r.key, r.level.clone(), now))
-            .unwrap_or(None);
+            .map(|mut h| {
+                let was_good = h
+                    .target(&r.key)
+                    .is_none_or(|t| matches!(t.last.state, State::Healthy | State::Unknown));
+                let transition = h.observe_round(&r.key, r.level.clone(), now, o.started_unix_ms);
+                let turned_bad = was_good && matches!(r.level.state, State::Degraded | State::Down);
+                let again = if turned_bad {
+                    h.before(&shared.topology(), &r.key.node)
+                } else {
+                    Vec::new()
+                };
+                (transition, again)
+            })
+            .unwrap_or((None, Vec::new()));
+        for k in &again {
+            if reprobe.request(k) {
+                tracing::debug!(target = %k, after = %r.key, "re-probing a hop before a failing one");
+            }
+        }
         let committed = shared
             .health
             .read()
@@ -621,9 +656,10 @@ async fn consume(
                     Metrics::set_state(&m.link_state, &[link.as_str()], *state);
                 }
             }
-            if last_path.get(&path) != Some(&v.state) {
+            let said = (v.state, v.best.and_then(|b| v.routes[b].at.clone()));
+            if last_path.get(&path) != Some(&said) {
                 tracing::info!(path = %path, state = v.state.as_str(), reason = %v.reason(), "path state");
-                last_path.insert(path.clone(), v.state);
+                last_path.insert(path.clone(), said);
                 let _ = store.try_send(StoreMsg::State {
                     subject: path,
                     state: v.state,

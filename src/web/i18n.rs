@@ -142,6 +142,15 @@ pub struct Text {
     pub wib: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
+    // The path tracer (issue 13).
+    pub trace_button: &'static str,
+    pub trace_intro: &'static str,
+    pub trace_latest: &'static str,
+    pub trace_with_incident: &'static str,
+    pub trace_hop: &'static str,
+    pub trace_note: &'static str,
+    pub trace_failed: &'static str,
+    pub trace_by: &'static str,
 }
 
 pub static ID: Text = Text {
@@ -238,6 +247,14 @@ pub static ID: Text = Text {
     wib: "WIB",
     yes: "ya",
     no: "tidak",
+    trace_button: "Telusuri jalur",
+    trace_intro: "Jejak per hop (TCP SYN ke port layanan, dalam batas anggaran probe), dibandingkan dengan topologi.",
+    trace_latest: "Penelusuran terakhir",
+    trace_with_incident: "Penelusuran saat gangguan",
+    trace_hop: "Hop",
+    trace_note: "Keterangan",
+    trace_failed: "Penelusuran jalur tidak dapat dijalankan",
+    trace_by: "oleh",
 };
 
 pub static EN: Text = Text {
@@ -334,6 +351,14 @@ pub static EN: Text = Text {
     wib: "WIB",
     yes: "yes",
     no: "no",
+    trace_button: "Trace the path",
+    trace_intro: "Hop by hop (TCP SYN to the service's port, within the probe budget), compared with the topology.",
+    trace_latest: "Latest trace",
+    trace_with_incident: "Traces during the incident",
+    trace_hop: "Hop",
+    trace_note: "Note",
+    trace_failed: "The path trace could not run",
+    trace_by: "by",
 };
 
 /// A Unix time as `2026-11-27 02:11:28 WIB`.
