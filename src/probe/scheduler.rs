@@ -409,3 +409,6 @@ pub async fn run(
     tracker.close();
     tracker.wait().await;
 }
+
+#[cfg(test)]
+mod tests;
