@@ -600,8 +600,8 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Keep a trace of `subject` (a path id, or the traced address) with the incident open on
-    /// that subject, if any; its row id.
+    /// Keep a trace of `subject` (a path id, or the traced address) with the incident that was
+    /// open on that subject when the trace started, if any; its row id.
     pub fn insert_trace(
         &mut self,
         subject: &str,
@@ -612,7 +612,8 @@ impl Store {
     ) -> Result<i64, Error> {
         self.conn.execute(
             "INSERT INTO traces (incident_id, subject, started_s, requested_by, summary, trace_json)
-             VALUES ((SELECT id FROM incidents WHERE subject = ?1 AND ended_s IS NULL ORDER BY id DESC LIMIT 1),
+             VALUES ((SELECT id FROM incidents WHERE subject = ?1 AND started_s <= ?2
+                        AND (ended_s IS NULL OR ended_s >= ?2) ORDER BY id DESC LIMIT 1),
                      ?1, ?2, ?3, ?4, ?5)",
             params![subject, started_s, requested_by, summary, trace_json],
         )?;

@@ -151,3 +151,54 @@ fn icmp_and_udp_traces_see_the_same_hops() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn a_trace_of_a_broken_path_ends_at_the_last_hop_that_answers() -> Result<()> {
+    let Some(chain) = Chain::new_or_skip(&[Router::new("kominfo"), Router::new("dukcapil")])?
+    else {
+        return Ok(());
+    };
+    chain.set_link(1, false)?;
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chain/topology.yaml");
+    let out = chain.run_in(
+        &chain.host_ns(),
+        &[
+            JUKNIS,
+            "trace",
+            "--config",
+            config.to_str().context("path")?,
+            "--path",
+            "portal",
+            "--rounds",
+            "3",
+            "--json",
+        ],
+    )?;
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("no JSON: {}", String::from_utf8_lossy(&out.stderr)))?;
+    eprintln!("{v:#}");
+    ensure!(
+        out.status.code() == Some(1),
+        "an unreached target exits 1: {}",
+        out.status
+    );
+    ensure!(v["reached"] == false, "{v}");
+    // Past Router Diskominfo nothing answers.
+    ensure!(
+        hop(&v, 1)["node"] == "kominfo-router" && hop(&v, 1)["loss_ratio"] == 0.0,
+        "{v}"
+    );
+    ensure!(
+        v["hops"]
+            .as_array()
+            .is_some_and(|h| h.iter().skip(1).all(|h| h["received"] == 0)),
+        "{v}"
+    );
+    ensure!(
+        v["summary"]
+            == "Tujuan 203.0.113.2 tidak terjangkau: jawaban terakhir dari hop 1 (kominfo-router).",
+        "{}",
+        v["summary"]
+    );
+    Ok(())
+}

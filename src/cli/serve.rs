@@ -526,6 +526,12 @@ enum StoreMsg {
         reason: String,
         at: i64,
     },
+    Trace {
+        subject: String,
+        started_s: i64,
+        summary: String,
+        json: String,
+    },
 }
 
 fn now_s() -> i64 {
@@ -550,6 +556,8 @@ async fn consume(
         Option<(Option<crate::topology::NodeId>, crate::topology::NodeId)>,
     );
     let mut last_path: std::collections::BTreeMap<String, Said> = Default::default();
+    // Per path: when the daemon last traced it by itself.
+    let mut last_trace: std::collections::BTreeMap<String, i64> = Default::default();
     while let Some(r) = rx.recv().await {
         let now = now_s();
         let (node, profile, kind) = (r.key.node.as_str(), r.key.profile.as_str(), r.kind.as_str());
@@ -659,13 +667,26 @@ async fn consume(
             let said = (v.state, v.best.and_then(|b| v.routes[b].at.clone()));
             if last_path.get(&path) != Some(&said) {
                 tracing::info!(path = %path, state = v.state.as_str(), reason = %v.reason(), "path state");
+                let was_bad = last_path
+                    .get(&path)
+                    .is_some_and(|(s, _)| matches!(s, State::Degraded | State::Down));
                 last_path.insert(path.clone(), said);
                 let _ = store.try_send(StoreMsg::State {
-                    subject: path,
+                    subject: path.clone(),
                     state: v.state,
                     reason: v.reason().to_string(),
                     at: now,
                 });
+                // An incident opens: trace the path now, to keep with it (one a path per
+                // AUTO_TRACE_EVERY_S, within the probe budget).
+                let bad = matches!(v.state, State::Degraded | State::Down);
+                let due = last_trace
+                    .get(&path)
+                    .is_none_or(|t| now - t >= AUTO_TRACE_EVERY_S);
+                if bad && !was_bad && due {
+                    last_trace.insert(path.clone(), now);
+                    auto_trace(&shared, path, store.clone());
+                }
             }
         }
         let sample = sample_of(&r, o, rtt, &meas);
@@ -673,6 +694,48 @@ async fn consume(
             tracing::warn!("store is behind; a sample was dropped");
         }
     }
+}
+
+/// The daemon traces a path by itself at most this often (seconds).
+const AUTO_TRACE_EVERY_S: i64 = 600;
+/// Rounds of the daemon's own trace when an incident opens: enough to see where it stops.
+const AUTO_TRACE_ROUNDS: usize = 5;
+
+/// Trace `path` on a blocking thread and hand the trace to the store, which keeps it with the
+/// incident open on the path.
+fn auto_trace(shared: &Shared, path: String, store: std::sync::mpsc::SyncSender<StoreMsg>) {
+    let topology = shared.topology();
+    let planned = probe::trace::for_path(&topology, &path, None, None).and_then(|(cfg, route)| {
+        let budget = route.hops.last().map_or(0, |service| {
+            probe::trace::budget_bytes(&topology, service, 64 * 1024)
+        });
+        let mut cfg = cfg;
+        cfg.rounds = AUTO_TRACE_ROUNDS;
+        cfg.within(budget).map(|cfg| (cfg, route.clone()))
+    });
+    let (cfg, route) = match planned {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::info!(path = %path, why = %e, "no trace for the incident");
+            return;
+        }
+    };
+    tokio::task::spawn_blocking(
+        move || match probe::trace::run(&cfg, Some((&topology, &route))) {
+            Ok(mut t) => {
+                t.path = Some(path.clone());
+                tracing::info!(path = %path, summary = %t.summary, "incident traced");
+                let json = serde_json::to_string(&t).unwrap_or_default();
+                let _ = store.try_send(StoreMsg::Trace {
+                    subject: path,
+                    started_s: t.started_unix_ms / 1000,
+                    summary: t.summary,
+                    json,
+                });
+            }
+            Err(e) => tracing::warn!(path = %path, error = %e, "the incident's trace failed"),
+        },
+    );
 }
 
 type Rtts = (Duration, Duration, Duration, Duration);
@@ -748,6 +811,16 @@ fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
             }) => {
                 if let Err(e) = store.record_state(&subject, state.as_str(), &reason, at) {
                     tracing::error!(error = %e, "recording an incident");
+                }
+            }
+            Ok(StoreMsg::Trace {
+                subject,
+                started_s,
+                summary,
+                json,
+            }) => {
+                if let Err(e) = store.insert_trace(&subject, started_s, "juknis", &summary, &json) {
+                    tracing::error!(error = %e, "keeping a trace");
                 }
             }
             Err(_) => {}

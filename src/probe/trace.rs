@@ -204,6 +204,9 @@ pub struct Hop {
     pub received: usize,
     pub loss_ratio: f64,
     pub rtt: Option<Rtt>,
+    /// The answer was "destination unreachable": the router has no way on.
+    #[serde(default)]
+    pub unreachable: bool,
     /// The id of the declared node that answered, or that the topology puts at this silent hop.
     pub node: Option<String>,
     /// In Bahasa Indonesia: how this hop compares with the declared path.
@@ -279,9 +282,11 @@ pub fn run(cfg: &Config, declared: Option<(&Topology, &Route)>) -> Result<Trace,
     // trippy keeps a slot for every TTL it may send; the trace ends at the target or at the last
     // TTL that was probed.
     let reached_at = hops.iter().position(|h| h.addrs.contains(&target));
-    match reached_at {
-        Some(i) => hops.truncate(i + 1),
-        None => hops.retain(|h| h.sent > 0),
+    // A router that says "unreachable" ends the trace: every later TTL gets the same answer.
+    let refused_at = hops.iter().position(|h| h.unreachable);
+    match (reached_at, refused_at) {
+        (Some(i), _) | (None, Some(i)) => hops.truncate(i + 1),
+        (None, None) => hops.retain(|h| h.sent > 0),
     }
     let sent: usize = hops.iter().map(|h| h.sent).sum();
     let received: usize = hops.iter().map(|h| h.received).sum();
@@ -305,7 +310,13 @@ pub fn run(cfg: &Config, declared: Option<(&Topology, &Route)>) -> Result<Trace,
 fn hop_of(h: &trippy_core::Hop) -> Hop {
     let mut addrs: Vec<(IpAddr, usize)> = h.addrs_with_counts().map(|(a, n)| (*a, *n)).collect();
     addrs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut ms: Vec<f64> = h.samples().iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    // trippy records a lost probe as a zero sample.
+    let mut ms: Vec<f64> = h
+        .samples()
+        .iter()
+        .filter(|d| !d.is_zero())
+        .map(|d| d.as_secs_f64() * 1e3)
+        .collect();
     ms.sort_by(f64::total_cmp);
     let q = |p| crate::store::quantile(&ms, p);
     let rtt = match (q(0.0), q(0.5), q(0.9), q(1.0)) {
@@ -326,6 +337,10 @@ fn hop_of(h: &trippy_core::Hop) -> Hop {
         received: h.total_recv(),
         loss_ratio: h.loss_pct() / 100.0,
         rtt,
+        unreachable: matches!(
+            h.last_icmp_packet_type(),
+            Some(trippy_core::IcmpPacketType::Unreachable(_))
+        ),
         node: None,
         note: String::new(),
     }
@@ -393,7 +408,12 @@ pub fn compare(trace: &mut Trace, declared: Option<(&Topology, &Route)>) {
             Some(addr) => match index_of(addr) {
                 Some((_, node)) => {
                     let same = i > 0 && trace.hops[i - 1].addrs.first() == Some(addr);
-                    let note = if same {
+                    let note = if hop.unreachable {
+                        format!(
+                            "hop {ttl} ({addr}) = {} ({}): menjawab tujuan tidak dapat dijangkau",
+                            node.name, node.id
+                        )
+                    } else if same {
                         format!(
                             "hop {ttl} ({addr}) = {} lagi (router yang sama meneruskan dua kali)",
                             node.name
@@ -406,7 +426,12 @@ pub fn compare(trace: &mut Trace, declared: Option<(&Topology, &Route)>) {
                 None if declared.is_some() => (
                     None,
                     format!(
-                        "hop {ttl} menjawab dari alamat yang tidak dideklarasikan topologi ({addr})"
+                        "hop {ttl} menjawab dari alamat yang tidak dideklarasikan topologi ({addr}){}",
+                        if hop.unreachable {
+                            ": tujuan tidak dapat dijangkau"
+                        } else {
+                            ""
+                        }
                     ),
                 ),
                 None => (None, format!("hop {ttl} ({addr})")),
@@ -449,13 +474,18 @@ fn summary(trace: &Trace) -> String {
         let after = last.map_or_else(
             || "tidak ada hop yang menjawab".to_string(),
             |h| {
-                format!(
-                    "jawaban terakhir dari hop {} ({})",
-                    h.ttl,
-                    h.node
-                        .as_ref()
-                        .map_or_else(|| first_addr(h), |id| id.to_string())
-                )
+                let who = h
+                    .node
+                    .as_ref()
+                    .map_or_else(|| first_addr(h), |id| id.to_string());
+                if h.unreachable {
+                    format!(
+                        "hop {} ({who}) menjawab tujuan tidak dapat dijangkau",
+                        h.ttl
+                    )
+                } else {
+                    format!("jawaban terakhir dari hop {} ({who})", h.ttl)
+                }
             },
         );
         parts.push(format!("Tujuan {} tidak terjangkau: {after}", trace.target));

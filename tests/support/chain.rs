@@ -182,16 +182,21 @@ impl Chain {
         end(i - 1, self.n(), false)
     }
 
-    /// Takes the link between node `k` and node `k + 1` down (at node `k`'s end) or up.
+    /// Cuts the link between node `k` and node `k + 1`, or mends it: the far end (node `k + 1`'s
+    /// interface) goes down, as over a cut cable or a dead far router. Node `k` loses carrier but
+    /// keeps its routes (Linux still uses routes through a link without carrier), so what it
+    /// forwards that way is dropped silently and it still answers TTL exceeded, as a router whose
+    /// next hop died does. (Taking node `k`'s own interface down would remove its routes instead:
+    /// it would answer "unreachable", which Linux limits to one a second for all its traffic.)
     pub fn set_link(&self, k: usize, up: bool) -> Result<()> {
         run_host(
             "ip",
             &[
                 "-n",
-                &self.ns(k),
+                &self.ns(k + 1),
                 "link",
                 "set",
-                "hop-up",
+                "hop-down",
                 if up { "up" } else { "down" },
             ],
         )

@@ -31,6 +31,7 @@ fn hop(ttl: u8, addr: Option<&str>, received: usize) -> Hop {
             p90_ms: 1.0,
             max_ms: 1.0,
         }),
+        unreachable: false,
         node: None,
         note: String::new(),
     }
@@ -171,4 +172,19 @@ fn a_budget_smaller_than_one_round_is_an_error_that_says_so() {
         .within(1000)
         .expect_err("too small");
     assert!(e.to_string().contains("costs 2688"), "{e}");
+}
+
+#[test]
+fn a_router_that_says_unreachable_ends_the_trace() {
+    let mut refused = hop(2, Some("198.51.100.130"), 10);
+    refused.unreachable = true;
+    let tr = compared(vec![hop(1, Some("198.51.100.1"), 10), refused]);
+    assert_eq!(
+        tr.hops[1].note,
+        "hop 2 (198.51.100.130) = Router Disdukcapil (dukcapil-router): menjawab tujuan tidak dapat dijangkau"
+    );
+    assert_eq!(
+        tr.summary,
+        "Tujuan 203.0.113.2 tidak terjangkau: hop 2 (dukcapil-router) menjawab tujuan tidak dapat dijangkau."
+    );
 }
