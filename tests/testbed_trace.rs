@@ -64,7 +64,10 @@ fn trace(chain: &Chain, args: &[&str]) -> Result<Value> {
                 .join("\n"))
             .unwrap_or_default()
     );
-    eprintln!("{}", v["summary"]);
+    eprintln!(
+        "{} ({} rounds, {} ms, {} bytes)",
+        v["summary"], v["rounds"], v["duration_ms"], v["bytes_spent"]
+    );
     Ok(v)
 }
 
