@@ -20,6 +20,7 @@ mod report;
 mod serve;
 mod sim;
 pub(crate) mod study;
+mod trace;
 mod user;
 
 /// Exit code for bad configuration or input (sysexits EX_USAGE).
@@ -65,6 +66,8 @@ enum Command {
     Sim(sim::Args),
     /// Write the kajian teknis (technical study) for a bandwidth change, from measurements.
     Study(study::Args),
+    /// An MTR-like trace toward a host or a path's service, compared with the declared path.
+    Trace(trace::Args),
     /// Dashboard users: `juknis user add` creates one (the first admin, operators, technicians).
     #[command(subcommand)]
     User(user::Which),
@@ -96,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Report(which) => report::run(which),
         Command::Sim(args) => sim::run(args),
         Command::Study(args) => study::run(args),
+        Command::Trace(args) => trace::run(args),
         Command::User(which) => user::run(which),
     }
 }

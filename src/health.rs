@@ -184,6 +184,12 @@ pub struct TargetHealth {
     streak: u32,
     /// Unix seconds of the last change of `committed`.
     pub since: i64,
+    /// Unix milliseconds at which the last round started.
+    pub last_started_ms: i64,
+    /// Unix milliseconds at which the first of the current run of bad rounds started (`None`
+    /// while the last round was healthy): the window in which the hops before this one must
+    /// have been heard from before a fault is placed.
+    pub trouble_started_ms: Option<i64>,
 }
 
 /// A change of a target's committed state, for logs, metrics and incidents.
@@ -209,10 +215,24 @@ impl Tracker {
         }
     }
 
-    /// Record one round's level for `target` at `now` (unix seconds). The first round of a
-    /// target is taken at once; later changes need their streak.
+    /// Record one round's level for `target` at `now` (unix seconds), taken as the moment the
+    /// round started. The first round of a target is taken at once; later changes need their
+    /// streak.
     pub fn observe(&mut self, target: &TargetKey, level: Level, now: i64) -> Option<Transition> {
+        self.observe_round(target, level, now, now.saturating_mul(1000))
+    }
+
+    /// [`Tracker::observe`] for a round that started at `started_ms` (unix milliseconds) and
+    /// was judged at `now` (unix seconds).
+    pub fn observe_round(
+        &mut self,
+        target: &TargetKey,
+        level: Level,
+        now: i64,
+        started_ms: i64,
+    ) -> Option<Transition> {
         let h = self.hysteresis;
+        let bad = is_bad(level.state);
         let Some(t) = self.targets.get_mut(target) else {
             let state = level.state;
             self.targets.insert(
@@ -222,6 +242,8 @@ impl Tracker {
                     last: level,
                     streak: 0,
                     since: now,
+                    last_started_ms: started_ms,
+                    trouble_started_ms: bad.then_some(started_ms),
                 },
             );
             return Some(Transition {
@@ -233,6 +255,12 @@ impl Tracker {
         };
         let from = t.committed.state;
         let to = level.state;
+        t.last_started_ms = started_ms;
+        t.trouble_started_ms = match (bad, t.trouble_started_ms) {
+            (false, _) => None,
+            (true, Some(s)) => Some(s.min(started_ms)),
+            (true, None) => Some(started_ms),
+        };
         let previous = std::mem::replace(&mut t.last, level.clone());
         if to == from {
             t.streak = 0;
@@ -274,26 +302,13 @@ impl Tracker {
     /// The health of one node: the worst committed level over its targets, `Unknown` when
     /// nothing probes it yet. A network cause outranks a service cause of the same state.
     pub fn node(&self, node: &NodeId) -> Level {
-        let mut worst: Option<&Level> = None;
-        for (k, t) in &self.targets {
-            if &k.node != node {
-                continue;
-            }
-            let l = &t.committed;
-            worst = Some(match worst {
-                None => l,
-                Some(w) if l.state.severity() > w.state.severity() => l,
-                Some(w)
-                    if l.state == w.state
-                        && w.cause.is_some_and(Cause::is_service)
-                        && l.cause.is_some_and(|c| !c.is_service()) =>
-                {
-                    l
-                }
-                Some(w) => w,
-            });
-        }
-        worst.cloned().unwrap_or(Level {
+        let worst = worst_of(
+            self.targets
+                .iter()
+                .filter(|(k, _)| &k.node == node)
+                .map(|(_, t)| &t.committed),
+        );
+        worst.unwrap_or(Level {
             state: State::Unknown,
             cause: None,
             detail: "belum ada hasil pemantauan".to_string(),
@@ -377,39 +392,149 @@ impl Tracker {
             .filter(|(i, _)| *i >= bad_i)
             .fold(bad.state, |acc, (_, l)| acc.worst(l.state))
             .worst(bad.state);
-        // Trouble starts after the last hop known to be good.
-        let prev = last_good.map(|i| &route.hops[i]);
-        if bad_i > 0 {
-            links[bad_i - 1].1 = bad.state;
-        }
-        let hop = &route.hops[bad_i];
-        let reason = match (bad.cause, prev) {
-            (Some(c), _) if c.is_service() => {
-                format!("{} di {}: {}", cause_words(c), name(hop), bad.detail)
+        // Where the trouble starts. A service fault lives on its node. A network fault is placed
+        // only from rounds of the same window: every hop before the failing one must have been
+        // heard from since the trouble began there, or a hop whose rounds happen to come first
+        // would be blamed for a fault that lies before it (its predecessors are re-probed at
+        // once when it turns bad, see `cli::serve`).
+        let place = if bad.cause.is_some_and(Cause::is_service) {
+            Place::At {
+                i: bad_i,
+                level: bad.clone(),
+                prev: last_good,
             }
-            (Some(c), Some(p)) => format!(
-                "{} mulai antara {} dan {}{}",
-                cause_words(c),
-                name(p),
-                name(hop),
-                detail_suffix(&bad.detail)
+        } else {
+            self.place(route, &probed, bad_i, &bad)
+        };
+        let (prev_i, at_i, level) = match &place {
+            Place::At { i, level, prev } => (*prev, Some(*i), level),
+            Place::Pending { prev, .. } => (*prev, None, &bad),
+        };
+        for (j, link) in links.iter_mut().enumerate() {
+            link.1 = if prev_i.is_some_and(|g| j < g) {
+                State::Healthy
+            } else {
+                State::Unknown
+            };
+        }
+        if let Some(i) = at_i.filter(|i| *i > 0) {
+            links[i - 1].1 = level.state;
+        }
+        let prev = prev_i.map(|i| &route.hops[i]);
+        let (reason, at) = match place {
+            Place::Pending { waiting, .. } => (
+                format!(
+                    "{} di {}; letak gangguan belum dipastikan: menunggu hasil baru dari {}",
+                    bad.cause.map_or("Gangguan", cause_words),
+                    name(&route.hops[bad_i]),
+                    name(&route.hops[waiting])
+                ),
+                None,
             ),
-            (Some(c), None) => format!(
-                "{} di {}{}",
-                cause_words(c),
-                name(hop),
-                detail_suffix(&bad.detail)
-            ),
-            (None, _) => format!("{} {}", name(hop), bad.detail),
+            Place::At { i, level, .. } => {
+                let hop = &route.hops[i];
+                let reason = match (level.cause, prev) {
+                    (Some(c), _) if c.is_service() => {
+                        format!("{} di {}: {}", cause_words(c), name(hop), level.detail)
+                    }
+                    (Some(c), Some(p)) => format!(
+                        "{} mulai antara {} dan {}{}",
+                        cause_words(c),
+                        name(p),
+                        name(hop),
+                        detail_suffix(&level.detail)
+                    ),
+                    (Some(c), None) => format!(
+                        "{} di {}{}",
+                        cause_words(c),
+                        name(hop),
+                        detail_suffix(&level.detail)
+                    ),
+                    (None, _) => format!("{} {}", name(hop), level.detail),
+                };
+                (reason, Some((prev.cloned(), hop.clone())))
+            }
         };
         RouteVerdict {
             route: route.name.clone(),
             state,
             cause: bad.cause,
-            at: Some((prev.cloned(), hop.clone())),
+            at,
             reason,
             links,
         }
+    }
+
+    /// Place a network fault whose first committed bad hop is `bad_i`: walk the hops before
+    /// it, each judged by its rounds that started since trouble began at `bad_i`. The first
+    /// such hop that is bad is the place; one not heard from in that window leaves the place
+    /// pending.
+    fn place(&self, route: &Route, probed: &[(usize, Level)], bad_i: usize, bad: &Level) -> Place {
+        let window = self.trouble_start(&route.hops[bad_i]);
+        let mut prev = None;
+        for (i, _) in probed.iter().filter(|(i, _)| *i < bad_i) {
+            let hop = &route.hops[*i];
+            // A hop nothing has reported on yet has nothing to wait for.
+            if !self.targets.keys().any(|k| &k.node == hop) {
+                continue;
+            }
+            match self.fresh(hop, window) {
+                None => return Place::Pending { waiting: *i, prev },
+                Some(l) if is_bad(l.state) && !l.cause.is_some_and(Cause::is_service) => {
+                    return Place::At {
+                        i: *i,
+                        level: l,
+                        prev,
+                    };
+                }
+                Some(_) => prev = Some(*i),
+            }
+        }
+        Place::At {
+            i: bad_i,
+            level: bad.clone(),
+            prev,
+        }
+    }
+
+    /// When the trouble on `node` began (unix ms): the latest start of a run of bad rounds over
+    /// its targets that are not healthy.
+    fn trouble_start(&self, node: &NodeId) -> i64 {
+        self.targets
+            .iter()
+            .filter(|(k, t)| &k.node == node && is_bad(t.committed.state))
+            .map(|(_, t)| t.trouble_started_ms.unwrap_or(t.since.saturating_mul(1000)))
+            .max()
+            .unwrap_or(i64::MIN)
+    }
+
+    /// The worst last round of `node`'s targets whose last round started at or after
+    /// `window_ms`; `None` when no round of it did.
+    fn fresh(&self, node: &NodeId, window_ms: i64) -> Option<Level> {
+        worst_of(
+            self.targets
+                .iter()
+                .filter(|(k, t)| &k.node == node && t.last_started_ms >= window_ms)
+                .map(|(_, t)| &t.last),
+        )
+    }
+
+    /// The targets of the hops before `node` on every route through it: those to probe again
+    /// at once when `node` turns bad, so that its fault is placed from rounds of one window.
+    pub fn before(&self, t: &Topology, node: &NodeId) -> Vec<TargetKey> {
+        let mut hops: Vec<&NodeId> = Vec::new();
+        for p in &t.paths {
+            for r in &p.routes {
+                if let Some(pos) = r.hops.iter().position(|h| h == node) {
+                    hops.extend(&r.hops[..pos]);
+                }
+            }
+        }
+        self.targets
+            .keys()
+            .filter(|k| hops.contains(&&k.node))
+            .cloned()
+            .collect()
     }
 
     /// The verdict on a path: each route's, and the route a request should take.
@@ -429,6 +554,42 @@ impl Tracker {
             routes,
         })
     }
+}
+
+/// Where a route's trouble starts, or which hop it waits for before saying.
+enum Place {
+    /// At hop `i`, judged `level`, after the last good hop `prev`.
+    At {
+        i: usize,
+        level: Level,
+        prev: Option<usize>,
+    },
+    /// Not yet: hop `waiting` has no round from the window; `prev` is the last good hop.
+    Pending { waiting: usize, prev: Option<usize> },
+}
+
+fn is_bad(s: State) -> bool {
+    matches!(s, State::Degraded | State::Down)
+}
+
+/// The worst of some levels; a network cause outranks a service cause of the same state.
+fn worst_of<'a>(levels: impl Iterator<Item = &'a Level>) -> Option<Level> {
+    let mut worst: Option<&Level> = None;
+    for l in levels {
+        worst = Some(match worst {
+            None => l,
+            Some(w) if l.state.severity() > w.state.severity() => l,
+            Some(w)
+                if l.state == w.state
+                    && w.cause.is_some_and(Cause::is_service)
+                    && l.cause.is_some_and(|c| !c.is_service()) =>
+            {
+                l
+            }
+            Some(w) => w,
+        });
+    }
+    worst.cloned()
 }
 
 fn cause_words(c: Cause) -> &'static str {

@@ -20,6 +20,7 @@ pub mod snmp;
 pub mod stats;
 pub mod tcp;
 pub mod tls;
+pub mod trace;
 pub mod trust;
 mod wire;
 

@@ -74,6 +74,19 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE rollups ADD COLUMN tx_mean_bps REAL;
      ALTER TABLE rollups ADD COLUMN rx_max_bps REAL;
      ALTER TABLE rollups ADD COLUMN tx_max_bps REAL;",
+    // 3: path traces (`juknis trace`, the dashboard's button), kept with the incident that was
+    // open on their path when they ran.
+    "CREATE TABLE traces (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER REFERENCES incidents(id),
+        subject TEXT NOT NULL,
+        started_s INTEGER NOT NULL,
+        requested_by TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        trace_json TEXT NOT NULL
+     );
+     CREATE INDEX traces_incident ON traces(incident_id);
+     CREATE INDEX traces_started ON traces(started_s);",
 ];
 
 /// One probe round as stored.
@@ -515,7 +528,8 @@ impl Store {
     }
 
     /// Open an incident for `subject` (a path or link id) unless one is open; close it when
-    /// the state is healthy again.
+    /// the state is healthy again. An open incident whose state stays but whose reason changes
+    /// (the place of the fault became known) takes the new reason.
     pub fn record_state(
         &mut self,
         subject: &str,
@@ -523,22 +537,28 @@ impl Store {
         reason: &str,
         now_s: i64,
     ) -> Result<(), Error> {
-        let open: Option<(i64, String)> = self
+        let open: Option<(i64, String, String)> = self
             .conn
             .query_row(
-                "SELECT id, state FROM incidents WHERE subject = ?1 AND ended_s IS NULL",
+                "SELECT id, state, reason FROM incidents WHERE subject = ?1 AND ended_s IS NULL",
                 [subject],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
         match (open, state) {
-            (Some((id, _)), "healthy") => {
+            (Some((id, _, _)), "healthy") => {
                 self.conn.execute(
                     "UPDATE incidents SET ended_s = ?1 WHERE id = ?2",
                     params![now_s, id],
                 )?;
             }
-            (Some((id, old)), s) if old != s => {
+            (Some((id, old, old_reason)), s) if old == s && old_reason != reason => {
+                self.conn.execute(
+                    "UPDATE incidents SET reason = ?1 WHERE id = ?2",
+                    params![reason, id],
+                )?;
+            }
+            (Some((id, old, _)), s) if old != s => {
                 self.conn.execute(
                     "UPDATE incidents SET ended_s = ?1 WHERE id = ?2",
                     params![now_s, id],
@@ -562,7 +582,7 @@ impl Store {
     /// Incidents that started in `[from_s, to_s)` or are still open, newest first.
     pub fn incidents(&self, from_s: i64, to_s: i64) -> Result<Vec<Incident>, Error> {
         let mut st = self.conn.prepare_cached(
-            "SELECT subject, state, reason, started_s, ended_s FROM incidents
+            "SELECT subject, state, reason, started_s, ended_s, id FROM incidents
              WHERE (started_s >= ?1 AND started_s < ?2) OR ended_s IS NULL ORDER BY started_s DESC",
         )?;
         let rows = st.query_map(params![from_s, to_s], Incident::from_row)?;
@@ -573,17 +593,76 @@ impl Store {
     /// start or still open), oldest first.
     pub fn incidents_overlapping(&self, from_s: i64, to_s: i64) -> Result<Vec<Incident>, Error> {
         let mut st = self.conn.prepare_cached(
-            "SELECT subject, state, reason, started_s, ended_s FROM incidents
+            "SELECT subject, state, reason, started_s, ended_s, id FROM incidents
              WHERE started_s < ?2 AND (ended_s IS NULL OR ended_s > ?1) ORDER BY started_s, id",
         )?;
         let rows = st.query_map(params![from_s, to_s], Incident::from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Keep a trace of `subject` (a path id, or the traced address) with the incident that was
+    /// open on that subject when the trace started, if any; its row id.
+    pub fn insert_trace(
+        &mut self,
+        subject: &str,
+        started_s: i64,
+        requested_by: &str,
+        summary: &str,
+        trace_json: &str,
+    ) -> Result<i64, Error> {
+        self.conn.execute(
+            "INSERT INTO traces (incident_id, subject, started_s, requested_by, summary, trace_json)
+             VALUES ((SELECT id FROM incidents WHERE subject = ?1 AND started_s <= ?2
+                        AND (ended_s IS NULL OR ended_s >= ?2) ORDER BY id DESC LIMIT 1),
+                     ?1, ?2, ?3, ?4, ?5)",
+            params![subject, started_s, requested_by, summary, trace_json],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Traces that started at or after `from_s`, newest first, at most `limit`.
+    pub fn traces(&self, from_s: i64, limit: usize) -> Result<Vec<StoredTrace>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, incident_id, subject, started_s, requested_by, summary, trace_json FROM traces
+             WHERE started_s >= ?1 ORDER BY started_s DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(
+            params![from_s, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| {
+                Ok(StoredTrace {
+                    id: r.get(0)?,
+                    incident_id: r.get(1)?,
+                    subject: r.get(2)?,
+                    started_s: r.get(3)?,
+                    requested_by: r.get(4)?,
+                    summary: r.get(5)?,
+                    trace_json: r.get(6)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// A kept trace (`probe::trace::Trace` as JSON, with who asked and its incident).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StoredTrace {
+    pub id: i64,
+    /// The incident that was open on the subject when the trace ran.
+    pub incident_id: Option<i64>,
+    pub subject: String,
+    pub started_s: i64,
+    /// The dashboard user, or `cli`.
+    pub requested_by: String,
+    pub summary: String,
+    pub trace_json: String,
 }
 
 /// A period when a path or link was not healthy.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Incident {
+    /// The row id, which traces refer to.
+    pub id: i64,
     pub subject: String,
     pub state: String,
     pub reason: String,
@@ -592,7 +671,7 @@ pub struct Incident {
 }
 
 impl Incident {
-    /// One row of `SELECT subject, state, reason, started_s, ended_s`.
+    /// One row of `SELECT subject, state, reason, started_s, ended_s, id`.
     fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
         Ok(Incident {
             subject: r.get(0)?,
@@ -600,6 +679,7 @@ impl Incident {
             reason: r.get(2)?,
             started_s: r.get(3)?,
             ended_s: r.get(4)?,
+            id: r.get(5)?,
         })
     }
 }

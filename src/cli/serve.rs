@@ -218,6 +218,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         &secrets.snmp,
     );
     plan.first_round_within = opts.first_round_within;
+    let reprobe = plan.reprobe.clone();
     for e in &errors {
         tracing::warn!(target = %e.key, why = %e.why, "probe not scheduled");
     }
@@ -235,7 +236,12 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         rounds_tx,
         cancel.clone(),
     ));
-    tracker.spawn(consume(rounds_rx, Arc::clone(&shared), store_tx.clone()));
+    tracker.spawn(consume(
+        rounds_rx,
+        Arc::clone(&shared),
+        store_tx.clone(),
+        reprobe,
+    ));
     let writer = std::thread::Builder::new()
         .name("juknis-store".into())
         .spawn(move || write_store(store, store_rx))
@@ -441,6 +447,7 @@ async fn supervise_probes(
         ));
         (token, handle)
     };
+    let reprobe = plan.reprobe.clone();
     let (mut token, mut runner) = start(plan);
     #[cfg(unix)]
     let mut hup = reload_from
@@ -476,7 +483,10 @@ async fn supervise_probes(
                         Default::default()
                     }
                 };
-                let (next, errors) = scheduler::plan(&topology, &profiles, sockets.as_ref(), &snmp);
+                let (mut next, errors) =
+                    scheduler::plan(&topology, &profiles, sockets.as_ref(), &snmp);
+                // One registry of re-probe requests for the daemon's life: `consume` holds it.
+                next.reprobe = reprobe.clone();
                 for e in &errors {
                     tracing::warn!(target = %e.key, why = %e.why, "probe not scheduled");
                 }
@@ -516,6 +526,12 @@ enum StoreMsg {
         reason: String,
         at: i64,
     },
+    Trace {
+        subject: String,
+        started_s: i64,
+        summary: String,
+        json: String,
+    },
 }
 
 fn now_s() -> i64 {
@@ -524,14 +540,24 @@ fn now_s() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Judge each round into health, metrics and the store.
+/// Judge each round into health, metrics and the store. When a target's rounds turn bad, the
+/// hops before it are asked for a round at once (`reprobe`), so that the first verdict on a
+/// path names where the fault is, not whichever hop's rounds came first.
 async fn consume(
     mut rx: mpsc::Receiver<scheduler::Round>,
     shared: Arc<Shared>,
     store: std::sync::mpsc::SyncSender<StoreMsg>,
+    reprobe: scheduler::Reprobe,
 ) {
     let m = &shared.metrics;
-    let mut last_path: std::collections::BTreeMap<String, State> = Default::default();
+    // Per path: its state and where its trouble was placed, as last reported.
+    type Said = (
+        State,
+        Option<(Option<crate::topology::NodeId>, crate::topology::NodeId)>,
+    );
+    let mut last_path: std::collections::BTreeMap<String, Said> = Default::default();
+    // Per path: when the daemon last traced it by itself.
+    let mut last_trace: std::collections::BTreeMap<String, i64> = Default::default();
     while let Some(r) = rx.recv().await {
         let now = now_s();
         let (node, profile, kind) = (r.key.node.as_str(), r.key.profile.as_str(), r.kind.as_str());
@@ -594,11 +620,28 @@ async fn consume(
             }
             continue;
         }
-        let transition = shared
+        let (transition, again) = shared
             .health
             .write()
-            .map(|mut h| h.observe(&r.key, r.level.clone(), now))
-            .unwrap_or(None);
+            .map(|mut h| {
+                let was_good = h
+                    .target(&r.key)
+                    .is_none_or(|t| matches!(t.last.state, State::Healthy | State::Unknown));
+                let transition = h.observe_round(&r.key, r.level.clone(), now, o.started_unix_ms);
+                let turned_bad = was_good && matches!(r.level.state, State::Degraded | State::Down);
+                let again = if turned_bad {
+                    h.before(&shared.topology(), &r.key.node)
+                } else {
+                    Vec::new()
+                };
+                (transition, again)
+            })
+            .unwrap_or((None, Vec::new()));
+        for k in &again {
+            if reprobe.request(k) {
+                tracing::debug!(target = %k, after = %r.key, "re-probing a hop before a failing one");
+            }
+        }
         let committed = shared
             .health
             .read()
@@ -621,15 +664,29 @@ async fn consume(
                     Metrics::set_state(&m.link_state, &[link.as_str()], *state);
                 }
             }
-            if last_path.get(&path) != Some(&v.state) {
+            let said = (v.state, v.best.and_then(|b| v.routes[b].at.clone()));
+            if last_path.get(&path) != Some(&said) {
                 tracing::info!(path = %path, state = v.state.as_str(), reason = %v.reason(), "path state");
-                last_path.insert(path.clone(), v.state);
+                let was_bad = last_path
+                    .get(&path)
+                    .is_some_and(|(s, _)| matches!(s, State::Degraded | State::Down));
+                last_path.insert(path.clone(), said);
                 let _ = store.try_send(StoreMsg::State {
-                    subject: path,
+                    subject: path.clone(),
                     state: v.state,
                     reason: v.reason().to_string(),
                     at: now,
                 });
+                // An incident opens: trace the path now, to keep with it (one a path per
+                // AUTO_TRACE_EVERY_S, within the probe budget).
+                let bad = matches!(v.state, State::Degraded | State::Down);
+                let due = last_trace
+                    .get(&path)
+                    .is_none_or(|t| now - t >= AUTO_TRACE_EVERY_S);
+                if bad && !was_bad && due {
+                    last_trace.insert(path.clone(), now);
+                    auto_trace(&shared, path, store.clone());
+                }
             }
         }
         let sample = sample_of(&r, o, rtt, &meas);
@@ -637,6 +694,48 @@ async fn consume(
             tracing::warn!("store is behind; a sample was dropped");
         }
     }
+}
+
+/// The daemon traces a path by itself at most this often (seconds).
+const AUTO_TRACE_EVERY_S: i64 = 600;
+/// Rounds of the daemon's own trace when an incident opens: enough to see where it stops.
+const AUTO_TRACE_ROUNDS: usize = 5;
+
+/// Trace `path` on a blocking thread and hand the trace to the store, which keeps it with the
+/// incident open on the path.
+fn auto_trace(shared: &Shared, path: String, store: std::sync::mpsc::SyncSender<StoreMsg>) {
+    let topology = shared.topology();
+    let planned = probe::trace::for_path(&topology, &path, None, None).and_then(|(cfg, route)| {
+        let budget = route.hops.last().map_or(0, |service| {
+            probe::trace::budget_bytes(&topology, service, 64 * 1024)
+        });
+        let mut cfg = cfg;
+        cfg.rounds = AUTO_TRACE_ROUNDS;
+        cfg.within(budget).map(|cfg| (cfg, route.clone()))
+    });
+    let (cfg, route) = match planned {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::info!(path = %path, why = %e, "no trace for the incident");
+            return;
+        }
+    };
+    tokio::task::spawn_blocking(
+        move || match probe::trace::run(&cfg, Some((&topology, &route))) {
+            Ok(mut t) => {
+                t.path = Some(path.clone());
+                tracing::info!(path = %path, summary = %t.summary, "incident traced");
+                let json = serde_json::to_string(&t).unwrap_or_default();
+                let _ = store.try_send(StoreMsg::Trace {
+                    subject: path,
+                    started_s: t.started_unix_ms / 1000,
+                    summary: t.summary,
+                    json,
+                });
+            }
+            Err(e) => tracing::warn!(path = %path, error = %e, "the incident's trace failed"),
+        },
+    );
 }
 
 type Rtts = (Duration, Duration, Duration, Duration);
@@ -712,6 +811,16 @@ fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
             }) => {
                 if let Err(e) = store.record_state(&subject, state.as_str(), &reason, at) {
                     tracing::error!(error = %e, "recording an incident");
+                }
+            }
+            Ok(StoreMsg::Trace {
+                subject,
+                started_s,
+                summary,
+                json,
+            }) => {
+                if let Err(e) = store.insert_trace(&subject, started_s, "juknis", &summary, &json) {
+                    tracing::error!(error = %e, "keeping a trace");
                 }
             }
             Err(_) => {}

@@ -162,3 +162,79 @@ fn all_good_is_healthy_and_nothing_probed_is_unknown() {
         State::Unknown
     );
 }
+
+/// Every hop healthy at `t0`; then the Web Portal's rounds fail from `t0 + 1` s until it is
+/// committed down at `t0 + 3` s, while `dukcapil-router` (the hop before) reports `before` at
+/// `before_at` (None: not heard from since `t0`).
+fn portal_down_with(before: Option<(Level, i64)>) -> Tracker {
+    let mut t = Tracker::new(Hysteresis::default());
+    for hop in HOPS {
+        t.observe(&key(hop, "icmp"), Level::healthy(), 100);
+    }
+    let dead = Level::bad(State::Down, Cause::Unreachable, "semua echo hilang");
+    for s in 101..=103 {
+        t.observe(&key("web-portal", "icmp"), dead.clone(), s);
+    }
+    for hop in ["opd-router", "ap-dukcapil", "kominfo-router"] {
+        t.observe_round(&key(hop, "icmp"), Level::healthy(), 102, 101_500);
+    }
+    if let Some((level, at)) = before {
+        t.observe_round(&key("dukcapil-router", "icmp"), level, at / 1000, at);
+    }
+    t
+}
+
+#[rstest]
+#[case::the_hop_before_is_down_too(
+    Some((Level::bad(State::Down, Cause::Unreachable, "semua echo hilang"), 101_200)),
+    Some(("kominfo-router", "dukcapil-router")),
+    "Tidak ada jawaban mulai antara Router Diskominfo (IP koneksi) dan Router Disdukcapil (semua echo hilang)"
+)]
+#[case::the_hop_before_answers(
+    Some((Level::healthy(), 101_200)),
+    Some(("dukcapil-router", "web-portal")),
+    "Tidak ada jawaban mulai antara Router Disdukcapil dan Web Portal (semua echo hilang)"
+)]
+#[case::the_hop_before_was_heard_only_before_the_trouble(
+    Some((Level::healthy(), 100_900)),
+    None,
+    "Tidak ada jawaban di Web Portal; letak gangguan belum dipastikan: menunggu hasil baru dari Router Disdukcapil"
+)]
+#[case::the_hop_before_was_not_heard_again(
+    None,
+    None,
+    "Tidak ada jawaban di Web Portal; letak gangguan belum dipastikan: menunggu hasil baru dari Router Disdukcapil"
+)]
+fn a_fault_is_placed_only_from_rounds_of_the_same_window(
+    #[case] before: Option<(Level, i64)>,
+    #[case] at: Option<(&str, &str)>,
+    #[case] reason: &str,
+) {
+    let topo = demo();
+    let t = portal_down_with(before);
+    let v = t.path(&topo, &PathId::new("portal")).expect("path");
+    assert_eq!(v.state, State::Down, "the path is down whatever the place");
+    let r = &v.routes[0];
+    assert_eq!(
+        r.at,
+        at.map(|(a, b)| (Some(NodeId::new(a)), NodeId::new(b)))
+    );
+    assert_eq!(r.reason, reason);
+}
+
+#[test]
+fn the_hops_to_probe_again_are_those_before_the_failing_one() {
+    let topo = demo();
+    let t = tracker_with(9, &Level::healthy());
+    let mut before: Vec<String> = t
+        .before(&topo, &NodeId::new("dukcapil-router"))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    before.sort();
+    assert_eq!(
+        before,
+        ["ap-dukcapil/icmp", "kominfo-router/icmp", "opd-router/icmp"]
+    );
+    assert!(t.before(&topo, &NodeId::new("opd-router")).is_empty());
+}

@@ -41,6 +41,42 @@ pub struct Plan {
     /// The first round of every task starts at a random moment within this much time (or
     /// its interval, if shorter), so rounds do not bunch up but every probe reports soon.
     pub first_round_within: Duration,
+    /// Where requests to probe a target again at once arrive (see [`Reprobe`]).
+    pub reprobe: Reprobe,
+}
+
+/// Requests to run some targets' next round now rather than on their interval: when a hop
+/// turns bad, the hops before it are probed again at once, so that the place of a fault is
+/// judged from rounds of the same moment (`health::Tracker::route`). A re-probe takes its
+/// bytes from the link's budget like any round (skipped and counted when it does not fit),
+/// and restarts the target's interval. Cloning shares the registry: the daemon keeps one and
+/// gives it to every plan it runs.
+#[derive(Clone, Debug, Default)]
+pub struct Reprobe(Arc<Mutex<BTreeMap<TargetKey, Arc<tokio::sync::Notify>>>>);
+
+impl Reprobe {
+    /// Ask `key` for a round now; false when no running task has that key. Requests made while
+    /// its round runs give one more round right after it.
+    pub fn request(&self, key: &TargetKey) -> bool {
+        let wake = self.0.lock().ok().and_then(|m| m.get(key).cloned());
+        wake.map(|w| w.notify_one()).is_some()
+    }
+
+    /// The wake-up of one task, replacing any of an earlier plan.
+    fn register(&self, key: &TargetKey) -> Arc<tokio::sync::Notify> {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key.clone(), Arc::clone(&wake));
+        }
+        wake
+    }
+
+    /// Forget every target but `keep` (a new plan replaces the old).
+    fn retain(&self, keep: &std::collections::BTreeSet<&TargetKey>) {
+        if let Ok(mut m) = self.0.lock() {
+            m.retain(|k, _| keep.contains(k));
+        }
+    }
 }
 
 /// A task that could not be built, and why.
@@ -108,7 +144,7 @@ fn apply_trust(profile: &mut Profile, trust: &TlsTrust) -> Result<(), String> {
 }
 
 /// The smallest contracted link on the way from the OPD to `node`, by the declared paths.
-fn budget_link(t: &Topology, node: &Node) -> Option<(LinkId, u64)> {
+pub(crate) fn budget_link(t: &Topology, node: &Node) -> Option<(LinkId, u64)> {
     let mut best: Option<(LinkId, u64)> = None;
     for p in &t.paths {
         for r in &p.routes {
@@ -243,6 +279,7 @@ pub fn plan(
         tasks,
         budgets,
         first_round_within: Duration::from_secs(60),
+        reprobe: Reprobe::default(),
     };
     (plan, errors)
 }
@@ -304,8 +341,11 @@ pub async fn run(
         .collect();
     let skipped = Arc::new(skipped);
     let first_within = plan.first_round_within;
+    plan.reprobe
+        .retain(&plan.tasks.iter().map(|t| &t.key).collect());
     let tracker = TaskTracker::new();
     for task in plan.tasks {
+        let wake = plan.reprobe.register(&task.key);
         let out = out.clone();
         let cancel = cancel.clone();
         let bucket = task.link.as_ref().and_then(|l| buckets.get(l)).cloned();
@@ -323,6 +363,10 @@ pub async fn run(
                 tokio::select! {
                     () = cancel.cancelled() => return,
                     _ = ticker.tick() => {}
+                    () = wake.notified() => {
+                        tracing::debug!(target = %task.key, "probed again at once");
+                        ticker.reset();
+                    }
                 }
                 let cost = task.probe.cost_bytes();
                 let allowed = match &bucket {
@@ -365,3 +409,6 @@ pub async fn run(
     tracker.close();
     tracker.wait().await;
 }
+
+#[cfg(test)]
+mod tests;

@@ -193,7 +193,75 @@ fn a_version_one_store_gains_the_interface_columns() {
         .expect("old row");
     }
     let s = Store::open(&path).expect("migrate");
-    assert_eq!(s.version().expect("version"), 2);
+    assert_eq!(s.version().expect("version"), MIGRATIONS.len() as i64);
     let old = s.samples("n", "icmp", 0, 10).expect("read");
     assert_eq!((old.len(), old[0].rx_bps), (1, None), "old rows are kept");
+}
+
+#[test]
+fn an_open_incident_takes_the_reason_once_the_place_is_known() {
+    let mut s = Store::in_memory().expect("store");
+    s.record_state(
+        "portal",
+        "down",
+        "Tidak ada jawaban di Web Portal; letak gangguan belum dipastikan",
+        100,
+    )
+    .expect("open");
+    s.record_state(
+        "portal",
+        "down",
+        "Tidak ada jawaban mulai antara A dan B",
+        103,
+    )
+    .expect("placed");
+    let all = s.incidents(0, 1000).expect("read");
+    assert_eq!(all.len(), 1, "one fault, one incident: {all:?}");
+    assert_eq!(
+        (all[0].reason.as_str(), all[0].started_s),
+        ("Tidak ada jawaban mulai antara A dan B", 100)
+    );
+}
+
+#[test]
+fn a_trace_is_kept_with_the_incident_open_on_its_path() {
+    let mut s = Store::in_memory().expect("store");
+    let before = s
+        .insert_trace("portal", 50, "cli", "Tujuan terjangkau.", "{}")
+        .expect("no incident yet");
+    s.record_state("portal", "down", "putus", 100)
+        .expect("open");
+    s.record_state("balikan", "down", "putus", 100)
+        .expect("open");
+    let during = s
+        .insert_trace(
+            "portal",
+            101,
+            "teknisi",
+            "Tujuan tidak terjangkau.",
+            "{\"hops\":[]}",
+        )
+        .expect("kept");
+    s.record_state("portal", "healthy", "", 200).expect("close");
+    let after = s
+        .insert_trace("portal", 201, "cli", "Tujuan terjangkau.", "{}")
+        .expect("after");
+    let incident = s.incidents(0, 1000).expect("read");
+    let portal = incident
+        .iter()
+        .find(|i| i.subject == "portal")
+        .expect("portal");
+    let traces = s.traces(0, 10).expect("traces");
+    let by_id = |id| traces.iter().find(|t| t.id == id).expect("kept");
+    assert_eq!(by_id(before).incident_id, None);
+    assert_eq!(by_id(during).incident_id, Some(portal.id));
+    assert_eq!(
+        (
+            by_id(during).requested_by.as_str(),
+            by_id(during).trace_json.as_str()
+        ),
+        ("teknisi", "{\"hops\":[]}")
+    );
+    assert_eq!(by_id(after).incident_id, None, "the incident had ended");
+    assert_eq!(traces[0].id, after, "newest first");
 }

@@ -85,6 +85,10 @@ impl User {
     pub fn may_audit(&self) -> bool {
         self.role == Role::Admin
     }
+    /// Path traces from the dashboard: technicians and admins.
+    pub fn may_trace(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Technician)
+    }
 }
 
 /// Why a log-in was refused. The page says the same thing for a wrong name and a wrong

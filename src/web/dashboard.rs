@@ -109,6 +109,7 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
         .route("/dokumen/{file}", get(pages::documents::download))
         .route("/audit", get(pages::audit::page))
         .route("/audit/periksa", post(pages::audit::verify))
+        .route("/telusuri", post(pages::trace::run))
         .route("/masuk", get(login_page).post(login))
         .route("/keluar", post(logout))
         .route("/api/dashboard/status", get(status))

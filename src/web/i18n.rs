@@ -146,6 +146,15 @@ pub struct Text {
     pub help: &'static str,
     /// From the guide back to the dashboard.
     pub help_back: &'static str,
+    // The path tracer (issue 13).
+    pub trace_button: &'static str,
+    pub trace_intro: &'static str,
+    pub trace_latest: &'static str,
+    pub trace_with_incident: &'static str,
+    pub trace_hop: &'static str,
+    pub trace_note: &'static str,
+    pub trace_failed: &'static str,
+    pub trace_by: &'static str,
 }
 
 pub static ID: Text = Text {
@@ -244,6 +253,14 @@ pub static ID: Text = Text {
     no: "tidak",
     help: "Bantuan",
     help_back: "Kembali ke dasbor",
+    trace_button: "Telusuri jalur",
+    trace_intro: "Jejak per hop (TCP SYN ke port layanan, dalam batas anggaran probe), dibandingkan dengan topologi.",
+    trace_latest: "Penelusuran terakhir",
+    trace_with_incident: "Penelusuran saat gangguan",
+    trace_hop: "Hop",
+    trace_note: "Keterangan",
+    trace_failed: "Penelusuran jalur tidak dapat dijalankan",
+    trace_by: "oleh",
 };
 
 pub static EN: Text = Text {
@@ -342,6 +359,14 @@ pub static EN: Text = Text {
     no: "no",
     help: "Help",
     help_back: "Back to the dashboard",
+    trace_button: "Trace the path",
+    trace_intro: "Hop by hop (TCP SYN to the service's port, within the probe budget), compared with the topology.",
+    trace_latest: "Latest trace",
+    trace_with_incident: "Traces during the incident",
+    trace_hop: "Hop",
+    trace_note: "Note",
+    trace_failed: "The path trace could not run",
+    trace_by: "by",
 };
 
 /// A Unix time as `2026-11-27 02:11:28 WIB`.

@@ -9,6 +9,7 @@ pub mod history;
 pub mod lookup;
 pub mod overview;
 pub mod topology;
+pub mod trace;
 
 use std::path::Path;
 

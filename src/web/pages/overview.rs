@@ -8,6 +8,7 @@ use axum::response::Response;
 
 use crate::web::dashboard::{Authed, Chrome, Dash, current, render};
 use crate::web::i18n::{Text, wib};
+use crate::web::pages::trace::TraceView;
 
 pub struct PathRow {
     pub path: String,
@@ -15,6 +16,8 @@ pub struct PathRow {
     pub label: &'static str,
     pub reason: String,
     pub routes: Vec<RouteRow>,
+    /// The latest trace of this path, if any in the last 7 days.
+    pub trace: Option<TraceView>,
 }
 
 pub struct RouteRow {
@@ -31,6 +34,8 @@ pub struct IncidentRow {
     pub reason: String,
     pub started: String,
     pub ended: Option<String>,
+    /// Traces run while the incident was open.
+    pub traces: Vec<TraceView>,
 }
 
 #[derive(Template)]
@@ -46,12 +51,20 @@ pub struct Page {
     pub incidents: Vec<IncidentRow>,
     pub incidents_error: bool,
     pub updated: String,
+    /// Whether this user may run a path trace (technicians and admins).
+    pub may_trace: bool,
 }
 
 pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
     let t = a.t();
     let verdicts = dash.shared.verdicts();
     let status = current(&dash, a.lang);
+    let now = super::now_s();
+    let traces = super::with_store(&dash.cfg.state_dir, move |s| {
+        s.traces(now - 7 * 86_400, 200)
+    })
+    .await
+    .unwrap_or_default();
     let paths = verdicts
         .iter()
         .map(|v| PathRow {
@@ -70,9 +83,12 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
                     best: v.best == Some(i),
                 })
                 .collect(),
+            trace: traces
+                .iter()
+                .find(|t| t.subject == v.path.as_str())
+                .map(TraceView::of),
         })
         .collect();
-    let now = super::now_s();
     let incidents = super::with_store(&dash.cfg.state_dir, move |s| {
         s.incidents(now - 7 * 86_400, now + 60)
     })
@@ -96,6 +112,11 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
                 reason: i.reason,
                 started: wib(i.started_s),
                 ended: i.ended_s.map(wib),
+                traces: traces
+                    .iter()
+                    .filter(|t| t.incident_id == Some(i.id))
+                    .map(TraceView::of)
+                    .collect(),
             }
         })
         .collect();
@@ -114,5 +135,6 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
         incidents,
         incidents_error,
         updated: status.updated,
+        may_trace: a.user().may_trace(),
     })
 }
