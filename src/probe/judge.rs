@@ -10,7 +10,13 @@ pub fn level(outcome: &Outcome, t: &Thresholds, contracted_bps: Option<u64>) -> 
     if outcome.kind == super::Kind::Snmp {
         return super::snmp::level(outcome, contracted_bps);
     }
-    if let Some(reason) = outcome.reason.as_ref().filter(|_| !outcome.ok) {
+    // A bandwidth that could not be determined says nothing about the link's health: it has no
+    // figure, so the bandwidth threshold below does not apply either.
+    if let Some(reason) = outcome
+        .reason
+        .as_ref()
+        .filter(|r| !outcome.ok && !matches!(r, Reason::Undetermined { .. }))
+    {
         let cause = match reason {
             Reason::Timeout { .. }
             | Reason::Refused
@@ -25,6 +31,7 @@ pub fn level(outcome: &Outcome, t: &Thresholds, contracted_bps: Option<u64>) -> 
             Reason::BadStatus { .. } | Reason::BodyMismatch { .. } => Cause::Http,
             // Judged by `snmp::level` above; kept for the match to be total.
             Reason::Snmp { .. } => Cause::Unreachable,
+            Reason::Undetermined { .. } => Cause::Unreachable,
         };
         return Level::bad(State::Down, cause, reason.to_string());
     }

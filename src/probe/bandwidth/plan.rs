@@ -1,0 +1,277 @@
+//! The adaptive schedule of a packet-train run: how long the next train is, how it is paced, how
+//! long to let the shaper's bucket refill first, and when the run has its answer or has spent its
+//! budget. Pure: it sees each train's [`Shape`] and answers with the next step.
+
+use std::time::Duration;
+
+use super::knee::{FRAME_OVERHEAD, Knee, Shape};
+use super::stamped::{HEADERS, Plan};
+
+/// Gaps after the knee a shaped train needs for a sample.
+const MIN_POST: usize = 6;
+/// Survivors a policed train needs: each survivor's rate is off by up to half a packet's tokens.
+const MIN_POST_POLICED: usize = 12;
+/// Most trains in a run.
+const MAX_TRAINS: u32 = 8;
+/// Two samples this close end the run.
+const STABLE: f64 = 0.03;
+/// A policed tail is offered at this multiple of the rate its first gap suggests.
+const OFFER: f64 = 2.0;
+
+/// What a finished run found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Verdict {
+    /// Rate past the burst, frame bits per second (the available rate under cross traffic).
+    pub rate_bps: Option<f64>,
+    /// The burst in frame bytes, to within a packet.
+    pub burst_bytes: Option<u64>,
+    /// When no train crossed the burst: the bytes the bucket was seen to hold at least.
+    pub burst_min_bytes: Option<u64>,
+    /// Capacity when cross traffic made it distinguishable from the available rate.
+    pub capacity_bps: Option<f64>,
+    /// Packets past the burst were dropped, not queued.
+    pub policed: bool,
+    /// Per-train rates.
+    pub samples: Vec<f64>,
+    /// Why there is no rate, in Indonesian ("tidak dapat ditentukan: ...").
+    pub undetermined: Option<String>,
+}
+
+/// The next step of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Step {
+    /// Wait, then send this train.
+    Send {
+        wait: Duration,
+        plan: Plan,
+    },
+    Done,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Planner {
+    budget: u64,
+    spent: u64,
+    size: u32,
+    first_len: u32,
+    gap: Duration,
+    trains: u32,
+    rates: Vec<f64>,
+    bursts: Vec<u64>,
+    capacities: Vec<Option<f64>>,
+    /// Frame bytes of the trains sent since the bucket was last let refill (they drained it).
+    carry: u64,
+    /// Bytes the bucket was seen to hold at least.
+    burst_min: u64,
+    knee_seen: bool,
+    policed: bool,
+}
+
+fn frame(size: u32) -> u64 {
+    u64::from(size + HEADERS + FRAME_OVERHEAD)
+}
+
+impl Planner {
+    /// `budget`: bytes out and back the whole run may spend; `first_len`: echoes in the first
+    /// train; `size`: ICMP payload; `gap`: the pause before a train when no rate is known yet.
+    pub(crate) fn new(budget: u64, first_len: u32, size: u32, gap: Duration) -> Planner {
+        Planner {
+            budget,
+            spent: 0,
+            size,
+            first_len: first_len.max(4),
+            gap,
+            trains: 0,
+            rates: Vec::new(),
+            bursts: Vec::new(),
+            capacities: Vec::new(),
+            carry: 0,
+            burst_min: 0,
+            knee_seen: false,
+            policed: false,
+        }
+    }
+
+    fn back_to_back(&self, len: u32) -> Plan {
+        Plan {
+            head: len,
+            tail: 0,
+            pace: Duration::ZERO,
+            size: self.size,
+        }
+    }
+
+    /// Echoes the remaining budget pays for.
+    fn affordable(&self) -> u32 {
+        let per = 2 * u64::from(self.size + HEADERS);
+        u32::try_from(self.budget.saturating_sub(self.spent) / per).unwrap_or(u32::MAX)
+    }
+
+    /// The first train, or `Done` when the budget pays for none.
+    pub(crate) fn first(&self) -> Step {
+        let len = self.first_len.min(self.affordable());
+        if len < 3 {
+            return Step::Done;
+        }
+        Step::Send {
+            wait: Duration::ZERO,
+            plan: self.back_to_back(len),
+        }
+    }
+
+    /// The pause that lets the bucket refill what the trains since the last pause took.
+    fn refill(&self, drained: u64, rate_bps: Option<f64>) -> Duration {
+        match rate_bps.filter(|r| *r > 0.0) {
+            Some(r) => Duration::from_secs_f64(drained as f64 * 8.0 / r * 1.2 + 0.05),
+            None => self.gap,
+        }
+    }
+
+    /// Takes what `plan` found (`spent`: its bytes out and back) and answers with the next step.
+    pub(crate) fn observe(&mut self, plan: Plan, shape: &Shape, spent: u64) -> Step {
+        self.trains += 1;
+        self.spent += spent;
+        let sent_frames = u64::from(plan.len()) * frame(self.size);
+        let next = match shape {
+            Shape::Empty => {
+                self.carry = 0;
+                Some((self.gap, plan, 3))
+            }
+            Shape::InBurst { bytes } => {
+                // The bucket still held the whole train. Send a longer one at once, so it starts
+                // on what this one left in the bucket (`carry`), and count the burst as at least
+                // everything sent so far in this chain.
+                self.carry += bytes;
+                self.burst_min = self.burst_min.max(self.carry);
+                Some((Duration::ZERO, self.back_to_back(plan.len() * 4), 3))
+            }
+            Shape::Knee(k) => Some(self.after_knee(plan, k, sent_frames)),
+        };
+        if self.finished() || self.trains >= MAX_TRAINS {
+            return Step::Done;
+        }
+        let Some((wait, plan, useful)) = next else {
+            return Step::Done;
+        };
+        // Trim to what the budget still pays for, as long as it stays useful.
+        let len = plan.len().min(self.affordable());
+        if len < useful.max(3) {
+            return Step::Done;
+        }
+        let head = plan.head.min(len);
+        Step::Send {
+            wait,
+            plan: Plan {
+                head,
+                tail: len - head,
+                ..plan
+            },
+        }
+    }
+
+    /// After a train that crossed the knee: the pause, the next train, and the shortest trim of
+    /// it still worth sending.
+    fn after_knee(&mut self, plan: Plan, k: &Knee, sent_frames: u64) -> (Duration, Plan, u32) {
+        self.knee_seen = true;
+        let drained = self.carry + sent_frames;
+        let burst = self.carry + k.burst_bytes;
+        self.carry = 0;
+        let knee_at = u32::try_from(k.burst_bytes / frame(self.size)).unwrap_or(u32::MAX);
+        let policed = k.lost_after > 0;
+        let need = if policed { MIN_POST_POLICED } else { MIN_POST };
+        if policed {
+            self.policed = true;
+        }
+        if let Some(rate) = k.rate_bps.filter(|_| k.post_gaps >= need) {
+            self.rates.push(rate);
+            self.bursts.push(burst);
+            self.capacities.push(k.capacity_bps);
+            return (self.refill(drained, Some(rate)), plan, plan.len());
+        }
+        // Not enough after the knee. The first gap past it is at most one packet-time at the
+        // rate: it bounds the rate from below and paces a policed tail.
+        let hint = k
+            .first_gap
+            .filter(|g| *g > 0.0)
+            .map(|g| frame(self.size) as f64 * 8.0 / g);
+        let extra = u32::try_from(need).unwrap_or(12) + 2;
+        let next = if policed {
+            // Back to back to the knee, then paced above the rate: a policer passes its rate
+            // of whatever is offered above it.
+            let pace = hint.map_or(Duration::from_millis(2), |r| {
+                Duration::from_secs_f64(frame(self.size) as f64 * 8.0 / (r * OFFER))
+            });
+            Plan {
+                head: knee_at + 1,
+                tail: 2 * extra,
+                pace,
+                size: self.size,
+            }
+        } else {
+            self.back_to_back(knee_at + 1 + extra)
+        };
+        let useful = knee_at + 1 + u32::try_from(need).unwrap_or(12);
+        (self.refill(drained, hint), next, useful)
+    }
+
+    fn finished(&self) -> bool {
+        let n = self.rates.len();
+        n >= 3
+            || n >= 2 && {
+                let (a, b) = (self.rates[n - 2], self.rates[n - 1]);
+                (a / b - 1.0).abs() <= STABLE
+            }
+    }
+
+    /// What the run found.
+    pub(crate) fn verdict(&self) -> Verdict {
+        let median = |v: &[f64]| -> Option<f64> {
+            let mut s = v.to_vec();
+            s.sort_by(f64::total_cmp);
+            s.get(s.len() / 2).copied()
+        };
+        let rate = median(&self.rates);
+        let mut bursts = self.bursts.clone();
+        bursts.sort_unstable();
+        let capacity = if self.capacities.iter().all(Option::is_some) {
+            median(
+                &self
+                    .capacities
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .collect::<Vec<_>>(),
+            )
+        } else {
+            None
+        };
+        let undetermined = rate.is_none().then(|| {
+            if self.knee_seen && self.policed {
+                "tidak dapat ditentukan: paket setelah burst dibuang (policer) dan yang lolos \
+                 terlalu sedikit dalam anggaran probe"
+                    .to_owned()
+            } else if self.knee_seen {
+                "tidak dapat ditentukan: terlalu sedikit paket setelah burst dalam anggaran probe"
+                    .to_owned()
+            } else if self.burst_min > 0 {
+                format!(
+                    "tidak dapat ditentukan: burst lebih dari {} KB, lebih besar dari yang dapat \
+                     dilewati rangkaian paket dalam anggaran probe {} KB",
+                    self.burst_min / 1000,
+                    self.budget / 1000
+                )
+            } else {
+                "tidak dapat ditentukan: tidak ada balasan yang cukup".to_owned()
+            }
+        });
+        Verdict {
+            rate_bps: rate,
+            burst_bytes: bursts.get(bursts.len() / 2).copied(),
+            burst_min_bytes: (rate.is_none() && self.burst_min > 0).then_some(self.burst_min),
+            capacity_bps: capacity,
+            policed: self.policed,
+            samples: self.rates.clone(),
+            undetermined,
+        }
+    }
+}
