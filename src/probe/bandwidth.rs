@@ -86,10 +86,7 @@ impl Detail {
     #[must_use]
     pub fn summary(&self) -> String {
         if let Some(why) = &self.undetermined {
-            return match self.burst_min_bytes {
-                Some(b) => format!("{why} (burst ≥ {})", kb(b)),
-                None => why.clone(),
-            };
+            return why.clone();
         }
         let Some(bps) = self.estimate_bps else {
             return "tidak ada perkiraan".to_owned();
@@ -354,6 +351,7 @@ impl BandwidthProbe {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
+            let at = t0.elapsed().as_secs_f64();
             let echoes = match socket.train(ip, plan, ident, seq, self.timeout).await {
                 Ok(e) => e,
                 Err(e) => {
@@ -371,7 +369,17 @@ impl BandwidthProbe {
             detail.lost += plan.len() - got;
             let shape = knee::analyse(&echoes);
             tracing::debug!(?plan, ?shape, "packet train");
-            step = planner.observe(plan, &shape, cost);
+            tracing::trace!(
+                gaps_us = ?echoes
+                    .windows(2)
+                    .map(|w| match (w[0].arrived, w[1].arrived) {
+                        (Some(a), Some(b)) => ((b - a) * 1e6).round(),
+                        _ => f64::NAN,
+                    })
+                    .collect::<Vec<_>>(),
+                "arrival gaps"
+            );
+            step = planner.observe(plan, &shape, cost, at, t0.elapsed().as_secs_f64());
         }
         let v = planner.verdict();
         detail.estimate_bps = v.rate_bps;

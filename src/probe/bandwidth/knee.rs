@@ -20,9 +20,10 @@ const LEVEL_RATIO: f64 = 4.0;
 /// A train with no knee counts as shaped from its first packet when its gaps are this many times
 /// its send gaps...
 const SEND_RATIO: f64 = 10.0;
-/// ...and at least this long (a shaped rate under ~57 Mbit/s for 1,428-byte packets): a LAN
-/// slower than the sender's loop also spaces a train, by tens of microseconds.
-const MIN_SHAPED_GAP: f64 = 200e-6;
+/// A shaped gap is at least this long: a shaped rate under 20 Mbit/s for 1,000-byte echoes
+/// (the thin links this appliance watches). A LAN slower than the sender's loop also spaces a
+/// train, and a relay's timers jitter it, by tens to a couple of hundred microseconds.
+const MIN_SHAPED_GAP: f64 = 400e-6;
 /// Post-knee gaps this close to the smallest count as packets with no cross traffic between them.
 const CAPACITY_CLUSTER: f64 = 1.15;
 
@@ -68,6 +69,10 @@ pub(crate) struct Knee {
     pub capacity_bps: Option<f64>,
     /// The first gap after the knee, seconds (a pace hint for a policed train's tail).
     pub first_gap: Option<f64>,
+    /// When the last reply arrived, seconds since the train's origin.
+    pub last_arrival: f64,
+    /// The first echo's round trip, seconds.
+    pub rtt: f64,
 }
 
 fn frame(bytes: u32) -> f64 {
@@ -118,7 +123,7 @@ pub(crate) fn analyse(train: &[Echo]) -> Shape {
         let (pre, post) = logs.split_at(k);
         let mp = pre.iter().sum::<f64>() / pre.len() as f64;
         let mq = post.iter().sum::<f64>() / post.len() as f64;
-        if mq - mp < LEVEL_RATIO.ln() {
+        if mq - mp < LEVEL_RATIO.ln() || mq < MIN_SHAPED_GAP.ln() {
             continue;
         }
         let sse = pre.iter().map(|x| (x - mp).powi(2)).sum::<f64>()
@@ -155,6 +160,13 @@ pub(crate) fn analyse(train: &[Echo]) -> Shape {
         .sum();
     let post = &got[knee_idx..];
     let lost_after = post.iter().skip(1).map(|x| x.2).sum::<u32>() + lost_run;
+    // Cross traffic through a second shaper's bucket (the far direction's) stays out of the
+    // train's way until that bucket drains too, then shares the queue: a second, smaller change
+    // of level after the knee. The rate left beside the cross traffic is the later level's.
+    let (post, clean) = match second_level(post) {
+        Some(at) => (&post[at..], Some(&post[..=at])),
+        None => (post, None),
+    };
     let post_gaps = post.len().saturating_sub(1);
     let rate_bps = (post_gaps > 0)
         .then(|| {
@@ -163,7 +175,21 @@ pub(crate) fn analyse(train: &[Echo]) -> Shape {
             (spread > 0.0).then(|| bits / spread)
         })
         .flatten();
-    let capacity_bps = capacity(&post.iter().map(|x| (x.0.bytes, x.1)).collect::<Vec<_>>());
+    let capacity_bps = match clean {
+        Some(c) => {
+            let bits: f64 = c[1..].iter().map(|x| frame(x.0.bytes) * 8.0).sum();
+            let spread = c[c.len() - 1].1 - c[0].1;
+            (spread > 0.0).then(|| bits / spread)
+        }
+        None => capacity(&post.iter().map(|x| (x.0.bytes, x.1)).collect::<Vec<_>>()),
+    };
+    // Cross traffic sharing the queue: the train entered it at the capacity (the shaper before
+    // it spaced the echoes so: a symmetric link) and left at `r` = c²/(c + x), so the cross
+    // traffic is x = c²/r − c and the rate left beside it c − x = 2c − c²/r.
+    let rate_bps = match (rate_bps, capacity_bps) {
+        (Some(r), Some(c)) if r < c => Some((2.0 * c - c * c / r).max(0.0)),
+        (r, _) => r,
+    };
     Knee {
         burst_bytes,
         rate_bps,
@@ -171,6 +197,8 @@ pub(crate) fn analyse(train: &[Echo]) -> Shape {
         lost_after,
         capacity_bps,
         first_gap: gaps.get(k).copied(),
+        last_arrival: got[got.len() - 1].1,
+        rtt: (got[0].1 - got[0].0.sent).max(0.0),
     }
     .into()
 }
@@ -179,6 +207,36 @@ impl From<Knee> for Shape {
     fn from(k: Knee) -> Shape {
         Shape::Knee(k)
     }
+}
+
+/// Where, after the knee, the gaps settle on a second, higher level (at least 10 % above the
+/// first, the first flat and at least three gaps, the second at least three with some gaps
+/// widened by cross packets): the index of the echo that starts it.
+fn second_level(post: &[(Echo, f64, u32)]) -> Option<usize> {
+    let gaps: Vec<f64> = post.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    let m = gaps.len();
+    let mut best: Option<(usize, f64)> = None;
+    for k in 3..m.saturating_sub(2) {
+        let (a, b) = gaps.split_at(k);
+        let ma = a.iter().sum::<f64>() / a.len() as f64;
+        let mb = b.iter().sum::<f64>() / b.len() as f64;
+        // Cross packets widen whole gaps, by a packet-time or so each: at least two of them,
+        // and a quarter of the later gaps, not one late wake-up.
+        let wide = b.iter().filter(|g| **g >= 1.4 * ma).count();
+        if mb < 1.1 * ma || wide < 2 || wide * 4 < b.len() {
+            continue;
+        }
+        // The earlier level must be flat (one packet-time each), or it is not a level.
+        if a.iter().any(|g| (g / ma - 1.0).abs() > 0.05) {
+            continue;
+        }
+        let sse = a.iter().map(|x| (x - ma).powi(2)).sum::<f64>()
+            + b.iter().map(|x| (x - mb).powi(2)).sum::<f64>();
+        if best.is_none_or(|(_, e)| sse < e) {
+            best = Some((k, sse));
+        }
+    }
+    best.map(|(k, _)| k)
 }
 
 /// Capacity from the post-knee arrivals: the cluster of smallest gaps, when it stands apart from
@@ -194,7 +252,7 @@ fn capacity(post: &[(u32, f64)]) -> Option<f64> {
         .collect();
     let min = per_gap.iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
     let mean = per_gap.iter().map(|x| x.1).sum::<f64>() / per_gap.len() as f64;
-    if !min.is_finite() || mean < CAPACITY_CLUSTER * min {
+    if !min.is_finite() || mean < CAPACITY_CLUSTER * min || per_gap.len() < 8 {
         return None;
     }
     let cluster: Vec<f64> = per_gap
@@ -202,7 +260,9 @@ fn capacity(post: &[(u32, f64)]) -> Option<f64> {
         .filter(|x| x.1 <= CAPACITY_CLUSTER * min)
         .map(|x| x.0 / x.1)
         .collect();
-    (cluster.len() >= 2).then(|| median(&cluster)).flatten()
+    (cluster.len() >= 3 && cluster.len() * 5 >= per_gap.len())
+        .then(|| median(&cluster))
+        .flatten()
 }
 
 #[cfg(test)]
@@ -304,7 +364,8 @@ mod tests {
     #[test]
     fn cross_traffic_gives_available_rate_and_capacity() {
         // 1 Mbit/s shaper after the burst, every other gap widened by a 1,442-byte cross packet:
-        // available = half the gaps at P/R, half at 2P/R → 2/3 of the rate; capacity = the rate.
+        // the train leaves at 2/3 of the rate, which a FIFO fed at the rate gives beside cross
+        // traffic at half of it: available half the rate, capacity the rate.
         let pt = 1442.0 * 8.0 / 1e6;
         let mut t = 0.020;
         let mut train = Vec::new();
@@ -327,7 +388,35 @@ mod tests {
         let s = analyse(&train);
         let k = knee(&s);
         let avail = k.rate_bps.unwrap_or_default();
-        assert!((avail / (2e6 / 3.0) - 1.0).abs() < 0.05, "{avail}");
+        assert!(k.post_gaps >= 20, "{k:?}");
+        assert!((avail / 0.5e6 - 1.0).abs() < 0.05, "{avail}");
+        let cap = k.capacity_bps.unwrap_or_default();
+        assert!((cap / 1e6 - 1.0).abs() < 1e-6, "{cap}");
+    }
+
+    #[test]
+    fn cross_traffic_behind_the_far_bucket_shows_as_a_second_level() {
+        // 1 Mbit/s: 6 echoes in the burst, 8 clean packet-times (the far bucket still had
+        // tokens), then one 1,442-byte cross packet every other gap (cross at half the rate).
+        let pt = 1442.0 * 8.0 / 1e6;
+        let mut t = 0.020;
+        let mut train = Vec::new();
+        for i in 0..40 {
+            if i >= 6 {
+                t += if i >= 15 && i % 2 == 0 { 2.0 * pt } else { pt };
+            } else {
+                t += 1e-5;
+            }
+            train.push(Echo {
+                bytes: P,
+                sent: f64::from(i) * 1e-5,
+                arrived: Some(t),
+            });
+        }
+        let s = analyse(&train);
+        let k = knee(&s);
+        let avail = k.rate_bps.unwrap_or_default();
+        assert!((avail / 0.5e6 - 1.0).abs() < 0.05, "{avail} {k:?}");
         let cap = k.capacity_bps.unwrap_or_default();
         assert!((cap / 1e6 - 1.0).abs() < 1e-6, "{cap}");
     }

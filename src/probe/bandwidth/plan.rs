@@ -10,7 +10,7 @@ use super::stamped::{HEADERS, Plan};
 /// Gaps after the knee a shaped train needs for a sample.
 const MIN_POST: usize = 6;
 /// Survivors a policed train needs: each survivor's rate is off by up to half a packet's tokens.
-const MIN_POST_POLICED: usize = 12;
+const MIN_POST_POLICED: usize = 8;
 /// Most trains in a run.
 const MAX_TRAINS: u32 = 8;
 /// Two samples this close end the run.
@@ -61,6 +61,14 @@ pub(crate) struct Planner {
     capacities: Vec<Option<f64>>,
     /// Frame bytes of the trains sent since the bucket was last let refill (they drained it).
     carry: u64,
+    /// When the first of those trains started, seconds since the run's start.
+    chain_start: f64,
+    /// A train has crossed the knee and the next ones continue on its empty bucket.
+    continuing: bool,
+    /// A sample showed cross traffic (a capacity apart from the available rate).
+    crossed: bool,
+    /// Bursts measured on a bucket let refill first (no carry).
+    clean_bursts: Vec<u64>,
     /// Bytes the bucket was seen to hold at least.
     burst_min: u64,
     knee_seen: bool,
@@ -86,6 +94,10 @@ impl Planner {
             bursts: Vec::new(),
             capacities: Vec::new(),
             carry: 0,
+            chain_start: 0.0,
+            continuing: false,
+            crossed: false,
+            clean_bursts: Vec::new(),
             burst_min: 0,
             knee_seen: false,
             policed: false,
@@ -119,33 +131,36 @@ impl Planner {
         }
     }
 
-    /// The pause that lets the bucket refill what the trains since the last pause took.
-    fn refill(&self, drained: u64, rate_bps: Option<f64>) -> Duration {
-        match rate_bps.filter(|r| *r > 0.0) {
-            Some(r) => Duration::from_secs_f64(drained as f64 * 8.0 / r * 1.2 + 0.05),
-            None => self.gap,
-        }
-    }
-
-    /// Takes what `plan` found (`spent`: its bytes out and back) and answers with the next step.
-    pub(crate) fn observe(&mut self, plan: Plan, shape: &Shape, spent: u64) -> Step {
+    /// Takes what `plan` found (`spent`: its bytes out and back; `at`: when it started, seconds
+    /// since the run's) and answers with the next step.
+    pub(crate) fn observe(
+        &mut self,
+        plan: Plan,
+        shape: &Shape,
+        spent: u64,
+        at: f64,
+        done: f64,
+    ) -> Step {
         self.trains += 1;
         self.spent += spent;
-        let sent_frames = u64::from(plan.len()) * frame(self.size);
         let next = match shape {
             Shape::Empty => {
                 self.carry = 0;
+                self.continuing = false;
                 Some((self.gap, plan, 3))
             }
             Shape::InBurst { bytes } => {
                 // The bucket still held the whole train. Send a longer one at once, so it starts
                 // on what this one left in the bucket (`carry`), and count the burst as at least
                 // everything sent so far in this chain.
+                if self.carry == 0 {
+                    self.chain_start = at;
+                }
                 self.carry += bytes;
                 self.burst_min = self.burst_min.max(self.carry);
                 Some((Duration::ZERO, self.back_to_back(plan.len() * 4), 3))
             }
-            Shape::Knee(k) => Some(self.after_knee(plan, k, sent_frames)),
+            Shape::Knee(k) => Some(self.after_knee(k, at, done)),
         };
         if self.finished() || self.trains >= MAX_TRAINS {
             return Step::Done;
@@ -171,47 +186,79 @@ impl Planner {
 
     /// After a train that crossed the knee: the pause, the next train, and the shortest trim of
     /// it still worth sending.
-    fn after_knee(&mut self, plan: Plan, k: &Knee, sent_frames: u64) -> (Duration, Plan, u32) {
+    fn after_knee(&mut self, k: &Knee, at: f64, done: f64) -> (Duration, Plan, u32) {
         self.knee_seen = true;
-        let drained = self.carry + sent_frames;
-        let burst = self.carry + k.burst_bytes;
+        let clean = self.carry == 0;
+        // The trains of the chain took `carry` from the bucket, which refilled at the rate
+        // while they and this one were on their way.
+        let refilled = k
+            .rate_bps
+            .map_or(0.0, |r| r / 8.0 * (at - self.chain_start).max(0.0));
+        let burst = if clean {
+            k.burst_bytes
+        } else {
+            ((self.carry + k.burst_bytes) as f64 - refilled).max(k.burst_bytes as f64) as u64
+        };
         self.carry = 0;
-        let knee_at = u32::try_from(k.burst_bytes / frame(self.size)).unwrap_or(u32::MAX);
+        let continuing = std::mem::replace(&mut self.continuing, true);
         let policed = k.lost_after > 0;
         let need = if policed { MIN_POST_POLICED } else { MIN_POST };
         if policed {
             self.policed = true;
         }
+        if !continuing {
+            // A continuation's head is what the bucket regained, not its burst.
+            self.burst_min = self.burst_min.max(burst);
+        }
+        if !continuing {
+            self.bursts.push(burst);
+            if clean {
+                self.clean_bursts.push(burst);
+            }
+        }
         if let Some(rate) = k.rate_bps.filter(|_| k.post_gaps >= need) {
             self.rates.push(rate);
-            self.bursts.push(burst);
             self.capacities.push(k.capacity_bps);
-            return (self.refill(drained, Some(rate)), plan, plan.len());
+            if k.capacity_bps.is_some() {
+                self.crossed = true;
+            }
         }
-        // Not enough after the knee. The first gap past it is at most one packet-time at the
-        // rate: it bounds the rate from below and paces a policed tail.
-        let hint = k
-            .first_gap
-            .filter(|g| *g > 0.0)
-            .map(|g| frame(self.size) as f64 * 8.0 / g);
+        // The bucket is empty now (the train crossed its knee) and has refilled at the rate
+        // since the last echo left the shaper, about half a round trip before its reply came
+        // back. Go on at once rather than let it refill and cross the burst again: the refill's
+        // worth back to back, then the echoes past the knee the estimate needs. The first gap
+        // past a knee is at most one packet-time at the rate, so it bounds the rate from below.
+        let rate = k.rate_bps.or_else(|| {
+            k.first_gap
+                .filter(|g| *g > 0.0)
+                .map(|g| frame(self.size) as f64 * 8.0 / g)
+        });
+        let since = (done - at - k.last_arrival).max(0.0) + k.rtt / 2.0;
+        let refill = rate.map_or(1, |r| {
+            (r / 8.0 * since / frame(self.size) as f64).ceil() as u32 + 1
+        });
+        let refill = refill.min(u32::try_from(burst / frame(self.size)).unwrap_or(u32::MAX) + 1);
+        // Under cross traffic the far direction's bucket must drain too before the train shares
+        // the queue with it: three times the echoes.
+        let need = if self.crossed { 3 * need } else { need };
         let extra = u32::try_from(need).unwrap_or(12) + 2;
         let next = if policed {
-            // Back to back to the knee, then paced above the rate: a policer passes its rate
-            // of whatever is offered above it.
-            let pace = hint.map_or(Duration::from_millis(2), |r| {
+            // Back to back through what the bucket regained, then paced above the rate: a
+            // policer passes its rate of whatever is offered above it.
+            let pace = rate.map_or(Duration::from_millis(2), |r| {
                 Duration::from_secs_f64(frame(self.size) as f64 * 8.0 / (r * OFFER))
             });
             Plan {
-                head: knee_at + 1,
+                head: refill,
                 tail: 2 * extra,
                 pace,
                 size: self.size,
             }
         } else {
-            self.back_to_back(knee_at + 1 + extra)
+            self.back_to_back(refill + extra)
         };
-        let useful = knee_at + 1 + u32::try_from(need).unwrap_or(12);
-        (self.refill(drained, hint), next, useful)
+        let useful = refill + u32::try_from(need).unwrap_or(12);
+        (Duration::ZERO, next, useful)
     }
 
     fn finished(&self) -> bool {
@@ -231,7 +278,11 @@ impl Planner {
             s.get(s.len() / 2).copied()
         };
         let rate = median(&self.rates);
-        let mut bursts = self.bursts.clone();
+        let mut bursts = if self.clean_bursts.is_empty() {
+            self.bursts.clone()
+        } else {
+            self.clean_bursts.clone()
+        };
         bursts.sort_unstable();
         let capacity = if self.capacities.iter().all(Option::is_some) {
             median(
@@ -251,8 +302,12 @@ impl Planner {
                  terlalu sedikit dalam anggaran probe"
                     .to_owned()
             } else if self.knee_seen {
-                "tidak dapat ditentukan: terlalu sedikit paket setelah burst dalam anggaran probe"
-                    .to_owned()
+                format!(
+                    "tidak dapat ditentukan: burst sekitar {} KB, terlalu sedikit paket setelahnya \
+                     dalam anggaran probe {} KB",
+                    self.burst_min / 1000,
+                    self.budget / 1000
+                )
             } else if self.burst_min > 0 {
                 format!(
                     "tidak dapat ditentukan: burst lebih dari {} KB, lebih besar dari yang dapat \
