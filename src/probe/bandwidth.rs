@@ -287,6 +287,7 @@ impl BandwidthProbe {
             keep_body: 0,
             read_for: Some(spec.duration),
             until_stable: true,
+            recv_window: Some(RECV_WINDOW),
         };
         let f = plan
             .fetch(&self.target, self.timeout, limits, self.progress.as_deref())
@@ -406,15 +407,25 @@ impl BandwidthProbe {
     }
 }
 
+/// The download's receive buffer (the kernel doubles it; about half of that is advertised): it
+/// keeps what is in flight under a shaper's queue, so slow start cannot overshoot into drops,
+/// a retransmission timeout and a refilled bucket's second burst, which would keep the rate
+/// from settling. It also caps the figure at about 16 KiB per round trip (3 Mbit/s at 40 ms):
+/// thin links only, as this appliance watches.
+const RECV_WINDOW: u32 = 16 * 1024;
+
 /// Body bytes of one window of a download's stability check.
 const WINDOW_BYTES: u64 = 8 * 1024;
 /// ...and of at least this long, so a shaper's burst at line rate (a few milliseconds behind a
 /// LAN of 10 Mbit/s or more) never fills a window of its own and three of them look stable.
 const WINDOW_SECS: f64 = 0.1;
-/// Consecutive windows that must agree.
-const STABLE_WINDOWS: usize = 3;
-/// How closely: each window within this share of their pooled rate.
-const STABLE_WITHIN: f64 = 0.03;
+/// Consecutive windows that must agree: two, because on a shaper that drops (a `tbf` queue of
+/// 200 ms) TCP's slow start overshoots and stalls on a retransmission timeout within the first
+/// second, and the bucket refilled meanwhile lets the next flight through at line rate: the
+/// first two steady windows are the cheapest figure, and later ones are no steadier.
+const STABLE_WINDOWS: usize = 2;
+/// How closely: each window within this share of their pooled rate (so at most ~3 % apart).
+const STABLE_WITHIN: f64 = 0.015;
 
 /// Stops a download once its rate is stable: windows of at least [`WINDOW_BYTES`] and
 /// [`WINDOW_SECS`], each
@@ -447,6 +458,12 @@ impl Stability {
             return None;
         }
         self.windows.push((self.open_bytes, t - mark));
+        tracing::trace!(
+            bytes = self.open_bytes,
+            secs = t - mark,
+            bps = self.open_bytes as f64 * 8.0 / (t - mark),
+            "download window"
+        );
         self.open_bytes = 0;
         self.mark = Some(t);
         let n = self.windows.len();
@@ -531,7 +548,7 @@ mod tests {
         let bps = feed(&mut st, 200, 1448.0 * 8.0 / 512e3, &mut t);
         let bps = bps.unwrap_or_default();
         assert!((bps / 512e3 - 1.0).abs() < 1e-9, "{bps}");
-        // Three 8 KiB windows past the one the burst ended in: well under 200 reads.
+        // Two 8 KiB windows past the one the burst ended in: well under 200 reads.
         assert!(t < 1.0, "stopped after {t} s");
     }
 

@@ -83,6 +83,7 @@ impl HttpProbe {
             keep_body: keep,
             read_for: None,
             until_stable: false,
+            recv_window: None,
         };
         let f = self
             .plan
@@ -277,7 +278,22 @@ impl Plan {
             }
         };
         let c0 = Instant::now();
-        let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        let connect = async {
+            match limits.recv_window {
+                None => TcpStream::connect(addr).await,
+                Some(window) => {
+                    // Set before the handshake, so the window scale agrees with it.
+                    let socket = if addr.is_ipv4() {
+                        tokio::net::TcpSocket::new_v4()?
+                    } else {
+                        tokio::net::TcpSocket::new_v6()?
+                    };
+                    socket.set_recv_buffer_size(window)?;
+                    socket.connect(addr).await
+                }
+            }
+        };
+        let tcp = match tokio::time::timeout(timeout, connect).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Ok(Err(Reason::from_io(&e))),
             Err(_) => return Ok(Err(to)),
@@ -421,6 +437,8 @@ pub(crate) struct Limits {
     /// Stop reading as soon as the body's arrival rate is stable (a bandwidth download); the
     /// stable rate lands in [`Fetched::stable_bps`].
     pub(crate) until_stable: bool,
+    /// The receive buffer to ask for before connecting: it bounds the bytes in flight.
+    pub(crate) recv_window: Option<u32>,
 }
 
 /// What one GET got.
