@@ -247,9 +247,10 @@ fn judge(cell: &Cell, tb: &Testbed, method: &str, m: &Measured) -> Result<String
     Ok(format!("{:+.1} %", 100.0 * err))
 }
 
-/// The slice CI runs: a small and a large burst, a policer, asymmetry, cross traffic, and a
+/// The slice CI runs: a burst of one frame, a small and a large one, a policer, asymmetry, cross traffic, and a
 /// burst the budget cannot cross.
 const SLICE: &[Cell] = &[
+    Cell::shaped(RATE_512K, 1536),
     Cell::shaped(RATE_512K, 8 * KB),
     Cell::shaped(RATE_1M, 32 * KB),
     Cell {

@@ -168,13 +168,7 @@ pub(crate) fn analyse(train: &[Echo]) -> Shape {
         None => (post, None),
     };
     let post_gaps = post.len().saturating_sub(1);
-    let rate_bps = (post_gaps > 0)
-        .then(|| {
-            let bits: f64 = post[1..].iter().map(|x| frame(x.0.bytes) * 8.0).sum();
-            let spread = post[post.len() - 1].1 - post[0].1;
-            (spread > 0.0).then(|| bits / spread)
-        })
-        .flatten();
+    let rate_bps = slope_rate(post);
     let capacity_bps = match clean {
         Some(c) => {
             let bits: f64 = c[1..].iter().map(|x| frame(x.0.bytes) * 8.0).sum();
@@ -207,6 +201,34 @@ impl From<Knee> for Shape {
     fn from(k: Knee) -> Shape {
         Shape::Knee(k)
     }
+}
+
+/// The rate of arrivals: bits over time, as the least-squares slope of arrival instants against
+/// the bits delivered before each echo, so one echo delayed on its way (a relay's late timer)
+/// moves the figure by a fraction of its delay instead of all of it at an end of the span.
+/// With two echoes it is their spread.
+fn slope_rate(post: &[(Echo, f64, u32)]) -> Option<f64> {
+    if post.len() < 2 {
+        return None;
+    }
+    let mut bits = 0.0;
+    let points: Vec<(f64, f64)> = post
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            if i > 0 {
+                bits += frame(x.0.bytes) * 8.0;
+            }
+            (bits, x.1)
+        })
+        .collect();
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let secs_per_bit = sxy / sxx;
+    (sxx > 0.0 && secs_per_bit > 0.0 && secs_per_bit.is_finite()).then(|| 1.0 / secs_per_bit)
 }
 
 /// Where, after the knee, the gaps settle on a second, higher level (at least 10 % above the
@@ -419,6 +441,32 @@ mod tests {
         assert!((avail / 0.5e6 - 1.0).abs() < 0.05, "{avail} {k:?}");
         let cap = k.capacity_bps.unwrap_or_default();
         assert!((cap / 1e6 - 1.0).abs() < 1e-6, "{cap}");
+    }
+
+    #[test]
+    fn one_late_echo_moves_the_rate_little() {
+        // 1 Mbit/s, 12 echoes past the knee, the first of them 4 ms late (a relay's timer).
+        let pt = 1442.0 * 8.0 / 1e6;
+        let mut train = Vec::new();
+        for i in 0..16 {
+            let mut at = 0.02
+                + if i < 4 {
+                    f64::from(i) * 1e-5
+                } else {
+                    f64::from(i - 3) * pt
+                };
+            if i == 4 {
+                at += 0.004;
+            }
+            train.push(Echo {
+                bytes: P,
+                sent: f64::from(i) * 1e-5,
+                arrived: Some(at),
+            });
+        }
+        let s = analyse(&train);
+        let rate = knee(&s).rate_bps.unwrap_or_default();
+        assert!((rate / 1e6 - 1.0).abs() < 0.02, "{rate}");
     }
 
     #[test]

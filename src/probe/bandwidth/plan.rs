@@ -228,16 +228,14 @@ impl Planner {
         // back. Go on at once rather than let it refill and cross the burst again: the refill's
         // worth back to back, then the echoes past the knee the estimate needs. The first gap
         // past a knee is at most one packet-time at the rate, so it bounds the rate from below.
-        let rate = k.rate_bps.or_else(|| {
-            k.first_gap
-                .filter(|g| *g > 0.0)
-                .map(|g| frame(self.size) as f64 * 8.0 / g)
-        });
+        // Without a rate yet (nothing past the knee), send twice the echoes needed and let the
+        // knee show where the regained tokens end.
         let since = (done - at - k.last_arrival).max(0.0) + k.rtt / 2.0;
-        let refill = rate.map_or(1, |r| {
-            (r / 8.0 * since / frame(self.size) as f64).ceil() as u32 + 1
+        let refill = k.rate_bps.map_or(0, |r| {
+            ((r / 8.0 * since / frame(self.size) as f64).ceil() as u32 + 1)
+                .min(u32::try_from(burst / frame(self.size)).unwrap_or(u32::MAX) + 1)
         });
-        let refill = refill.min(u32::try_from(burst / frame(self.size)).unwrap_or(u32::MAX) + 1);
+        let need = if k.rate_bps.is_none() { 2 * need } else { need };
         // Under cross traffic the far direction's bucket must drain too before the train shares
         // the queue with it: three times the echoes.
         let need = if self.crossed { 3 * need } else { need };
@@ -245,7 +243,12 @@ impl Planner {
         let next = if policed {
             // Back to back through what the bucket regained, then paced above the rate: a
             // policer passes its rate of whatever is offered above it.
-            let pace = rate.map_or(Duration::from_millis(2), |r| {
+            let hint = k.rate_bps.or_else(|| {
+                k.first_gap
+                    .filter(|g| *g > 0.0)
+                    .map(|g| frame(self.size) as f64 * 8.0 / g)
+            });
+            let pace = hint.map_or(Duration::from_millis(2), |r| {
                 Duration::from_secs_f64(frame(self.size) as f64 * 8.0 / (r * OFFER))
             });
             Plan {
