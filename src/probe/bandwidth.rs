@@ -254,11 +254,39 @@ impl BandwidthProbe {
             received_total += got;
             detail.lost += spec.train_len.saturating_sub(got);
             spent += u64::from(packet) * u64::from(spec.train_len + got);
-            if let Some(bps) = train_rate_bps(&arrivals, packet) {
-                detail.per_train_bps.push(bps);
+            // The knee estimator on user-space instants (sent back to back, so every send gap is
+            // taken as nil): a train that fitted in the bucket gives no figure here either.
+            let echoes: Vec<knee::Echo> = arrivals
+                .iter()
+                .map(|a| knee::Echo {
+                    bytes: packet,
+                    sent: 0.0,
+                    arrived: Some(*a),
+                })
+                .collect();
+            match knee::analyse(&echoes) {
+                knee::Shape::Knee(k) if k.post_gaps >= 2 => {
+                    if let Some(bps) = k.rate_bps {
+                        detail.per_train_bps.push(bps);
+                    }
+                }
+                knee::Shape::InBurst { bytes } => {
+                    detail.burst_min_bytes = Some(detail.burst_min_bytes.unwrap_or(0).max(bytes));
+                }
+                _ => {}
             }
         }
         detail.estimate_bps = stats::median(&detail.per_train_bps);
+        if detail.estimate_bps.is_some() {
+            detail.burst_min_bytes = None;
+        } else if let Some(b) = detail.burst_min_bytes {
+            detail.undetermined = Some(format!(
+                "tidak dapat ditentukan: burst lebih dari {} KB, lebih besar dari rangkaian paket \
+                 (jam ruang pengguna)",
+                b / 1000
+            ));
+        }
+        let undetermined = detail.undetermined.clone();
         let sent = spec.trains * spec.train_len;
         let no_estimate = detail.estimate_bps.is_none();
         let outcome = Outcome::new(
@@ -271,6 +299,8 @@ impl BandwidthProbe {
         .spent(spent);
         Ok(if received_total == 0 {
             outcome.failed(Reason::AllLost { sent })
+        } else if let Some(why) = undetermined {
+            outcome.failed(Reason::Undetermined { why })
         } else if no_estimate {
             outcome.failed(Reason::Network {
                 message: "replies arrived without dispersion; no estimate".to_owned(),
@@ -480,29 +510,6 @@ impl Stability {
     }
 }
 
-/// The rate one train shows: the packets' bits over the spread of the train's second half.
-///
-/// Not the whole train's spread: a link shaped by a token bucket (Linux `tbf`, most providers'
-/// policers) lets its burst through at line rate, so the first replies of a train arrive nearly
-/// together and only the rest are spaced at the shaped rate. On the test-bed (a burst of 10 ms at
-/// the rate, at least 3,028 bytes) the whole spread of a 6-packet train of 1,028-byte echoes read
-/// 59 % high at 512 kbit/s, 1 Mbit/s and 2 Mbit/s alike. Once the bucket is empty every packet
-/// waits exactly one packet time for its tokens, so the second half is spaced at the rate as long
-/// as the burst holds fewer than half the train. A train that fits in the burst entirely still
-/// reads the line rate: that is a limit of packet trains, not of this arithmetic. `arrivals` are
-/// sorted instants in seconds.
-fn train_rate_bps(arrivals: &[f64], packet_bytes: u32) -> Option<f64> {
-    let n = arrivals.len();
-    if n < 2 {
-        return None;
-    }
-    let first = (n - 1) / 2;
-    let gaps = n - 1 - first;
-    let spread = arrivals[n - 1] - arrivals[first];
-    (spread.is_finite() && spread > 0.0)
-        .then(|| gaps as f64 * f64::from(packet_bytes) * 8.0 / spread)
-}
-
 impl Probe for BandwidthProbe {
     fn kind(&self) -> Kind {
         Kind::Bandwidth
@@ -526,7 +533,7 @@ impl Probe for BandwidthProbe {
 
 #[cfg(test)]
 mod tests {
-    use super::{Stability, train_rate_bps};
+    use super::Stability;
     use std::time::Duration;
 
     /// Reads of 1,448 bytes: a 32 KB burst at 100 Mbit/s, then paced at 512 kbit/s.
@@ -562,35 +569,5 @@ mod tests {
             t += gap;
             assert_eq!(st.add(1448, Duration::from_secs_f64(t)), None, "read {i}");
         }
-    }
-
-    /// A 6-packet train of 1,028-byte echoes after a token bucket of 1 Mbit/s whose burst let the
-    /// first two packets through together and the third almost so (the test-bed's `tbf`).
-    #[test]
-    fn token_bucket_burst_does_not_inflate_the_rate() {
-        let gap = 1042.0 * 8.0 / 1e6;
-        let arrivals = [0.0, 0.0, 98.0 * 8.0 / 1e6, 0.0, 0.0, 0.0];
-        let mut t = arrivals[2];
-        let mut a = arrivals.to_vec();
-        for x in a.iter_mut().skip(3) {
-            t += gap;
-            *x = t;
-        }
-        let bps = train_rate_bps(&a, 1028).unwrap_or_default();
-        assert!((bps / (1e6 * 1028.0 / 1042.0) - 1.0).abs() < 1e-9, "{bps}");
-    }
-
-    #[test]
-    fn evenly_spaced_train_gives_its_rate() {
-        let a: Vec<f64> = (0..8).map(|i| f64::from(i) * 0.004).collect();
-        let bps = train_rate_bps(&a, 1000).unwrap_or_default();
-        assert!((bps - 2e6).abs() < 1e-3, "{bps}");
-    }
-
-    #[test]
-    fn no_dispersion_no_estimate() {
-        assert_eq!(train_rate_bps(&[1.0, 1.0, 1.0], 1000), None);
-        assert_eq!(train_rate_bps(&[1.0], 1000), None);
-        assert_eq!(train_rate_bps(&[], 1000), None);
     }
 }

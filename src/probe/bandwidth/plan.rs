@@ -333,3 +333,70 @@ impl Planner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every train fits in the bucket: the run spends its budget lengthening them, then says it
+    /// cannot tell, with the bucket's lower bound, and never a rate.
+    #[test]
+    fn a_burst_beyond_the_budget_is_undetermined_with_a_lower_bound() {
+        let mut p = Planner::new(60_000, 6, 1000, Duration::from_millis(500));
+        let mut step = p.first();
+        let mut t = 0.0;
+        let mut trains = 0;
+        while let Step::Send { plan, .. } = step {
+            let bytes = u64::from(plan.len()) * frame(1000);
+            step = p.observe(plan, &Shape::InBurst { bytes }, plan.cost(), t, t + 0.05);
+            t += 0.1;
+            trains += 1;
+        }
+        assert!(trains >= 2, "it lengthened the trains");
+        assert!(p.spent <= 60_000, "{} over the budget", p.spent);
+        let v = p.verdict();
+        assert_eq!(v.rate_bps, None);
+        let why = v.undetermined.clone().unwrap_or_default();
+        assert!(
+            why.starts_with("tidak dapat ditentukan: burst lebih dari"),
+            "{why}"
+        );
+        assert!(v.burst_min_bytes.unwrap_or(0) >= 25_000, "{v:?}");
+    }
+
+    /// Two trains past the knee that agree end the run with their rate and the burst.
+    #[test]
+    fn two_agreeing_samples_end_the_run() {
+        let mut p = Planner::new(200_000, 6, 1000, Duration::from_millis(500));
+        let knee = |rate: f64| {
+            Shape::Knee(Knee {
+                burst_bytes: 8 * 1042,
+                rate_bps: Some(rate),
+                post_gaps: 10,
+                lost_after: 0,
+                capacity_bps: None,
+                first_gap: Some(0.01),
+                last_arrival: 0.2,
+                rtt: 0.04,
+            })
+        };
+        let Step::Send { plan, .. } = p.first() else {
+            panic!("no first train");
+        };
+        let Step::Send { plan, wait } = p.observe(plan, &knee(1.0e6), 20_000, 0.0, 0.25) else {
+            panic!("one sample is not enough");
+        };
+        assert_eq!(
+            wait,
+            Duration::ZERO,
+            "it goes on at once on the empty bucket"
+        );
+        assert_eq!(p.observe(plan, &knee(1.01e6), 20_000, 0.3, 0.5), Step::Done);
+        let v = p.verdict();
+        assert_eq!(v.burst_bytes, Some(8 * 1042));
+        assert!(
+            (v.rate_bps.unwrap_or_default() - 1.01e6).abs() < 1.0,
+            "{v:?}"
+        );
+    }
+}
