@@ -60,7 +60,7 @@ impl Cell {
         if let Some(d) = self.down {
             s = format!("{} up / {} down kbit/s", self.rate / 1000, d / 1000);
         }
-        if self.burst % KB == 0 {
+        if self.burst.is_multiple_of(KB) {
             write!(s, ", burst {} KB", self.burst / KB).ok();
         } else {
             write!(s, ", burst {:.1} KB", self.burst as f64 / KB as f64).ok();

@@ -159,16 +159,16 @@ impl StampedSocket {
                     }
                 }
                 Ok(r) => {
-                    if let Some((seq, at)) = r? {
-                        if self.record(&mut arrived, seq, seq_base, at) == 1 {
-                            got += 1;
-                            last_arrival = Instant::now();
-                            if let Some(p) = prev {
-                                largest_gap =
-                                    largest_gap.max(Duration::from_secs_f64((at - p).max(0.0)));
-                            }
-                            prev = Some(at);
+                    if let Some((seq, at)) = r?
+                        && self.record(&mut arrived, seq, seq_base, at) == 1
+                    {
+                        got += 1;
+                        last_arrival = Instant::now();
+                        if let Some(p) = prev {
+                            largest_gap =
+                                largest_gap.max(Duration::from_secs_f64((at - p).max(0.0)));
                         }
+                        prev = Some(at);
                     }
                 }
             }
