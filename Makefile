@@ -41,3 +41,12 @@ deps-demo:
 
 deps-test:
 	scripts/install-deps.sh test
+
+# Bandwidth on realistic links (bursts, policers, asymmetry, cross traffic) against iperf3: the
+# BENCHMARKS.md table, about 10 minutes, root. BUDGET_MINUTES=10 for the probe-budget run.
+.PHONY: bench-bandwidth bench-budget
+bench-bandwidth:
+	scripts/bench-bandwidth.sh
+
+bench-budget:
+	scripts/bench-bandwidth.sh budget

@@ -401,6 +401,9 @@ pub enum Reason {
     DnsError { rcode: String },
     /// An SNMP agent refused the user, lacks the object, or answered with an error.
     Snmp { problem: snmp::Problem },
+    /// The measurement ran but cannot give a figure (a bandwidth whose burst the budget could
+    /// not cross); `why` is Indonesian and starts with "tidak dapat ditentukan".
+    Undetermined { why: String },
 }
 
 impl Reason {
@@ -422,6 +425,7 @@ impl Reason {
             Reason::NxDomain => "nxdomain",
             Reason::DnsError { .. } => "dns_error",
             Reason::Snmp { .. } => "snmp",
+            Reason::Undetermined { .. } => "undetermined",
         }
     }
 
@@ -468,6 +472,7 @@ impl fmt::Display for Reason {
             Reason::NxDomain => f.write_str("NXDOMAIN: the name does not exist"),
             Reason::DnsError { rcode } => write!(f, "DNS error {rcode}"),
             Reason::Snmp { problem } => write!(f, "{problem}"),
+            Reason::Undetermined { why } => f.write_str(why),
         }
     }
 }

@@ -87,7 +87,48 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX traces_incident ON traces(incident_id);
      CREATE INDEX traces_started ON traces(started_s);",
+    // 4: how each bandwidth figure was measured (issue 13): method, the shaper's burst, the
+    // direction, and why there is no figure when there is none, so that no document shows an
+    // available bandwidth that was not measured.
+    "CREATE TABLE bandwidth_samples (
+        ts_ms INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        method TEXT NOT NULL,
+        estimate_bps REAL,
+        burst_bytes INTEGER,
+        burst_min_bytes INTEGER,
+        capacity_bps REAL,
+        policed INTEGER NOT NULL,
+        direction TEXT,
+        undetermined TEXT,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (node, profile, ts_ms)
+     ) WITHOUT ROWID;",
 ];
+
+/// How one bandwidth round measured, beside its [`Sample`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BandwidthSample {
+    pub ts_ms: i64,
+    pub node: String,
+    pub profile: String,
+    /// `trains` or `throughput`.
+    pub method: String,
+    /// The figure; `None` when it could not be determined.
+    pub estimate_bps: Option<f64>,
+    /// The shaper's burst in bytes, when a train crossed it.
+    pub burst_bytes: Option<u64>,
+    /// When no train crossed the burst: what it holds at least.
+    pub burst_min_bytes: Option<u64>,
+    pub capacity_bps: Option<f64>,
+    pub policed: bool,
+    /// `down` or `round_trip`.
+    pub direction: Option<String>,
+    /// Why there is no figure ("tidak dapat ditentukan: ...").
+    pub undetermined: Option<String>,
+    pub bytes: u64,
+}
 
 /// One probe round as stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -263,6 +304,74 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Inserts bandwidth rounds' measurement details (a round measured again at the same
+    /// instant replaces its row).
+    pub fn insert_bandwidth(&mut self, rows: &[BandwidthSample]) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT OR REPLACE INTO bandwidth_samples (ts_ms, node, profile, method, estimate_bps,
+                 burst_bytes, burst_min_bytes, capacity_bps, policed, direction, undetermined, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            for b in rows {
+                st.execute(params![
+                    b.ts_ms,
+                    b.node,
+                    b.profile,
+                    b.method,
+                    b.estimate_bps,
+                    b.burst_bytes.and_then(|v| i64::try_from(v).ok()),
+                    b.burst_min_bytes.and_then(|v| i64::try_from(v).ok()),
+                    b.capacity_bps,
+                    b.policed,
+                    b.direction,
+                    b.undetermined,
+                    i64::try_from(b.bytes).unwrap_or(i64::MAX),
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Bandwidth rounds' details of one target in `[from_ms, to_ms)`, oldest first.
+    pub fn bandwidth_samples(
+        &self,
+        node: &str,
+        profile: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<BandwidthSample>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT ts_ms, node, profile, method, estimate_bps, burst_bytes, burst_min_bytes,
+                    capacity_bps, policed, direction, undetermined, bytes
+             FROM bandwidth_samples WHERE node = ?1 AND profile = ?2 AND ts_ms >= ?3 AND ts_ms < ?4
+             ORDER BY ts_ms",
+        )?;
+        let rows = st.query_map(params![node, profile, from_ms, to_ms], |r| {
+            Ok(BandwidthSample {
+                ts_ms: r.get(0)?,
+                node: r.get(1)?,
+                profile: r.get(2)?,
+                method: r.get(3)?,
+                estimate_bps: r.get(4)?,
+                burst_bytes: r
+                    .get::<_, Option<i64>>(5)?
+                    .and_then(|v| u64::try_from(v).ok()),
+                burst_min_bytes: r
+                    .get::<_, Option<i64>>(6)?
+                    .and_then(|v| u64::try_from(v).ok()),
+                capacity_bps: r.get(7)?,
+                policed: r.get(8)?,
+                direction: r.get(9)?,
+                undetermined: r.get(10)?,
+                bytes: u64::try_from(r.get::<_, i64>(11)?).unwrap_or(0),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Raw samples of one target in `[from_ms, to_ms)`, oldest first.

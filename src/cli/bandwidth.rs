@@ -31,6 +31,10 @@ pub struct Args {
     /// Print a JSON object with at least `estimate_bps` and `bytes_spent`.
     #[arg(long)]
     json: bool,
+    /// Most bytes (out and back) the packet trains may spend, instead of the profile's
+    /// `byte_budget`: a larger budget crosses a larger shaper burst.
+    #[arg(long, value_name = "BYTES")]
+    byte_budget: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -42,6 +46,17 @@ struct Report<'a> {
     seconds: f64,
     ok: bool,
     reason: Option<String>,
+    /// What a technician reads: "burst ±32 KB, lalu 512 Kbps", or why there is no figure.
+    summary: String,
+    /// Frame bytes of the shaper's burst (packet trains), when crossed.
+    burst_bytes: Option<u64>,
+    /// When the burst could not be crossed: the bytes it holds at least.
+    burst_min_bytes: Option<u64>,
+    /// Capacity beside the available rate, when cross traffic made them distinguishable.
+    capacity_bps: Option<f64>,
+    policed: bool,
+    /// `down` or `round_trip`.
+    direction: Option<String>,
     contracted_bps: Option<u64>,
     outcome: &'a probe::Outcome,
 }
@@ -139,7 +154,13 @@ pub fn run(args: Args) -> ExitCode {
             );
         }
     };
-    rt.block_on(measure(target, profile, contracted, args.json))
+    rt.block_on(measure(
+        target,
+        profile,
+        contracted,
+        args.json,
+        args.byte_budget,
+    ))
 }
 
 async fn measure(
@@ -147,6 +168,7 @@ async fn measure(
     profile: Profile,
     contracted: Option<u64>,
     json: bool,
+    byte_budget: Option<u64>,
 ) -> ExitCode {
     let bar = indicatif::ProgressBar::new_spinner();
     if json {
@@ -169,7 +191,10 @@ async fn measure(
     let sockets = probe::icmp::Sockets::open().ok();
     let built =
         probe::bandwidth::BandwidthProbe::new(target.clone(), spec, profile.timeout).map(|p| {
-            let p = p.with_progress(progress);
+            let mut p = p.with_progress(progress);
+            if let Some(b) = byte_budget {
+                p = p.with_budget(b);
+            }
             match &sockets {
                 Some(s) => p.with_sockets(s.clone()),
                 None => p,
@@ -188,6 +213,10 @@ async fn measure(
         Detail::Bandwidth(d) if d.method == "throughput" => "throughput",
         _ => "packet_trains",
     };
+    let detail = match &outcome.detail {
+        Detail::Bandwidth(d) => Some(d),
+        _ => None,
+    };
     let est = outcome.measures().bandwidth_bps;
     let report = Report {
         target: target.to_string(),
@@ -197,6 +226,14 @@ async fn measure(
         seconds: outcome.elapsed.as_secs_f64(),
         ok: outcome.ok,
         reason: outcome.reason.as_ref().map(ToString::to_string),
+        summary: detail
+            .map(probe::bandwidth::Detail::summary)
+            .unwrap_or_default(),
+        burst_bytes: detail.and_then(|d| d.burst_bytes),
+        burst_min_bytes: detail.and_then(|d| d.burst_min_bytes),
+        capacity_bps: detail.and_then(|d| d.capacity_bps),
+        policed: detail.is_some_and(|d| d.policed),
+        direction: detail.and_then(|d| d.direction.clone()),
         contracted_bps: contracted,
         outcome: &outcome,
     };
@@ -207,12 +244,9 @@ async fn measure(
         );
     } else {
         match est {
-            Some(bps) => println!(
-                "{}: about {:.0} kbit/s ({method}), {} bytes spent in {:.1} s",
-                report.target,
-                bps / 1000.0,
-                report.bytes_spent,
-                report.seconds
+            Some(_) => println!(
+                "{}: {} ({method}), {} bytes spent in {:.1} s",
+                report.target, report.summary, report.bytes_spent, report.seconds
             ),
             None => println!(
                 "{}: no estimate ({}), {} bytes spent",

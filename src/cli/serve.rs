@@ -520,6 +520,7 @@ fn notify_ready() {
 
 enum StoreMsg {
     Sample(Box<Sample>),
+    Bandwidth(Box<store::BandwidthSample>),
     State {
         subject: String,
         state: State,
@@ -689,6 +690,25 @@ async fn consume(
                 }
             }
         }
+        if let probe::Detail::Bandwidth(d) = &o.detail {
+            let row = store::BandwidthSample {
+                ts_ms: o.started_unix_ms,
+                node: r.key.node.to_string(),
+                profile: r.key.profile.clone(),
+                method: d.method.clone(),
+                estimate_bps: d.estimate_bps,
+                burst_bytes: d.burst_bytes,
+                burst_min_bytes: d.burst_min_bytes,
+                capacity_bps: d.capacity_bps,
+                policed: d.policed,
+                direction: d.direction.clone(),
+                undetermined: d.undetermined.clone(),
+                bytes: o.bytes_spent,
+            };
+            if store.try_send(StoreMsg::Bandwidth(Box::new(row))).is_err() {
+                tracing::warn!("store is behind; a bandwidth round's details were dropped");
+            }
+        }
         let sample = sample_of(&r, o, rtt, &meas);
         if store.try_send(StoreMsg::Sample(Box::new(sample))).is_err() {
             tracing::warn!("store is behind; a sample was dropped");
@@ -762,7 +782,12 @@ fn sample_of(
         jitter_s: meas.jitter.map(|j| j.as_secs_f64()),
         bandwidth_bps: meas.bandwidth_bps,
         bytes: o.bytes_spent,
-        detail: r.level.detail.clone(),
+        // A bandwidth round says how it measured ("burst ±32 KB, lalu 512 Kbps") or why it has
+        // no figure, unless its level has something worse to say.
+        detail: match &o.detail {
+            probe::Detail::Bandwidth(d) if r.level.detail.is_empty() => d.summary(),
+            _ => r.level.detail.clone(),
+        },
         rx_bps: None,
         tx_bps: None,
     }
@@ -803,6 +828,11 @@ fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
         let idle = msg.is_err();
         match msg {
             Ok(StoreMsg::Sample(s)) => batch.push(*s),
+            Ok(StoreMsg::Bandwidth(b)) => {
+                if let Err(e) = store.insert_bandwidth(&[*b]) {
+                    tracing::error!(error = %e, "writing a bandwidth round's details");
+                }
+            }
             Ok(StoreMsg::State {
                 subject,
                 state,

@@ -2,6 +2,16 @@
 //! needing nothing on the far side; (b) an explicit throughput test, an HTTP(S) download of a
 //! URL or a juknis reflector (`GET /reflect?bytes=N`) for a time or a byte cap, with progress.
 //! Both report the bytes they spent.
+//!
+//! The packet trains run on [`stamped::StampedSocket`] (kernel receive timestamps) under the
+//! adaptive schedule of [`plan`], read by the knee estimator of [`knee`]: the rate past the
+//! shaper's burst, the burst itself, and "tidak dapat ditentukan" with a lower bound when the
+//! budget cannot cross the burst. Without that socket (IPv6, no permission) they fall back to
+//! surge-ping's user-space instants and the second-half spread of each train.
+
+mod knee;
+mod plan;
+pub mod stamped;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -27,6 +37,89 @@ pub struct Detail {
     pub body_bytes: u64,
     /// Echoes lost across all trains (trains only).
     pub lost: u32,
+    /// Frame bytes the shaper let through at line rate before its rate applied (trains), to
+    /// within one packet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_bytes: Option<u64>,
+    /// When no train crossed the burst: the bytes the bucket was seen to hold at least.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_min_bytes: Option<u64>,
+    /// Capacity, when cross traffic made it distinguishable from the available rate
+    /// (`estimate_bps`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_bps: Option<f64>,
+    /// Packets past the burst were dropped, not queued (a policer).
+    #[serde(default)]
+    pub policed: bool,
+    /// The direction the figure is for: `down` (a download), or `round_trip` (echo trains: the
+    /// narrower of the two directions; which one, echoes cannot tell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    /// Why there is no figure, in Indonesian ("tidak dapat ditentukan: ...").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undetermined: Option<String>,
+    /// Where the arrival instants came from: `kernel` (SO_TIMESTAMPNS) or `user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
+}
+
+impl Detail {
+    fn new(method: &str, direction: &str) -> Detail {
+        Detail {
+            method: method.to_owned(),
+            estimate_bps: None,
+            per_train_bps: Vec::new(),
+            body_bytes: 0,
+            lost: 0,
+            burst_bytes: None,
+            burst_min_bytes: None,
+            capacity_bps: None,
+            policed: false,
+            direction: Some(direction.to_owned()),
+            undetermined: None,
+            clock: None,
+        }
+    }
+
+    /// What a technician reads, in Indonesian: "burst ±32 KB, lalu 512 Kbps", or why there is
+    /// no figure.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        if let Some(why) = &self.undetermined {
+            return why.clone();
+        }
+        let Some(bps) = self.estimate_bps else {
+            return "tidak ada perkiraan".to_owned();
+        };
+        let mut out = String::new();
+        if let Some(b) = self.burst_bytes {
+            out.push_str(&format!("burst ±{}, lalu ", kb(b)));
+        }
+        out.push_str(&rate(bps));
+        if self.policed {
+            out.push_str(" (policer: kelebihan dibuang)");
+        }
+        if let Some(c) = self.capacity_bps {
+            out.push_str(&format!(" tersedia, kapasitas {}", rate(c)));
+        }
+        out
+    }
+}
+
+fn kb(bytes: u64) -> String {
+    if bytes < 1_000 {
+        format!("{bytes} B")
+    } else {
+        format!("{} KB", (bytes as f64 / 1_000.0).round())
+    }
+}
+
+fn rate(bps: f64) -> String {
+    if bps >= 1e6 {
+        format!("{:.2} Mbps", bps / 1e6)
+    } else {
+        format!("{:.0} Kbps", bps / 1e3)
+    }
 }
 
 /// Progress of a throughput test: body bytes so far and time since the first byte.
@@ -41,6 +134,8 @@ pub struct BandwidthProbe {
     timeout: Duration,
     progress: Option<Progress>,
     sockets: Option<super::icmp::Sockets>,
+    stamped: Option<stamped::StampedSocket>,
+    budget: Option<u64>,
 }
 
 impl std::fmt::Debug for BandwidthProbe {
@@ -69,6 +164,8 @@ impl BandwidthProbe {
             timeout,
             progress: None,
             sockets: None,
+            stamped: None,
+            budget: None,
         })
     }
 
@@ -86,6 +183,20 @@ impl BandwidthProbe {
         self
     }
 
+    /// Sends packet trains over a timestamped socket opened beforehand (else each run opens one).
+    #[must_use]
+    pub fn with_stamped(mut self, socket: stamped::StampedSocket) -> BandwidthProbe {
+        self.stamped = Some(socket);
+        self
+    }
+
+    /// Overrides the profile's byte budget of a packet-train run.
+    #[must_use]
+    pub fn with_budget(mut self, bytes: u64) -> BandwidthProbe {
+        self.budget = Some(bytes);
+        self
+    }
+
     async fn measure(&self) -> Result<Outcome, Error> {
         match (&self.spec, &self.plan) {
             (BandwidthSpec::Trains(t), _) => self.trains(t).await,
@@ -100,13 +211,7 @@ impl BandwidthProbe {
     async fn trains(&self, spec: &TrainSpec) -> Result<Outcome, Error> {
         let started = SystemTime::now();
         let t0 = Instant::now();
-        let mut detail = Detail {
-            method: "trains".to_owned(),
-            estimate_bps: None,
-            per_train_bps: Vec::new(),
-            body_bytes: 0,
-            lost: 0,
-        };
+        let mut detail = Detail::new("trains", "round_trip");
         let ip = match super::icmp::resolve(&self.target).await {
             Ok(ip) => ip,
             Err(r) => {
@@ -120,6 +225,20 @@ impl BandwidthProbe {
                 .failed(r));
             }
         };
+        if let std::net::IpAddr::V4(v4) = ip {
+            let socket = match &self.stamped {
+                Some(s) => Some(s.clone()),
+                None => stamped::StampedSocket::open_v4()
+                    .inspect_err(|e| {
+                        tracing::debug!(error = %e, "no timestamped ICMP socket; user-space trains");
+                    })
+                    .ok(),
+            };
+            if let Some(socket) = socket {
+                return self.adaptive(spec, &socket, v4, detail, started, t0).await;
+            }
+        }
+        detail.clock = Some("user".to_owned());
         let (client, _) = super::icmp::client_for(self.sockets.as_ref(), ip, &self.target)?;
         let packet = icmp_packet_bytes(spec.size, ip.is_ipv6());
         let mut spent = 0_u64;
@@ -135,11 +254,39 @@ impl BandwidthProbe {
             received_total += got;
             detail.lost += spec.train_len.saturating_sub(got);
             spent += u64::from(packet) * u64::from(spec.train_len + got);
-            if let Some(bps) = train_rate_bps(&arrivals, packet) {
-                detail.per_train_bps.push(bps);
+            // The knee estimator on user-space instants (sent back to back, so every send gap is
+            // taken as nil): a train that fitted in the bucket gives no figure here either.
+            let echoes: Vec<knee::Echo> = arrivals
+                .iter()
+                .map(|a| knee::Echo {
+                    bytes: packet,
+                    sent: 0.0,
+                    arrived: Some(*a),
+                })
+                .collect();
+            match knee::analyse(&echoes) {
+                knee::Shape::Knee(k) if k.post_gaps >= 2 => {
+                    if let Some(bps) = k.rate_bps {
+                        detail.per_train_bps.push(bps);
+                    }
+                }
+                knee::Shape::InBurst { bytes } => {
+                    detail.burst_min_bytes = Some(detail.burst_min_bytes.unwrap_or(0).max(bytes));
+                }
+                _ => {}
             }
         }
         detail.estimate_bps = stats::median(&detail.per_train_bps);
+        if detail.estimate_bps.is_some() {
+            detail.burst_min_bytes = None;
+        } else if let Some(b) = detail.burst_min_bytes {
+            detail.undetermined = Some(format!(
+                "tidak dapat ditentukan: burst lebih dari {} KB, lebih besar dari rangkaian paket \
+                 (jam ruang pengguna)",
+                b / 1000
+            ));
+        }
+        let undetermined = detail.undetermined.clone();
         let sent = spec.trains * spec.train_len;
         let no_estimate = detail.estimate_bps.is_none();
         let outcome = Outcome::new(
@@ -152,6 +299,8 @@ impl BandwidthProbe {
         .spent(spent);
         Ok(if received_total == 0 {
             outcome.failed(Reason::AllLost { sent })
+        } else if let Some(why) = undetermined {
+            outcome.failed(Reason::Undetermined { why })
         } else if no_estimate {
             outcome.failed(Reason::Network {
                 message: "replies arrived without dispersion; no estimate".to_owned(),
@@ -167,23 +316,23 @@ impl BandwidthProbe {
             max_body: spec.max_bytes,
             keep_body: 0,
             read_for: Some(spec.duration),
+            until_stable: true,
+            recv_window: Some(RECV_WINDOW),
         };
         let f = plan
             .fetch(&self.target, self.timeout, limits, self.progress.as_deref())
             .await?;
         // Bits over the time from the response head to the last byte: the transfer, without the
         // handshakes, so a short test on a slow link is not dragged down by its set-up.
-        let estimate = f
-            .last_byte
-            .filter(|d| !d.is_zero())
-            .map(|d| f.body_bytes as f64 * 8.0 / d.as_secs_f64());
-        let detail = Detail {
-            method: "throughput".to_owned(),
-            estimate_bps: estimate,
-            per_train_bps: Vec::new(),
-            body_bytes: f.body_bytes,
-            lost: 0,
-        };
+        // Once stable, the rate of the stable windows: past the shaper's burst and TCP's start.
+        let estimate = f.stable_bps.or_else(|| {
+            f.last_byte
+                .filter(|d| !d.is_zero())
+                .map(|d| f.body_bytes as f64 * 8.0 / d.as_secs_f64())
+        });
+        let mut detail = Detail::new("throughput", "down");
+        detail.estimate_bps = estimate;
+        detail.body_bytes = f.body_bytes;
         let outcome = Outcome::new(
             Kind::Bandwidth,
             &self.target,
@@ -206,27 +355,159 @@ impl BandwidthProbe {
     }
 }
 
-/// The rate one train shows: the packets' bits over the spread of the train's second half.
-///
-/// Not the whole train's spread: a link shaped by a token bucket (Linux `tbf`, most providers'
-/// policers) lets its burst through at line rate, so the first replies of a train arrive nearly
-/// together and only the rest are spaced at the shaped rate. On the test-bed (a burst of 10 ms at
-/// the rate, at least 3,028 bytes) the whole spread of a 6-packet train of 1,028-byte echoes read
-/// 59 % high at 512 kbit/s, 1 Mbit/s and 2 Mbit/s alike. Once the bucket is empty every packet
-/// waits exactly one packet time for its tokens, so the second half is spaced at the rate as long
-/// as the burst holds fewer than half the train. A train that fits in the burst entirely still
-/// reads the line rate: that is a limit of packet trains, not of this arithmetic. `arrivals` are
-/// sorted instants in seconds.
-fn train_rate_bps(arrivals: &[f64], packet_bytes: u32) -> Option<f64> {
-    let n = arrivals.len();
-    if n < 2 {
-        return None;
+impl BandwidthProbe {
+    /// The adaptive run on the timestamped socket: trains lengthened until one crosses the
+    /// burst, paced so the bucket refills between them, stopped when two samples agree or the
+    /// budget is spent.
+    async fn adaptive(
+        &self,
+        spec: &TrainSpec,
+        socket: &stamped::StampedSocket,
+        ip: std::net::Ipv4Addr,
+        mut detail: Detail,
+        started: SystemTime,
+        t0: Instant,
+    ) -> Result<Outcome, Error> {
+        detail.clock = Some("kernel".to_owned());
+        let budget = self.budget.unwrap_or(spec.byte_budget);
+        let mut planner = plan::Planner::new(budget, spec.train_len, spec.size, spec.gap);
+        let mut step = planner.first();
+        let ident = super::icmp::next_ident().0;
+        let mut seq = 0_u16;
+        let mut spent = 0_u64;
+        let mut sent = 0_u32;
+        let mut received = 0_u32;
+        let mut failure = None;
+        while let plan::Step::Send { wait, plan } = step {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            let at = t0.elapsed().as_secs_f64();
+            let echoes = match socket.train(ip, plan, ident, seq, self.timeout).await {
+                Ok(e) => e,
+                Err(e) => {
+                    failure = Some(Reason::from_io(&e));
+                    break;
+                }
+            };
+            seq = seq.wrapping_add(u16::try_from(plan.len()).unwrap_or(0));
+            let got = u32::try_from(echoes.iter().filter(|e| e.arrived.is_some()).count())
+                .unwrap_or(u32::MAX);
+            let cost = u64::from(plan.size + stamped::HEADERS) * u64::from(plan.len() + got);
+            spent += cost;
+            sent += plan.len();
+            received += got;
+            detail.lost += plan.len() - got;
+            let shape = knee::analyse(&echoes);
+            tracing::debug!(?plan, ?shape, "packet train");
+            tracing::trace!(
+                gaps_us = ?echoes
+                    .windows(2)
+                    .map(|w| match (w[0].arrived, w[1].arrived) {
+                        (Some(a), Some(b)) => ((b - a) * 1e6).round(),
+                        _ => f64::NAN,
+                    })
+                    .collect::<Vec<_>>(),
+                "arrival gaps"
+            );
+            step = planner.observe(plan, &shape, cost, at, t0.elapsed().as_secs_f64());
+        }
+        let v = planner.verdict();
+        detail.estimate_bps = v.rate_bps;
+        detail.per_train_bps = v.samples;
+        detail.burst_bytes = v.burst_bytes;
+        detail.burst_min_bytes = v.burst_min_bytes;
+        detail.capacity_bps = v.capacity_bps;
+        detail.policed = v.policed;
+        detail.undetermined = v.undetermined.clone();
+        let outcome = Outcome::new(
+            Kind::Bandwidth,
+            &self.target,
+            started,
+            t0.elapsed(),
+            super::Detail::Bandwidth(detail),
+        )
+        .spent(spent);
+        Ok(match (failure, v.undetermined) {
+            (Some(r), _) => outcome.failed(r),
+            (None, _) if received == 0 && sent > 0 => outcome.failed(Reason::AllLost { sent }),
+            (None, Some(why)) => outcome.failed(Reason::Undetermined { why }),
+            (None, None) => outcome,
+        })
     }
-    let first = (n - 1) / 2;
-    let gaps = n - 1 - first;
-    let spread = arrivals[n - 1] - arrivals[first];
-    (spread.is_finite() && spread > 0.0)
-        .then(|| gaps as f64 * f64::from(packet_bytes) * 8.0 / spread)
+}
+
+/// The download's receive buffer (the kernel doubles it; about half of that is advertised): it
+/// keeps what is in flight under a shaper's queue, so slow start cannot overshoot into drops,
+/// a retransmission timeout and a refilled bucket's second burst, which would keep the rate
+/// from settling. It also caps the figure at about 16 KiB per round trip (3 Mbit/s at 40 ms):
+/// thin links only, as this appliance watches.
+const RECV_WINDOW: u32 = 16 * 1024;
+
+/// Body bytes of one window of a download's stability check.
+const WINDOW_BYTES: u64 = 8 * 1024;
+/// ...and of at least this long, so a shaper's burst at line rate (a few milliseconds behind a
+/// LAN of 10 Mbit/s or more) never fills a window of its own and three of them look stable.
+const WINDOW_SECS: f64 = 0.1;
+/// Consecutive windows that must agree: two, because on a shaper that drops (a `tbf` queue of
+/// 200 ms) TCP's slow start overshoots and stalls on a retransmission timeout within the first
+/// second, and the bucket refilled meanwhile lets the next flight through at line rate: the
+/// first two steady windows are the cheapest figure, and later ones are no steadier.
+const STABLE_WINDOWS: usize = 2;
+/// How closely: each window within this share of their pooled rate (so at most ~3 % apart).
+const STABLE_WITHIN: f64 = 0.015;
+
+/// Stops a download once its rate is stable: windows of at least [`WINDOW_BYTES`] and
+/// [`WINDOW_SECS`], each
+/// measured from the read that ends the window before it to the read that ends it (so a window
+/// holds whole reads and no read's bytes count twice), the last [`STABLE_WINDOWS`] within
+/// [`STABLE_WITHIN`] of their pooled rate. A shaper's burst and TCP's slow start make the first
+/// windows differ; once the bucket is empty and the window open, the shaped rate paces every
+/// read. Reports the pooled rate of the stable windows (TCP goodput), not the whole transfer's.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Stability {
+    /// Bytes and seconds of closed windows.
+    windows: Vec<(u64, f64)>,
+    open_bytes: u64,
+    /// Instant of the read that closed the last window (or the first read).
+    mark: Option<f64>,
+}
+
+impl Stability {
+    /// Takes one read of `bytes` at `at` since the response head; the stable rate in bit/s once
+    /// there is one.
+    pub(crate) fn add(&mut self, bytes: u64, at: Duration) -> Option<f64> {
+        let t = at.as_secs_f64();
+        let Some(mark) = self.mark else {
+            // The first read only marks the start: its bytes arrived before any interval.
+            self.mark = Some(t);
+            return None;
+        };
+        self.open_bytes += bytes;
+        if self.open_bytes < WINDOW_BYTES || t - mark < WINDOW_SECS {
+            return None;
+        }
+        self.windows.push((self.open_bytes, t - mark));
+        tracing::trace!(
+            bytes = self.open_bytes,
+            secs = t - mark,
+            bps = self.open_bytes as f64 * 8.0 / (t - mark),
+            "download window"
+        );
+        self.open_bytes = 0;
+        self.mark = Some(t);
+        let n = self.windows.len();
+        if n < STABLE_WINDOWS {
+            return None;
+        }
+        let last = &self.windows[n - STABLE_WINDOWS..];
+        let bytes: u64 = last.iter().map(|w| w.0).sum();
+        let secs: f64 = last.iter().map(|w| w.1).sum();
+        let pooled = bytes as f64 * 8.0 / secs;
+        last.iter()
+            .all(|w| ((w.0 as f64 * 8.0 / w.1) / pooled - 1.0).abs() <= STABLE_WITHIN)
+            .then_some(pooled)
+    }
 }
 
 impl Probe for BandwidthProbe {
@@ -252,35 +533,41 @@ impl Probe for BandwidthProbe {
 
 #[cfg(test)]
 mod tests {
-    use super::train_rate_bps;
+    use super::Stability;
+    use std::time::Duration;
 
-    /// A 6-packet train of 1,028-byte echoes after a token bucket of 1 Mbit/s whose burst let the
-    /// first two packets through together and the third almost so (the test-bed's `tbf`).
-    #[test]
-    fn token_bucket_burst_does_not_inflate_the_rate() {
-        let gap = 1042.0 * 8.0 / 1e6;
-        let arrivals = [0.0, 0.0, 98.0 * 8.0 / 1e6, 0.0, 0.0, 0.0];
-        let mut t = arrivals[2];
-        let mut a = arrivals.to_vec();
-        for x in a.iter_mut().skip(3) {
-            t += gap;
-            *x = t;
+    /// Reads of 1,448 bytes: a 32 KB burst at 100 Mbit/s, then paced at 512 kbit/s.
+    fn feed(st: &mut Stability, reads: usize, gap: f64, t: &mut f64) -> Option<f64> {
+        for _ in 0..reads {
+            *t += gap;
+            if let Some(bps) = st.add(1448, Duration::from_secs_f64(*t)) {
+                return Some(bps);
+            }
         }
-        let bps = train_rate_bps(&a, 1028).unwrap_or_default();
-        assert!((bps / (1e6 * 1028.0 / 1042.0) - 1.0).abs() < 1e-9, "{bps}");
+        None
     }
 
     #[test]
-    fn evenly_spaced_train_gives_its_rate() {
-        let a: Vec<f64> = (0..8).map(|i| f64::from(i) * 0.004).collect();
-        let bps = train_rate_bps(&a, 1000).unwrap_or_default();
-        assert!((bps - 2e6).abs() < 1e-3, "{bps}");
+    fn download_stops_once_past_the_burst_at_the_shaped_rate() {
+        let mut st = Stability::default();
+        let mut t = 0.0;
+        assert_eq!(feed(&mut st, 22, 1448.0 * 8.0 / 100e6, &mut t), None);
+        let bps = feed(&mut st, 200, 1448.0 * 8.0 / 512e3, &mut t);
+        let bps = bps.unwrap_or_default();
+        assert!((bps / 512e3 - 1.0).abs() < 1e-9, "{bps}");
+        // Two 8 KiB windows past the one the burst ended in: well under 200 reads.
+        assert!(t < 1.0, "stopped after {t} s");
     }
 
     #[test]
-    fn no_dispersion_no_estimate() {
-        assert_eq!(train_rate_bps(&[1.0, 1.0, 1.0], 1000), None);
-        assert_eq!(train_rate_bps(&[1.0], 1000), None);
-        assert_eq!(train_rate_bps(&[], 1000), None);
+    fn a_download_whose_rate_keeps_falling_never_stops_early() {
+        let mut st = Stability::default();
+        let mut t = 0.0;
+        let mut gap = 0.005;
+        for i in 0..200 {
+            gap *= 1.02;
+            t += gap;
+            assert_eq!(st.add(1448, Duration::from_secs_f64(t)), None, "read {i}");
+        }
     }
 }

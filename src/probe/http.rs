@@ -82,6 +82,8 @@ impl HttpProbe {
             max_body: self.spec.max_body_bytes,
             keep_body: keep,
             read_for: None,
+            until_stable: false,
+            recv_window: None,
         };
         let f = self
             .plan
@@ -276,7 +278,22 @@ impl Plan {
             }
         };
         let c0 = Instant::now();
-        let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        let connect = async {
+            match limits.recv_window {
+                None => TcpStream::connect(addr).await,
+                Some(window) => {
+                    // Set before the handshake, so the window scale agrees with it.
+                    let socket = if addr.is_ipv4() {
+                        tokio::net::TcpSocket::new_v4()?
+                    } else {
+                        tokio::net::TcpSocket::new_v6()?
+                    };
+                    socket.set_recv_buffer_size(window)?;
+                    socket.connect(addr).await
+                }
+            }
+        };
+        let tcp = match tokio::time::timeout(timeout, connect).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Ok(Err(Reason::from_io(&e))),
             Err(_) => return Ok(Err(to)),
@@ -367,6 +384,9 @@ impl Plan {
         f.status = Some(resp.status().as_u16());
         let mut body = resp.into_body();
         let deadline = limits.read_for.map(|d| b0 + d);
+        let mut stability = limits
+            .until_stable
+            .then(super::bandwidth::Stability::default);
         loop {
             if f.body_bytes >= limits.max_body || deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
@@ -383,6 +403,12 @@ impl Plan {
                         f.last_byte = Some(b0.elapsed());
                         if let Some(p) = progress {
                             p(f.body_bytes, b0.elapsed());
+                        }
+                        if let Some(st) = stability.as_mut()
+                            && let Some(bps) = st.add(data.len() as u64, b0.elapsed())
+                        {
+                            f.stable_bps = Some(bps);
+                            break;
                         }
                     }
                 }
@@ -408,6 +434,11 @@ pub(crate) struct Limits {
     pub(crate) keep_body: u64,
     /// Stop reading this long after the first byte.
     pub(crate) read_for: Option<Duration>,
+    /// Stop reading as soon as the body's arrival rate is stable (a bandwidth download); the
+    /// stable rate lands in [`Fetched::stable_bps`].
+    pub(crate) until_stable: bool,
+    /// The receive buffer to ask for before connecting: it bounds the bytes in flight.
+    pub(crate) recv_window: Option<u32>,
 }
 
 /// What one GET got.
@@ -422,6 +453,8 @@ pub(crate) struct Fetched {
     pub(crate) tls: Option<super::tls::Detail>,
     pub(crate) counters: Counters,
     pub(crate) failure: Option<Reason>,
+    /// The body's rate once it was stable (with [`Limits::until_stable`]), bits per second.
+    pub(crate) stable_bps: Option<f64>,
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}

@@ -10,7 +10,13 @@ pub fn level(outcome: &Outcome, t: &Thresholds, contracted_bps: Option<u64>) -> 
     if outcome.kind == super::Kind::Snmp {
         return super::snmp::level(outcome, contracted_bps);
     }
-    if let Some(reason) = outcome.reason.as_ref().filter(|_| !outcome.ok) {
+    // A bandwidth that could not be determined says nothing about the link's health: it has no
+    // figure, so the bandwidth threshold below does not apply either.
+    if let Some(reason) = outcome
+        .reason
+        .as_ref()
+        .filter(|r| !outcome.ok && !matches!(r, Reason::Undetermined { .. }))
+    {
         let cause = match reason {
             Reason::Timeout { .. }
             | Reason::Refused
@@ -25,6 +31,7 @@ pub fn level(outcome: &Outcome, t: &Thresholds, contracted_bps: Option<u64>) -> 
             Reason::BadStatus { .. } | Reason::BodyMismatch { .. } => Cause::Http,
             // Judged by `snmp::level` above; kept for the match to be total.
             Reason::Snmp { .. } => Cause::Unreachable,
+            Reason::Undetermined { .. } => Cause::Unreachable,
         };
         return Level::bad(State::Down, cause, reason.to_string());
     }
@@ -88,4 +95,42 @@ pub fn level(outcome: &Outcome, t: &Thresholds, contracted_bps: Option<u64>) -> 
         );
     }
     worst
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::super::{Detail, Kind, Outcome, Reason, Target, Thresholds, bandwidth};
+    use super::level;
+    use crate::health::State;
+
+    /// A packet-train run whose burst the budget could not cross has no figure: it neither
+    /// marks the link down nor trips the bandwidth threshold.
+    #[test]
+    fn an_undetermined_bandwidth_is_not_a_verdict_on_the_link() {
+        let target = Target::parse("203.0.113.2").unwrap_or_else(|e| panic!("{e}"));
+        let detail: bandwidth::Detail = serde_json::from_value(serde_json::json!({
+            "method": "trains", "estimate_bps": null, "per_train_bps": [], "body_bytes": 0,
+            "lost": 0, "undetermined": "tidak dapat ditentukan: burst lebih dari 30 KB"
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let o = Outcome::new(
+            Kind::Bandwidth,
+            &target,
+            SystemTime::now(),
+            Duration::from_millis(100),
+            Detail::Bandwidth(detail),
+        )
+        .failed(Reason::Undetermined {
+            why: "tidak dapat ditentukan: burst lebih dari 30 KB".into(),
+        });
+        let t = Thresholds {
+            min_bandwidth_ratio: Some(0.8),
+            ..Thresholds::default()
+        };
+        assert_eq!(level(&o, &t, Some(512_000)).state, State::Healthy);
+        let lost = o.clone().failed(Reason::AllLost { sent: 6 });
+        assert_eq!(level(&lost, &t, Some(512_000)).state, State::Down);
+    }
 }

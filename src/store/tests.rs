@@ -264,4 +264,35 @@ fn a_trace_is_kept_with_the_incident_open_on_its_path() {
     );
     assert_eq!(by_id(after).incident_id, None, "the incident had ended");
     assert_eq!(traces[0].id, after, "newest first");
+fn bandwidth_details_round_trip_and_an_undetermined_round_has_no_figure() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Store::open(&dir.path().join("juknis.db")).expect("create");
+    let measured = BandwidthSample {
+        ts_ms: 1_000,
+        node: "web-portal".into(),
+        profile: "bandwidth".into(),
+        method: "trains".into(),
+        estimate_bps: Some(512_000.0),
+        burst_bytes: Some(32_768),
+        burst_min_bytes: None,
+        capacity_bps: None,
+        policed: false,
+        direction: Some("round_trip".into()),
+        undetermined: None,
+        bytes: 59_624,
+    };
+    let unknown = BandwidthSample {
+        ts_ms: 2_000,
+        estimate_bps: None,
+        burst_bytes: None,
+        burst_min_bytes: Some(30_000),
+        undetermined: Some("tidak dapat ditentukan: burst lebih dari 30 KB".into()),
+        ..measured.clone()
+    };
+    s.insert_bandwidth(&[measured.clone(), unknown.clone()])
+        .expect("insert");
+    let rows = s
+        .bandwidth_samples("web-portal", "bandwidth", 0, 10_000)
+        .expect("read");
+    assert_eq!(rows, vec![measured, unknown]);
 }

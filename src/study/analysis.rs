@@ -146,6 +146,8 @@ pub struct Analysis {
     pub loss: Option<Summary>,
     pub jitter_s: Option<Summary>,
     pub available_bps: Option<Summary>,
+    /// Bandwidth rounds that gave no figure (not counted in `available_bps`).
+    pub bandwidth_undetermined: super::history::Undetermined,
     /// Capacity the provider delivers: each estimate of available bandwidth plus the traffic
     /// measured at the same time.
     pub delivered_bps: Option<Summary>,
@@ -462,6 +464,7 @@ pub fn analyse(h: &History, inputs: &Inputs) -> Analysis {
         loss: summary(&weighted(&h.loss)),
         jitter_s: summary(&weighted(&h.jitter_s)),
         available_bps: summary(&weighted(&h.available_bps)),
+        bandwidth_undetermined: h.bandwidth_undetermined.clone(),
         delivered_bps: summary(&delivered),
         util_trend,
         rtt_trend,

@@ -280,6 +280,22 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
 
     let xs: Vec<i64> = a.days.iter().map(|d| super::wib_midnight(d.date)).collect();
     let kbps = |v: Option<f64>| v.map(|v| v / 1000.0);
+    let u = &a.bandwidth_undetermined;
+    if u.rounds > 0 {
+        // No document shows an available bandwidth that was not measured: say what is missing.
+        b.push(Block::text(format!(
+            "Dari {} pengukuran bandwidth tersedia pada periode ini, {} tidak menghasilkan angka \
+             dan tidak dihitung dalam tabel maupun grafik ({}).{}",
+            u.of,
+            u.rounds,
+            u.latest.as_deref().unwrap_or("tidak dapat ditentukan"),
+            if a.available_bps.is_none() {
+                " Karena itu bandwidth tersedia pada periode ini tidak dapat dinyatakan."
+            } else {
+                ""
+            }
+        )));
+    }
     b.push(Block::heading(2, "3.2 Utilisasi dan Bandwidth Tersedia"));
     b.push(figure(
         "Gambar 1. Utilisasi harian dan bandwidth tersedia (Kbps) dengan garis kapasitas kontrak",

@@ -115,6 +115,9 @@ pub struct History {
     pub jitter_s: Vec<Point>,
     /// Available-bandwidth estimates, bits per second.
     pub available_bps: Vec<Point>,
+    /// Bandwidth rounds that could not give a figure (a shaper's burst beyond the probe
+    /// budget): how many, and the latest reason. They are not in `available_bps`.
+    pub bandwidth_undetermined: Undetermined,
     /// Interface throughput toward the OPD, bits per second (SNMP).
     pub rx_bps: Vec<Point>,
     /// Interface throughput from the OPD, bits per second (SNMP).
@@ -125,6 +128,16 @@ pub struct History {
     pub source: String,
     /// The resolutions used, seconds, with how many points each (for the document).
     pub resolutions: Vec<(i64, usize)>,
+}
+
+/// Bandwidth rounds without a figure over a period.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Undetermined {
+    pub rounds: usize,
+    /// Of all bandwidth rounds with details stored (measured or not).
+    pub of: usize,
+    /// The latest round's reason ("tidak dapat ditentukan: ...").
+    pub latest: Option<String>,
 }
 
 impl History {
@@ -240,6 +253,19 @@ impl Source for Sqlite {
             push(&mut h.tx_bps, &link, |r| r.tx_mean_bps);
         }
         h.resolutions = counts.into_iter().filter(|(_, n)| *n > 0).collect();
+        let details = store
+            .bandwidth_samples(
+                &sel.bandwidth.node,
+                &sel.bandwidth.profile,
+                from * 1000,
+                to * 1000,
+            )
+            .map_err(err)?;
+        h.bandwidth_undetermined = Undetermined {
+            rounds: details.iter().filter(|d| d.undetermined.is_some()).count(),
+            of: details.len(),
+            latest: details.iter().rev().find_map(|d| d.undetermined.clone()),
+        };
         h.lookups = crate::gate::quota::history(&self.state_dir, period.from, period.to)?
             .unwrap_or_default();
         Ok(h)

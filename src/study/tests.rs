@@ -387,3 +387,48 @@ fn weighted_quantiles() {
     assert_eq!(analysis::weighted_quantile(&mut v, 0.95), Some(95.0));
     assert_eq!(analysis::weighted_quantile(&mut [], 0.5), None);
 }
+
+/// Bandwidth rounds that could not give a figure are said so in the document and left out of
+/// the available bandwidth, never shown as one.
+#[test]
+fn undetermined_bandwidth_rounds_are_named_not_counted() {
+    let t = topo(DEMO);
+    let spec = Spec::new(Shape::Idle, 512_000.0, day("2026-03-31"), 10);
+    let dir = state(&t, &spec);
+    let link = pick_link(&t, None).unwrap();
+    let sel = selection(&t, link, &kind_of);
+    let p = Period::new(day("2026-03-22"), day("2026-03-31")).unwrap();
+    let before = history::Sqlite::new(dir.path()).load(&sel, &p).unwrap();
+    let mut store = Store::open(&dir.path().join(history::STORE_FILE)).unwrap();
+    let why = "tidak dapat ditentukan: burst lebih dari 30 KB, lebih besar dari yang dapat dilewati rangkaian paket dalam anggaran probe 61 KB";
+    let ts_ms = p.start_s() * 1000 + 3_600_000;
+    store
+        .insert_bandwidth(&[crate::store::BandwidthSample {
+            ts_ms,
+            node: sel.bandwidth.node.clone(),
+            profile: sel.bandwidth.profile.clone(),
+            method: "trains".into(),
+            estimate_bps: None,
+            burst_bytes: None,
+            burst_min_bytes: Some(30_000),
+            capacity_bps: None,
+            policed: false,
+            direction: Some("round_trip".into()),
+            undetermined: Some(why.into()),
+            bytes: 59_624,
+        }])
+        .unwrap();
+    drop(store);
+    let h = history::Sqlite::new(dir.path()).load(&sel, &p).unwrap();
+    assert_eq!(h.available_bps, before.available_bps, "no figure was added");
+    assert_eq!(
+        (h.bandwidth_undetermined.rounds, h.bandwidth_undetermined.of),
+        (1, 1)
+    );
+    let s = study(&t, dir.path(), &spec, 10, &opts());
+    let text = s.document.plain_text();
+    assert!(
+        text.contains("1 tidak menghasilkan angka dan tidak dihitung") && text.contains(why),
+        "{text}"
+    );
+}

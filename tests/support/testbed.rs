@@ -70,6 +70,17 @@ pub struct Config {
     pub loss: f64,
     /// Seed of the relay's random streams.
     pub seed: u64,
+    /// The shapers' bucket in bytes (`tbf burst`), as MikroTik queues and provider CPEs set it
+    /// (8 to 64 KB); `None`: 10 ms at the rate, at least two frames.
+    pub burst_bytes: Option<u64>,
+    /// A policer instead of a shaper: the `tbf` queue holds this many full frames and drops what
+    /// does not fit (this kernel has no `tc police` action).
+    pub police_frames: Option<u32>,
+    /// The Dukcapil→OPD (down) rate when it differs from `rate_bps`, which is then the up rate.
+    pub down_rate_bps: Option<u64>,
+    /// Cross traffic: a UDP flow (`iperf3 -u`) from Dukcapil to the OPD at this rate for the
+    /// bed's life, through the down shaper.
+    pub cross_bps: Option<u64>,
 }
 
 impl Default for Config {
@@ -80,6 +91,10 @@ impl Default for Config {
             jitter: Duration::ZERO,
             loss: 0.0,
             seed: 1,
+            burst_bytes: None,
+            police_frames: None,
+            down_rate_bps: None,
+            cross_bps: None,
         }
     }
 }
@@ -87,7 +102,13 @@ impl Default for Config {
 /// The ground truth a test-bed was built with, and what follows from it for common measurements.
 #[derive(Debug, Clone)]
 pub struct Truth {
+    /// The up rate (OPD→Dukcapil); the down rate too unless `down_rate_bps` says otherwise.
     pub rate_bps: u64,
+    pub down_rate_bps: u64,
+    /// The shapers' bucket in bytes.
+    pub burst_bytes: u64,
+    pub policed: bool,
+    pub cross_bps: u64,
     pub one_way_delay: Duration,
     pub jitter: Duration,
     pub loss_per_direction: f64,
@@ -103,6 +124,17 @@ impl Truth {
     /// Largest round-trip time the impairment allows for a lone packet.
     pub fn rtt_max(&self) -> Duration {
         (self.one_way_delay + self.jitter) * 2
+    }
+
+    /// The narrower direction's rate: what a round trip (echo trains) can see.
+    pub fn round_trip_bps(&self) -> u64 {
+        self.rate_bps.min(self.down_rate_bps)
+    }
+
+    /// The rate left to a round trip beside the cross traffic (which flows down).
+    pub fn available_bps(&self) -> u64 {
+        self.rate_bps
+            .min(self.down_rate_bps.saturating_sub(self.cross_bps))
     }
 
     /// Probability that an echo request or its reply is lost.
@@ -160,6 +192,8 @@ pub struct Testbed {
     id: String,
     config: Config,
     relay: Option<Child>,
+    /// The cross-traffic flow's client and server.
+    cross: Vec<Spawned>,
     stats_path: PathBuf,
     created: Vec<String>,
     _one_at_a_time: MutexGuard<'static, ()>,
@@ -230,6 +264,7 @@ impl Testbed {
             id,
             config,
             relay: None,
+            cross: Vec::new(),
             stats_path,
             created: Vec::new(),
             _one_at_a_time: guard,
@@ -268,8 +303,13 @@ impl Testbed {
 
     /// The ground truth this test-bed was built with.
     pub fn truth(&self) -> Truth {
+        let down = self.config.down_rate_bps.unwrap_or(self.config.rate_bps);
         Truth {
             rate_bps: self.config.rate_bps,
+            down_rate_bps: down,
+            burst_bytes: tbf_burst(self.config.rate_bps.min(down), self.config.burst_bytes),
+            policed: self.config.police_frames.is_some(),
+            cross_bps: self.config.cross_bps.unwrap_or(0),
             one_way_delay: self.config.delay,
             jitter: self.config.jitter,
             loss_per_direction: self.config.loss,
@@ -437,8 +477,13 @@ impl Testbed {
             &["route", "add", "default", "via", &MID_DK_ADDR.to_string()],
         )?;
 
-        let (rate, burst, limit) = tbf_parameters(self.config.rate_bps);
-        for (ns, dev) in [(Ns::Opd, "opd0"), (Ns::Diskominfo, "mid-opd")] {
+        let down = self.config.down_rate_bps.unwrap_or(self.config.rate_bps);
+        for (ns, dev, bps) in [
+            (Ns::Opd, "opd0", self.config.rate_bps),
+            (Ns::Diskominfo, "mid-opd", down),
+        ] {
+            let (rate, burst, limit) =
+                tbf_parameters(bps, self.config.burst_bytes, self.config.police_frames);
             self.tc(
                 ns,
                 &[
@@ -504,6 +549,40 @@ impl Testbed {
             ],
         )
         .ok();
+        if let Some(cross) = self.config.cross_bps {
+            self.start_cross_traffic(cross)?;
+        }
+        Ok(())
+    }
+
+    /// A UDP flow of 1,000-byte datagrams from Dukcapil to the OPD at `bps` (iperf3 counts UDP
+    /// payload; the rate is set so the frames on the link carry `bps`).
+    fn start_cross_traffic(&mut self, bps: u64) -> Result<()> {
+        let opd = OPD_ADDR.to_string();
+        let server = self.spawn_in(Ns::Opd, &["iperf3", "-s", "-B", &opd, "-p", "5299"])?;
+        self.wait_for_tcp_listener(Ns::Opd, 5299, Duration::from_secs(5))?;
+        // Frame bytes per datagram: 1000 + UDP 8 + IPv4 20 + Ethernet 14.
+        let payload_bps = bps * 1000 / 1042;
+        let client = self.spawn_in(
+            Ns::Dukcapil,
+            &[
+                "iperf3",
+                "-u",
+                "-c",
+                &opd,
+                "-p",
+                "5299",
+                "-l",
+                "1000",
+                "-b",
+                &format!("{payload_bps}"),
+                "-t",
+                "3600",
+            ],
+        )?;
+        // Let the flow settle into the shaper before anything measures beside it.
+        std::thread::sleep(Duration::from_millis(1500));
+        self.cross = vec![client, server];
         Ok(())
     }
 
@@ -545,6 +624,7 @@ impl Testbed {
 
 impl Drop for Testbed {
     fn drop(&mut self) {
+        self.cross.clear();
         if let Some(mut relay) = self.relay.take() {
             let _ = relay.kill();
             let _ = relay.wait();
@@ -576,15 +656,28 @@ impl Drop for Spawned {
     }
 }
 
+/// The `tbf` burst for a rate: the configured one, else 10 ms at the rate but at least two full
+/// frames, so a probe's single packet never waits for tokens.
+fn tbf_burst(rate_bps: u64, burst: Option<u64>) -> u64 {
+    burst.unwrap_or((rate_bps / 8 / 100).max(2 * 1514))
+}
+
 /// `tbf` rate, burst and queue limit for a rate in bit/s.
 ///
-/// The burst is 10 ms at the rate but at least two full frames, so a probe's single packet never waits
-/// for tokens; the queue holds 200 ms at the rate (at least 16 frames), enough for a TCP flow to keep the
-/// link busy at the delays we configure without hiding the rate behind a deep buffer.
-fn tbf_parameters(rate_bps: u64) -> (String, String, String) {
+/// The queue holds 200 ms at the rate (at least 16 frames), enough for a TCP flow to keep the link
+/// busy at the delays we configure without hiding the rate behind a deep buffer; a policer's holds
+/// `police_frames` full frames, so what exceeds the bucket is dropped, not queued.
+fn tbf_parameters(
+    rate_bps: u64,
+    burst: Option<u64>,
+    police_frames: Option<u32>,
+) -> (String, String, String) {
     let bytes_per_s = rate_bps / 8;
-    let burst = (bytes_per_s / 100).max(2 * 1514);
-    let limit = (bytes_per_s / 5).max(16 * 1514);
+    let burst = tbf_burst(rate_bps, burst);
+    let limit = match police_frames {
+        Some(n) => u64::from(n) * 1514,
+        None => (bytes_per_s / 5).max(16 * 1514),
+    };
     (
         format!("{rate_bps}bit"),
         burst.to_string(),

@@ -1,0 +1,519 @@
+//! The packet-train estimator: from one train's send and kernel arrival instants, where the
+//! shaper's burst ends (the knee), the rate after it, and what the train cannot tell.
+//!
+//! A token-bucket shaper (Linux `tbf`, MikroTik queues, provider policers) lets its bucket's worth
+//! of bytes through at the line rate, then one packet per packet-time at the shaped rate. A train
+//! of echoes sent back to back therefore arrives in two regimes: gaps as short as the sending,
+//! then gaps of `bytes / rate`. The knee is where the gaps change level; the rate is the bytes
+//! after the knee over their spread. A policer (a bucket that drops instead of queueing) shows as
+//! losses from the knee on; the survivors' bytes over their spread are its rate, as long as the
+//! train offered more than that (see [`super::trains`], which paces a policed train's tail).
+//!
+//! Pure arithmetic: the unit tests feed synthetic series.
+
+/// Ethernet header bytes a shaper counts on top of the IP packet (Linux `tbf` counts the frame;
+/// so do MikroTik queues on an Ethernet interface). Estimates are in frame bits.
+pub(crate) const FRAME_OVERHEAD: u32 = 14;
+
+/// A gap counts as shaped when it is this many times the gaps before it.
+const LEVEL_RATIO: f64 = 4.0;
+/// A train with no knee counts as shaped from its first packet when its gaps are this many times
+/// its send gaps...
+const SEND_RATIO: f64 = 10.0;
+/// A shaped gap is at least this long: a shaped rate under 20 Mbit/s for 1,000-byte echoes
+/// (the thin links this appliance watches). A LAN slower than the sender's loop also spaces a
+/// train, and a relay's timers jitter it, by tens to a couple of hundred microseconds.
+const MIN_SHAPED_GAP: f64 = 400e-6;
+/// Post-knee gaps this close to the smallest count as packets with no cross traffic between them.
+const CAPACITY_CLUSTER: f64 = 1.15;
+
+/// One echo of a train, in send order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Echo {
+    /// IP bytes of the request (the reply is the same size).
+    pub bytes: u32,
+    /// Send instant, seconds since the train's origin.
+    pub sent: f64,
+    /// Kernel receive instant of the reply, same origin; `None` when lost.
+    pub arrived: Option<f64>,
+}
+
+/// What one train shows.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Shape {
+    /// Too few replies to say anything.
+    Empty,
+    /// Every reply came at the pace it was sent: the whole train fitted in the bucket.
+    InBurst {
+        /// Bytes delivered (frames): the bucket holds at least this much.
+        bytes: u64,
+    },
+    /// The replies changed from line rate to a shaped rate.
+    Knee(Knee),
+}
+
+/// A train that crossed the knee.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Knee {
+    /// Frame bytes delivered before the knee: the burst, to within one packet.
+    pub burst_bytes: u64,
+    /// Rate after the knee, frame bits per second; `None` with fewer than one gap after it.
+    pub rate_bps: Option<f64>,
+    /// Gaps after the knee the rate rests on.
+    pub post_gaps: usize,
+    /// Echoes lost after the knee (a policer drops what a shaper would queue).
+    pub lost_after: u32,
+    /// The smallest-gap cluster's rate when it stands clear of the mean (cross traffic sharing
+    /// the queue widens some gaps and not others): the capacity, beside `rate_bps` the available
+    /// rate.
+    pub capacity_bps: Option<f64>,
+    /// The first gap after the knee, seconds (a pace hint for a policed train's tail).
+    pub first_gap: Option<f64>,
+    /// When the last reply arrived, seconds since the train's origin.
+    pub last_arrival: f64,
+    /// The first echo's round trip, seconds.
+    pub rtt: f64,
+}
+
+fn frame(bytes: u32) -> f64 {
+    f64::from(bytes + FRAME_OVERHEAD)
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(s[n / 2]),
+        _ => Some((s[n / 2 - 1] + s[n / 2]) / 2.0),
+    }
+}
+
+/// Reads one train.
+pub(crate) fn analyse(train: &[Echo]) -> Shape {
+    // Received echoes in send order, with how many were lost just before each.
+    let mut got: Vec<(Echo, f64, u32)> = Vec::new();
+    let mut lost_run = 0_u32;
+    for e in train {
+        match e.arrived {
+            Some(a) if a.is_finite() => {
+                got.push((*e, a, lost_run));
+                lost_run = 0;
+            }
+            _ => lost_run += 1,
+        }
+    }
+    if got.len() < 2 {
+        return Shape::Empty;
+    }
+    // Arrival gaps and send gaps between consecutive received echoes; gap `j` ends at echo `j+1`.
+    let gaps: Vec<f64> = got.windows(2).map(|w| (w[1].1 - w[0].1).max(0.0)).collect();
+    let sends: Vec<f64> = got
+        .windows(2)
+        .map(|w| (w[1].0.sent - w[0].0.sent).max(0.0))
+        .collect();
+    let m = gaps.len();
+
+    // The knee by level: the split of the log gaps into two runs with the least squared error,
+    // kept only when the later run sits well above the earlier.
+    let logs: Vec<f64> = gaps.iter().map(|g| g.max(1e-7).ln()).collect();
+    let mut best: Option<(usize, f64)> = None;
+    for k in 1..m {
+        let (pre, post) = logs.split_at(k);
+        let mp = pre.iter().sum::<f64>() / pre.len() as f64;
+        let mq = post.iter().sum::<f64>() / post.len() as f64;
+        if mq - mp < LEVEL_RATIO.ln() || mq < MIN_SHAPED_GAP.ln() {
+            continue;
+        }
+        let sse = pre.iter().map(|x| (x - mp).powi(2)).sum::<f64>()
+            + post.iter().map(|x| (x - mq).powi(2)).sum::<f64>();
+        if best.is_none_or(|(_, b)| sse < b) {
+            best = Some((k, sse));
+        }
+    }
+    let mut knee_gap = best.map(|(k, _)| k);
+    if knee_gap.is_none() {
+        // One level throughout: shaped from the first packet (a burst under two packets), or
+        // never shaped at all (the train fitted in the bucket).
+        let g = median(&gaps).unwrap_or(0.0);
+        let s = median(&sends).unwrap_or(0.0);
+        if g >= MIN_SHAPED_GAP && g >= SEND_RATIO * s {
+            knee_gap = Some(0);
+        }
+    }
+    // A loss ends the burst too: a policer drops from the knee on.
+    if let Some(first_loss) = got.iter().skip(1).position(|x| x.2 > 0) {
+        knee_gap = Some(knee_gap.map_or(first_loss, |k| k.min(first_loss)));
+    }
+    let Some(k) = knee_gap else {
+        return Shape::InBurst {
+            bytes: got.iter().map(|x| frame(x.0.bytes) as u64).sum(),
+        };
+    };
+    // Echo `k` is the first to arrive past the bucket: it waited for part of a packet's tokens,
+    // so the rate rests on the echoes after it, each of which waited for a whole packet's.
+    let knee_idx = k + 1;
+    let burst_bytes = got[..knee_idx]
+        .iter()
+        .map(|x| frame(x.0.bytes) as u64)
+        .sum();
+    let post = &got[knee_idx..];
+    let lost_after = post.iter().skip(1).map(|x| x.2).sum::<u32>() + lost_run;
+    // Cross traffic through a second shaper's bucket (the far direction's) stays out of the
+    // train's way until that bucket drains too, then shares the queue: a second, smaller change
+    // of level after the knee. The rate left beside the cross traffic is the later level's.
+    let (post, clean) = match second_level(post) {
+        Some(at) => (&post[at..], Some(&post[..=at])),
+        None => (post, None),
+    };
+    let post_gaps = post.len().saturating_sub(1);
+    let rate_bps = slope_rate(post);
+    let capacity_bps = match clean {
+        Some(c) => {
+            let bits: f64 = c[1..].iter().map(|x| frame(x.0.bytes) * 8.0).sum();
+            let spread = c[c.len() - 1].1 - c[0].1;
+            (spread > 0.0).then(|| bits / spread)
+        }
+        None => capacity(&post.iter().map(|x| (x.0.bytes, x.1)).collect::<Vec<_>>()),
+    };
+    // Cross traffic sharing the queue: the train entered it at the capacity (the shaper before
+    // it spaced the echoes so: a symmetric link) and left at `r` = c²/(c + x), so the cross
+    // traffic is x = c²/r − c and the rate left beside it c − x = 2c − c²/r.
+    let rate_bps = match (rate_bps, capacity_bps) {
+        (Some(r), Some(c)) if r < c => Some((2.0 * c - c * c / r).max(0.0)),
+        (r, _) => r,
+    };
+    Knee {
+        burst_bytes,
+        rate_bps,
+        post_gaps,
+        lost_after,
+        capacity_bps,
+        first_gap: gaps.get(k).copied(),
+        last_arrival: got[got.len() - 1].1,
+        rtt: (got[0].1 - got[0].0.sent).max(0.0),
+    }
+    .into()
+}
+
+impl From<Knee> for Shape {
+    fn from(k: Knee) -> Shape {
+        Shape::Knee(k)
+    }
+}
+
+/// The rate of arrivals: bits over time, as the least-squares slope of arrival instants against
+/// the bits delivered before each echo, so one echo delayed on its way (a relay's late timer)
+/// moves the figure by a fraction of its delay instead of all of it at an end of the span.
+/// With two echoes it is their spread.
+fn slope_rate(post: &[(Echo, f64, u32)]) -> Option<f64> {
+    if post.len() < 2 {
+        return None;
+    }
+    let mut bits = 0.0;
+    let points: Vec<(f64, f64)> = post
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            if i > 0 {
+                bits += frame(x.0.bytes) * 8.0;
+            }
+            (bits, x.1)
+        })
+        .collect();
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let secs_per_bit = sxy / sxx;
+    (sxx > 0.0 && secs_per_bit > 0.0 && secs_per_bit.is_finite()).then(|| 1.0 / secs_per_bit)
+}
+
+/// Where, after the knee, the gaps settle on a second, higher level (at least 10 % above the
+/// first, the first flat and at least three gaps, the second at least three with some gaps
+/// widened by cross packets): the index of the echo that starts it.
+fn second_level(post: &[(Echo, f64, u32)]) -> Option<usize> {
+    let gaps: Vec<f64> = post.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    let m = gaps.len();
+    let mut best: Option<(usize, f64)> = None;
+    for k in 3..m.saturating_sub(2) {
+        let (a, b) = gaps.split_at(k);
+        let ma = a.iter().sum::<f64>() / a.len() as f64;
+        let mb = b.iter().sum::<f64>() / b.len() as f64;
+        // Cross packets widen whole gaps, by a packet-time or so each: at least two of them,
+        // and a quarter of the later gaps, not one late wake-up.
+        let wide = b.iter().filter(|g| **g >= 1.4 * ma).count();
+        if mb < 1.1 * ma || wide < 2 || wide * 4 < b.len() {
+            continue;
+        }
+        // The earlier level must be flat (one packet-time each), or it is not a level.
+        if a.iter().any(|g| (g / ma - 1.0).abs() > 0.05) {
+            continue;
+        }
+        let sse = a.iter().map(|x| (x - ma).powi(2)).sum::<f64>()
+            + b.iter().map(|x| (x - mb).powi(2)).sum::<f64>();
+        if best.is_none_or(|(_, e)| sse < e) {
+            best = Some((k, sse));
+        }
+    }
+    best.map(|(k, _)| k)
+}
+
+/// Capacity from the post-knee arrivals: the cluster of smallest gaps, when it stands apart from
+/// the mean by more than [`CAPACITY_CLUSTER`] and holds at least two gaps.
+fn capacity(post: &[(u32, f64)]) -> Option<f64> {
+    if post.len() < 5 {
+        return None;
+    }
+    let per_gap: Vec<(f64, f64)> = post
+        .windows(2)
+        .map(|w| (frame(w[1].0) * 8.0, w[1].1 - w[0].1))
+        .filter(|(_, g)| *g > 0.0)
+        .collect();
+    let min = per_gap.iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
+    let mean = per_gap.iter().map(|x| x.1).sum::<f64>() / per_gap.len() as f64;
+    if !min.is_finite() || mean < CAPACITY_CLUSTER * min || per_gap.len() < 8 {
+        return None;
+    }
+    let cluster: Vec<f64> = per_gap
+        .iter()
+        .filter(|x| x.1 <= CAPACITY_CLUSTER * min)
+        .map(|x| x.0 / x.1)
+        .collect();
+    (cluster.len() >= 3 && cluster.len() * 5 >= per_gap.len())
+        .then(|| median(&cluster))
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: u32 = 1428;
+
+    /// A train of `n` echoes sent `send_gap` apart through a token bucket of `burst` frame bytes
+    /// at `rate` bit/s behind a line of `line` bit/s; `queue` frame bytes may wait (a policer
+    /// when small). Arrival instants are exact, as kernel timestamps nearly are.
+    fn through_bucket(
+        n: usize,
+        send_gap: f64,
+        rate: f64,
+        burst: f64,
+        line: f64,
+        queue: f64,
+    ) -> Vec<Echo> {
+        let sends: Vec<f64> = (0..n).map(|i| i as f64 * send_gap).collect();
+        let mut at = Vec::with_capacity(n);
+        let mut free = 0.0_f64;
+        for &s in &sends {
+            free = s.max(free) + frame(P) * 8.0 / line;
+            at.push(free);
+        }
+        simulate(&sends, &at, rate, burst, queue)
+    }
+
+    fn knee(s: &Shape) -> &Knee {
+        match s {
+            Shape::Knee(k) => k,
+            other => panic!("no knee: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn knee_after_a_32_kb_burst_gives_the_shaped_rate_and_the_burst() {
+        let train = through_bucket(40, 10e-6, 512_000.0, 32_768.0, 1e9, 1e9);
+        let s = analyse(&train);
+        let k = knee(&s);
+        let rate = k.rate_bps.unwrap_or_default();
+        assert!((rate / 512_000.0 - 1.0).abs() < 1e-6, "{rate}");
+        assert!(
+            (k.burst_bytes as f64 - 32_768.0).abs() <= frame(P),
+            "{}",
+            k.burst_bytes
+        );
+        assert_eq!(k.lost_after, 0);
+        assert_eq!(k.capacity_bps, None, "one level after the knee");
+    }
+
+    #[test]
+    fn a_train_inside_the_bucket_is_in_burst_not_a_rate() {
+        let train = through_bucket(10, 10e-6, 512_000.0, 64_000.0, 1e9, 1e9);
+        assert!(matches!(analyse(&train), Shape::InBurst { bytes } if bytes == 10 * 1442));
+    }
+
+    #[test]
+    fn burst_under_two_packets_is_shaped_from_the_first() {
+        let train = through_bucket(12, 10e-6, 2_000_000.0, 1_600.0, 1e9, 1e9);
+        let s = analyse(&train);
+        let rate = knee(&s).rate_bps.unwrap_or_default();
+        assert!((rate / 2e6 - 1.0).abs() < 1e-6, "{rate}");
+    }
+
+    #[test]
+    fn a_lan_slower_than_the_sender_is_not_a_shaper() {
+        // 100 Mbit/s spacing (115 µs) throughout: under the shaped-gap floor.
+        let train = through_bucket(12, 5e-6, 50e6, 1e9, 100e6, 1e9);
+        assert!(matches!(analyse(&train), Shape::InBurst { .. }));
+    }
+
+    #[test]
+    fn policer_survivors_of_a_paced_tail_give_the_rate() {
+        // 16 KB burst at 1 Mbit/s, queue of one packet: back to back to the burst, then paced
+        // at twice the rate.
+        // Head: 12 echoes back to back; tail: 48 at twice the rate.
+        let gap = frame(P) * 8.0 / 2e6;
+        let mut sends: Vec<f64> = (0..12).map(|i| i as f64 * 10e-6).collect();
+        sends.extend((0..48).map(|i| 12.0 * 10e-6 + (i + 1) as f64 * gap));
+        let train = simulate_sends(&sends, 1e6, 16_384.0, 1_500.0);
+        let s = analyse(&train);
+        let k = knee(&s);
+        assert!(k.lost_after > 10, "{k:?}");
+        let rate = k.rate_bps.unwrap_or_default();
+        assert!((rate / 1e6 - 1.0).abs() < 0.05, "{rate}");
+    }
+
+    #[test]
+    fn back_to_back_policer_loses_the_tail_and_says_so() {
+        let train = through_bucket(40, 10e-6, 1e6, 16_384.0, 1e9, 2.0 * 1442.0 + 1.0);
+        let s = analyse(&train);
+        let k = knee(&s);
+        assert!(k.lost_after >= 25, "{k:?}");
+        assert!(k.post_gaps <= 2, "{k:?}");
+    }
+
+    #[test]
+    fn cross_traffic_gives_available_rate_and_capacity() {
+        // 1 Mbit/s shaper after the burst, every other gap widened by a 1,442-byte cross packet:
+        // the train leaves at 2/3 of the rate, which a FIFO fed at the rate gives beside cross
+        // traffic at half of it: available half the rate, capacity the rate.
+        let pt = 1442.0 * 8.0 / 1e6;
+        let mut t = 0.020;
+        let mut train = Vec::new();
+        for i in 0..6 {
+            train.push(Echo {
+                bytes: P,
+                sent: i as f64 * 1e-5,
+                arrived: Some(t + i as f64 * 1e-5),
+            });
+        }
+        t += 5.0 * 1e-5;
+        for i in 6..30 {
+            t += if i % 2 == 0 { pt } else { 2.0 * pt };
+            train.push(Echo {
+                bytes: P,
+                sent: i as f64 * 1e-5,
+                arrived: Some(t),
+            });
+        }
+        let s = analyse(&train);
+        let k = knee(&s);
+        let avail = k.rate_bps.unwrap_or_default();
+        assert!(k.post_gaps >= 20, "{k:?}");
+        assert!((avail / 0.5e6 - 1.0).abs() < 0.05, "{avail}");
+        let cap = k.capacity_bps.unwrap_or_default();
+        assert!((cap / 1e6 - 1.0).abs() < 1e-6, "{cap}");
+    }
+
+    #[test]
+    fn cross_traffic_behind_the_far_bucket_shows_as_a_second_level() {
+        // 1 Mbit/s: 6 echoes in the burst, 8 clean packet-times (the far bucket still had
+        // tokens), then one 1,442-byte cross packet every other gap (cross at half the rate).
+        let pt = 1442.0 * 8.0 / 1e6;
+        let mut t = 0.020;
+        let mut train = Vec::new();
+        for i in 0..40 {
+            if i >= 6 {
+                t += if i >= 15 && i % 2 == 0 { 2.0 * pt } else { pt };
+            } else {
+                t += 1e-5;
+            }
+            train.push(Echo {
+                bytes: P,
+                sent: f64::from(i) * 1e-5,
+                arrived: Some(t),
+            });
+        }
+        let s = analyse(&train);
+        let k = knee(&s);
+        let avail = k.rate_bps.unwrap_or_default();
+        assert!((avail / 0.5e6 - 1.0).abs() < 0.05, "{avail} {k:?}");
+        let cap = k.capacity_bps.unwrap_or_default();
+        assert!((cap / 1e6 - 1.0).abs() < 1e-6, "{cap}");
+    }
+
+    #[test]
+    fn one_late_echo_moves_the_rate_little() {
+        // 1 Mbit/s, 12 echoes past the knee, the first of them 4 ms late (a relay's timer).
+        let pt = 1442.0 * 8.0 / 1e6;
+        let mut train = Vec::new();
+        for i in 0..16 {
+            let mut at = 0.02
+                + if i < 4 {
+                    f64::from(i) * 1e-5
+                } else {
+                    f64::from(i - 3) * pt
+                };
+            if i == 4 {
+                at += 0.004;
+            }
+            train.push(Echo {
+                bytes: P,
+                sent: f64::from(i) * 1e-5,
+                arrived: Some(at),
+            });
+        }
+        let s = analyse(&train);
+        let rate = knee(&s).rate_bps.unwrap_or_default();
+        assert!((rate / 1e6 - 1.0).abs() < 0.02, "{rate}");
+    }
+
+    #[test]
+    fn too_few_replies_say_nothing() {
+        let lost = Echo {
+            bytes: P,
+            sent: 0.0,
+            arrived: None,
+        };
+        assert_eq!(analyse(&[lost, lost, lost]), Shape::Empty);
+    }
+
+    /// A bucket fed at the given send instants (line rate infinite).
+    fn simulate_sends(sends: &[f64], rate: f64, burst: f64, queue: f64) -> Vec<Echo> {
+        simulate(sends, sends, rate, burst, queue)
+    }
+
+    /// Echoes sent at `sends` reach the bucket at `at`.
+    fn simulate(sends: &[f64], at: &[f64], rate: f64, burst: f64, queue: f64) -> Vec<Echo> {
+        let size = frame(P);
+        let mut tokens = burst;
+        let mut t_tokens = 0.0;
+        let mut queued: Vec<f64> = Vec::new();
+        let mut out = Vec::new();
+        for (&sent, &arr) in sends.iter().zip(at) {
+            queued.retain(|&d| d > arr);
+            let ready = queued.last().copied().unwrap_or(arr).max(arr);
+            let have = (tokens + (ready - t_tokens) * rate / 8.0).min(burst);
+            let depart = if have >= size {
+                ready
+            } else {
+                ready + (size - have) * 8.0 / rate
+            };
+            let arrived = if depart > arr && queued.len() as f64 * size + size > queue {
+                None
+            } else {
+                tokens = (have + (depart - ready) * rate / 8.0).min(burst) - size;
+                t_tokens = depart;
+                queued.push(depart);
+                Some(depart + 0.020)
+            };
+            out.push(Echo {
+                bytes: P,
+                sent,
+                arrived,
+            });
+        }
+        out
+    }
+}

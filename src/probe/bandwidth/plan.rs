@@ -1,0 +1,406 @@
+//! The adaptive schedule of a packet-train run: how long the next train is, how it is paced, how
+//! long to let the shaper's bucket refill first, and when the run has its answer or has spent its
+//! budget. Pure: it sees each train's [`Shape`] and answers with the next step.
+
+use std::time::Duration;
+
+use super::knee::{FRAME_OVERHEAD, Knee, Shape};
+use super::stamped::{HEADERS, Plan};
+
+/// Gaps after the knee a shaped train needs for a sample.
+const MIN_POST: usize = 6;
+/// Survivors a policed train needs: each survivor's rate is off by up to half a packet's tokens.
+const MIN_POST_POLICED: usize = 8;
+/// Most trains in a run.
+const MAX_TRAINS: u32 = 8;
+/// Two samples this close end the run.
+const STABLE: f64 = 0.03;
+/// A policed tail is offered at this multiple of the rate its first gap suggests.
+const OFFER: f64 = 2.0;
+
+/// What a finished run found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Verdict {
+    /// Rate past the burst, frame bits per second (the available rate under cross traffic).
+    pub rate_bps: Option<f64>,
+    /// The burst in frame bytes, to within a packet.
+    pub burst_bytes: Option<u64>,
+    /// When no train crossed the burst: the bytes the bucket was seen to hold at least.
+    pub burst_min_bytes: Option<u64>,
+    /// Capacity when cross traffic made it distinguishable from the available rate.
+    pub capacity_bps: Option<f64>,
+    /// Packets past the burst were dropped, not queued.
+    pub policed: bool,
+    /// Per-train rates.
+    pub samples: Vec<f64>,
+    /// Why there is no rate, in Indonesian ("tidak dapat ditentukan: ...").
+    pub undetermined: Option<String>,
+}
+
+/// The next step of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Step {
+    /// Wait, then send this train.
+    Send {
+        wait: Duration,
+        plan: Plan,
+    },
+    Done,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Planner {
+    budget: u64,
+    spent: u64,
+    size: u32,
+    first_len: u32,
+    gap: Duration,
+    trains: u32,
+    rates: Vec<f64>,
+    bursts: Vec<u64>,
+    capacities: Vec<Option<f64>>,
+    /// Frame bytes of the trains sent since the bucket was last let refill (they drained it).
+    carry: u64,
+    /// When the first of those trains started, seconds since the run's start.
+    chain_start: f64,
+    /// A train has crossed the knee and the next ones continue on its empty bucket.
+    continuing: bool,
+    /// A sample showed cross traffic (a capacity apart from the available rate).
+    crossed: bool,
+    /// Bursts measured on a bucket let refill first (no carry).
+    clean_bursts: Vec<u64>,
+    /// Bytes the bucket was seen to hold at least.
+    burst_min: u64,
+    knee_seen: bool,
+    policed: bool,
+}
+
+fn frame(size: u32) -> u64 {
+    u64::from(size + HEADERS + FRAME_OVERHEAD)
+}
+
+impl Planner {
+    /// `budget`: bytes out and back the whole run may spend; `first_len`: echoes in the first
+    /// train; `size`: ICMP payload; `gap`: the pause before a train when no rate is known yet.
+    pub(crate) fn new(budget: u64, first_len: u32, size: u32, gap: Duration) -> Planner {
+        Planner {
+            budget,
+            spent: 0,
+            size,
+            first_len: first_len.max(4),
+            gap,
+            trains: 0,
+            rates: Vec::new(),
+            bursts: Vec::new(),
+            capacities: Vec::new(),
+            carry: 0,
+            chain_start: 0.0,
+            continuing: false,
+            crossed: false,
+            clean_bursts: Vec::new(),
+            burst_min: 0,
+            knee_seen: false,
+            policed: false,
+        }
+    }
+
+    fn back_to_back(&self, len: u32) -> Plan {
+        Plan {
+            head: len,
+            tail: 0,
+            pace: Duration::ZERO,
+            size: self.size,
+        }
+    }
+
+    /// Echoes the remaining budget pays for.
+    fn affordable(&self) -> u32 {
+        let per = 2 * u64::from(self.size + HEADERS);
+        u32::try_from(self.budget.saturating_sub(self.spent) / per).unwrap_or(u32::MAX)
+    }
+
+    /// The first train, or `Done` when the budget pays for none.
+    pub(crate) fn first(&self) -> Step {
+        let len = self.first_len.min(self.affordable());
+        if len < 3 {
+            return Step::Done;
+        }
+        Step::Send {
+            wait: Duration::ZERO,
+            plan: self.back_to_back(len),
+        }
+    }
+
+    /// Takes what `plan` found (`spent`: its bytes out and back; `at`: when it started, seconds
+    /// since the run's) and answers with the next step.
+    pub(crate) fn observe(
+        &mut self,
+        plan: Plan,
+        shape: &Shape,
+        spent: u64,
+        at: f64,
+        done: f64,
+    ) -> Step {
+        self.trains += 1;
+        self.spent += spent;
+        let next = match shape {
+            Shape::Empty => {
+                self.carry = 0;
+                self.continuing = false;
+                Some((self.gap, plan, 3))
+            }
+            Shape::InBurst { bytes } => {
+                // The bucket still held the whole train. Send a longer one at once, so it starts
+                // on what this one left in the bucket (`carry`), and count the burst as at least
+                // everything sent so far in this chain.
+                if self.carry == 0 {
+                    self.chain_start = at;
+                }
+                self.carry += bytes;
+                // A lower bound of the bucket: one train that fitted whole (the chain's total
+                // also holds what the bucket regained between its trains).
+                self.burst_min = self.burst_min.max(*bytes);
+                Some((Duration::ZERO, self.back_to_back(plan.len() * 4), 3))
+            }
+            Shape::Knee(k) => Some(self.after_knee(k, at, done)),
+        };
+        if self.finished() || self.trains >= MAX_TRAINS {
+            return Step::Done;
+        }
+        let Some((wait, plan, useful)) = next else {
+            return Step::Done;
+        };
+        // Trim to what the budget still pays for, as long as it stays useful.
+        let len = plan.len().min(self.affordable());
+        if len < useful.max(3) {
+            return Step::Done;
+        }
+        let head = plan.head.min(len);
+        Step::Send {
+            wait,
+            plan: Plan {
+                head,
+                tail: len - head,
+                ..plan
+            },
+        }
+    }
+
+    /// After a train that crossed the knee: the pause, the next train, and the shortest trim of
+    /// it still worth sending.
+    fn after_knee(&mut self, k: &Knee, at: f64, done: f64) -> (Duration, Plan, u32) {
+        self.knee_seen = true;
+        let clean = self.carry == 0;
+        // The trains of the chain took `carry` from the bucket, which refilled at the rate
+        // while they and this one were on their way.
+        let refilled = k
+            .rate_bps
+            .map_or(0.0, |r| r / 8.0 * (at - self.chain_start).max(0.0));
+        let burst = if clean {
+            k.burst_bytes
+        } else {
+            ((self.carry + k.burst_bytes) as f64 - refilled).max(k.burst_bytes as f64) as u64
+        };
+        self.carry = 0;
+        let continuing = std::mem::replace(&mut self.continuing, true);
+        let policed = k.lost_after > 0;
+        let need = if policed { MIN_POST_POLICED } else { MIN_POST };
+        if policed {
+            self.policed = true;
+        }
+        if !continuing && clean {
+            // What a fresh bucket let through before the knee; a continuation's head is what
+            // the bucket regained, and a chain's count holds its refills too.
+            self.burst_min = self.burst_min.max(k.burst_bytes);
+        }
+        if !continuing {
+            self.bursts.push(burst);
+            if clean {
+                self.clean_bursts.push(burst);
+            }
+        }
+        if let Some(rate) = k.rate_bps.filter(|_| k.post_gaps >= need) {
+            self.rates.push(rate);
+            self.capacities.push(k.capacity_bps);
+            if k.capacity_bps.is_some() {
+                self.crossed = true;
+            }
+        }
+        // The bucket is empty now (the train crossed its knee) and has refilled at the rate
+        // since the last echo left the shaper, about half a round trip before its reply came
+        // back. Go on at once rather than let it refill and cross the burst again: the refill's
+        // worth back to back, then the echoes past the knee the estimate needs. The first gap
+        // past a knee is at most one packet-time at the rate, so it bounds the rate from below.
+        // Without a rate yet (nothing past the knee), send twice the echoes needed and let the
+        // knee show where the regained tokens end.
+        let since = (done - at - k.last_arrival).max(0.0) + k.rtt / 2.0;
+        let refill = k.rate_bps.map_or(0, |r| {
+            ((r / 8.0 * since / frame(self.size) as f64).ceil() as u32 + 1)
+                .min(u32::try_from(burst / frame(self.size)).unwrap_or(u32::MAX) + 1)
+        });
+        let need = if k.rate_bps.is_none() { 2 * need } else { need };
+        // Under cross traffic the far direction's bucket must drain too before the train shares
+        // the queue with it: three times the echoes.
+        let need = if self.crossed { 3 * need } else { need };
+        let extra = u32::try_from(need).unwrap_or(12) + 2;
+        let next = if policed {
+            // Back to back through what the bucket regained, then paced above the rate: a
+            // policer passes its rate of whatever is offered above it.
+            let hint = k.rate_bps.or_else(|| {
+                k.first_gap
+                    .filter(|g| *g > 0.0)
+                    .map(|g| frame(self.size) as f64 * 8.0 / g)
+            });
+            let pace = hint.map_or(Duration::from_millis(2), |r| {
+                Duration::from_secs_f64(frame(self.size) as f64 * 8.0 / (r * OFFER))
+            });
+            Plan {
+                head: refill,
+                tail: 2 * extra,
+                pace,
+                size: self.size,
+            }
+        } else {
+            self.back_to_back(refill + extra)
+        };
+        let useful = refill + u32::try_from(need).unwrap_or(12);
+        (Duration::ZERO, next, useful)
+    }
+
+    fn finished(&self) -> bool {
+        let n = self.rates.len();
+        n >= 3
+            || n >= 2 && {
+                let (a, b) = (self.rates[n - 2], self.rates[n - 1]);
+                (a / b - 1.0).abs() <= STABLE
+            }
+    }
+
+    /// What the run found.
+    pub(crate) fn verdict(&self) -> Verdict {
+        let median = |v: &[f64]| -> Option<f64> {
+            let mut s = v.to_vec();
+            s.sort_by(f64::total_cmp);
+            s.get(s.len() / 2).copied()
+        };
+        let rate = median(&self.rates);
+        let mut bursts = if self.clean_bursts.is_empty() {
+            self.bursts.clone()
+        } else {
+            self.clean_bursts.clone()
+        };
+        bursts.sort_unstable();
+        let capacity = if self.capacities.iter().all(Option::is_some) {
+            median(
+                &self
+                    .capacities
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .collect::<Vec<_>>(),
+            )
+        } else {
+            None
+        };
+        let undetermined = rate.is_none().then(|| {
+            if self.knee_seen && self.policed {
+                "tidak dapat ditentukan: paket setelah burst dibuang (policer) dan yang lolos \
+                 terlalu sedikit dalam anggaran probe"
+                    .to_owned()
+            } else if self.knee_seen {
+                format!(
+                    "tidak dapat ditentukan: burst sekitar {} KB, terlalu sedikit paket setelahnya \
+                     dalam anggaran probe {} KB",
+                    self.burst_min / 1000,
+                    self.budget / 1000
+                )
+            } else if self.burst_min > 0 {
+                format!(
+                    "tidak dapat ditentukan: burst lebih dari {} KB, lebih besar dari yang dapat \
+                     dilewati rangkaian paket dalam anggaran probe {} KB",
+                    self.burst_min / 1000,
+                    self.budget / 1000
+                )
+            } else {
+                "tidak dapat ditentukan: tidak ada balasan yang cukup".to_owned()
+            }
+        });
+        Verdict {
+            rate_bps: rate,
+            burst_bytes: bursts.get(bursts.len() / 2).copied(),
+            burst_min_bytes: (rate.is_none() && self.burst_min > 0).then_some(self.burst_min),
+            capacity_bps: capacity,
+            policed: self.policed,
+            samples: self.rates.clone(),
+            undetermined,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every train fits in the bucket: the run spends its budget lengthening them, then says it
+    /// cannot tell, with the bucket's lower bound, and never a rate.
+    #[test]
+    fn a_burst_beyond_the_budget_is_undetermined_with_a_lower_bound() {
+        let mut p = Planner::new(60_000, 6, 1000, Duration::from_millis(500));
+        let mut step = p.first();
+        let mut t = 0.0;
+        let mut trains = 0;
+        while let Step::Send { plan, .. } = step {
+            let bytes = u64::from(plan.len()) * frame(1000);
+            step = p.observe(plan, &Shape::InBurst { bytes }, plan.cost(), t, t + 0.05);
+            t += 0.1;
+            trains += 1;
+        }
+        assert!(trains >= 2, "it lengthened the trains");
+        assert!(p.spent <= 60_000, "{} over the budget", p.spent);
+        let v = p.verdict();
+        assert_eq!(v.rate_bps, None);
+        let why = v.undetermined.clone().unwrap_or_default();
+        assert!(
+            why.starts_with("tidak dapat ditentukan: burst lebih dari"),
+            "{why}"
+        );
+        // The longest single train that fitted (the budget trims the last one to 23 echoes).
+        assert!(v.burst_min_bytes.unwrap_or(0) >= 20 * frame(1000), "{v:?}");
+    }
+
+    /// Two trains past the knee that agree end the run with their rate and the burst.
+    #[test]
+    fn two_agreeing_samples_end_the_run() {
+        let mut p = Planner::new(200_000, 6, 1000, Duration::from_millis(500));
+        let knee = |rate: f64| {
+            Shape::Knee(Knee {
+                burst_bytes: 8 * 1042,
+                rate_bps: Some(rate),
+                post_gaps: 10,
+                lost_after: 0,
+                capacity_bps: None,
+                first_gap: Some(0.01),
+                last_arrival: 0.2,
+                rtt: 0.04,
+            })
+        };
+        let Step::Send { plan, .. } = p.first() else {
+            panic!("no first train");
+        };
+        let Step::Send { plan, wait } = p.observe(plan, &knee(1.0e6), 20_000, 0.0, 0.25) else {
+            panic!("one sample is not enough");
+        };
+        assert_eq!(
+            wait,
+            Duration::ZERO,
+            "it goes on at once on the empty bucket"
+        );
+        assert_eq!(p.observe(plan, &knee(1.01e6), 20_000, 0.3, 0.5), Step::Done);
+        let v = p.verdict();
+        assert_eq!(v.burst_bytes, Some(8 * 1042));
+        assert!(
+            (v.rate_bps.unwrap_or_default() - 1.01e6).abs() < 1.0,
+            "{v:?}"
+        );
+    }
+}
