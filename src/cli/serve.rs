@@ -284,7 +284,11 @@ fn services(
     let topology = shared.topology();
     let health: Arc<dyn crate::health::Source> =
         Arc::clone(shared) as Arc<dyn crate::health::Source>;
-    let mut app = web::router(Arc::clone(shared)).merge(probe::reflector::router());
+    let mut app = web::router(Arc::clone(shared));
+    // The reflector only when the topology asks for it, and only for its peers.
+    if let Some(r) = topology.reflector.clone() {
+        app = app.merge(probe::reflector::guarded(r));
+    }
     let mut dashboard = web::dashboard::Config::new(state_dir);
 
     let mut gate_cfg = gate::Config::new(
