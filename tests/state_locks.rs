@@ -155,7 +155,7 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
-/// After the daemon stopped: both users, the failure counts it wrote, six queued rows.
+/// After the daemon stopped: the three users, the failure counts it wrote, six queued rows.
 fn check_rows(state: &Path, failures: i64) {
     let db = rusqlite::Connection::open(state.join("users.db")).expect("users.db");
     let users: Vec<String> = db
@@ -165,7 +165,7 @@ fn check_rows(state: &Path, failures: i64) {
         .expect("sql")
         .collect::<Result<_, _>>()
         .expect("rows");
-    assert_eq!(users, ["op1", "op2"]);
+    assert_eq!(users, ["op1", "op2", "op3"]);
     let tries: i64 = db
         .query_row(
             "SELECT coalesce(sum(tries), 0) FROM login_throttle",

@@ -476,3 +476,140 @@ async fn every_page_checks_the_role_before_rendering() {
         }
     }
 }
+
+/// A log writer into memory, formatted as the daemon formats (plain text, no colour).
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn typed_names_cannot_forge_log_lines_and_unknown_ones_are_not_logged() {
+    let logs = Captured::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let shared = shared();
+    users(dir.path());
+    let mut cfg = config(dir.path());
+    cfg.gate = Some(gate(&shared, dir.path()));
+    let app = dashboard::router(Arc::clone(&shared), cfg).expect("router");
+    let forged = "x\n2026-12-04T10:00:00Z  INFO juknis: logged in user=admin role=admin\u{1b}[2K";
+    let password_as_name = "Rahasia-Sekali-2026";
+    for _ in 0..3 {
+        login_from(&app, ATTACKER, forged, "salah-salah-1").await;
+        login_from(&app, ATTACKER, password_as_name, "salah-salah-1").await;
+    }
+    let text = String::from_utf8(logs.0.lock().expect("lock").clone()).expect("utf-8");
+    assert!(text.contains("failed log-in"), "{text}");
+    for line in text.lines() {
+        assert!(
+            !line.contains("logged in user=admin"),
+            "a forged line: {line}"
+        );
+    }
+    assert!(!text.contains('\u{1b}'), "an escape reached the log");
+    assert!(
+        !text.contains(password_as_name),
+        "a typed name was logged verbatim"
+    );
+    assert!(text.contains("tidak-dikenal:"), "{text}");
+
+    // The lock-outs are in the audit log, on its chain, without the typed names.
+    let db = rusqlite::Connection::open(dir.path().join("audit.db")).expect("audit.db");
+    let rows: Vec<(String, String, String)> = db
+        .prepare("SELECT caller_kind, caller, purpose FROM audit WHERE status = 'locked_out'")
+        .expect("sql")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("sql")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for (kind, caller, purpose) in &rows {
+        assert_eq!(kind, "login");
+        assert!(caller.starts_with("tidak-dikenal:"), "{caller}");
+        assert!(purpose.contains("203.0.113.9"), "{purpose}");
+    }
+    assert!(
+        juknis::gate::audit::verify(dir.path())
+            .expect("verify")
+            .intact(),
+        "the chain holds"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_page_pages_through_every_row_and_filters() {
+    use juknis::gate::audit::{Entry, Log};
+    let dir = tempfile::tempdir().expect("tmp");
+    {
+        let log = Log::open(dir.path()).expect("audit");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).expect("date");
+        for i in 0..450u32 {
+            let at = day.and_hms_opt(3, 0, 0).expect("time").and_utc()
+                + chrono::Duration::days(i64::from(i / 300))
+                + chrono::Duration::seconds(i64::from(i));
+            log.append(Entry {
+                at,
+                caller_kind: "operator".into(),
+                caller: if i % 3 == 0 {
+                    "budi".into()
+                } else {
+                    "siti".into()
+                },
+                purpose: format!("uji {i}"),
+                nik_hmac: "00".repeat(32),
+                status: if i % 5 == 0 {
+                    "not_found".into()
+                } else {
+                    "found".into()
+                },
+                route: "primary".into(),
+                latency: Duration::from_millis(100),
+                forwarded: true,
+            })
+            .await
+            .expect("append");
+        }
+    }
+    let app = app(dir.path());
+    let (cookie, _) = login(&app, "admin").await;
+    let count = |body: &str| body.matches("<td class=\"nowrap\">").count();
+    let (_, first) = send(&app, get("/audit", Some(&cookie))).await;
+    assert_eq!(count(&first), 200);
+    assert!(
+        first.contains("uji 449") && first.contains("1 / 3"),
+        "newest first"
+    );
+    let (_, third) = send(&app, get("/audit?halaman=3", Some(&cookie))).await;
+    assert_eq!(count(&third), 50);
+    assert!(third.contains(">uji 0<"), "the oldest row is reachable");
+    // Filters: caller, status and WIB day together.
+    let (_, f) = send(
+        &app,
+        get(
+            "/audit?pemanggil=budi&status=not_found&hari=2026-11-02",
+            Some(&cookie),
+        ),
+    )
+    .await;
+    // i < 300, i % 3 == 0 and i % 5 == 0: i = 0, 15, ..., 285.
+    assert_eq!(count(&f), 20, "{f}");
+    assert!(!f.contains("siti"));
+    let (_, f) = send(&app, get("/audit?hari=2026-11-03", Some(&cookie))).await;
+    assert_eq!(count(&f), 150);
+}

@@ -154,6 +154,7 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
             // The demo should show every probe's result within seconds.
             first_round_within: std::time::Duration::from_secs(3),
             max_in_flight: crate::gate::DEFAULT_MAX_IN_FLIGHT,
+            tls_proxy: None,
         },
         cancel.clone(),
     )
