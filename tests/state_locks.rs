@@ -227,6 +227,15 @@ fn a_live_serve_keeps_every_row_through_user_add_import_and_a_report() {
     wait_for("serve listening", Duration::from_secs(30), || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
+    // The demo topology asks for no reflector: `/reflect` is not there.
+    let (status, _) = http(
+        port,
+        "GET /reflect?bytes=99999999999 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        status, 404,
+        "the reflector is off unless the topology asks for it"
+    );
     let out_file = work.path().join("laporan.html");
     exercise(port, &state, work.path(), || {
         let out = juknis()

@@ -132,3 +132,71 @@ fn noise(n: usize, mut s: u64) -> (Bytes, u64) {
     out.truncate(n);
     (Bytes::from(out), s)
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+    use axum::extract::ConnectInfo;
+    use http_body_util::BodyExt;
+    use std::net::SocketAddr;
+    use tower::ServiceExt;
+
+    fn req(uri: &str, peer: Option<&str>) -> axum::http::Request<Body> {
+        let mut r = axum::http::Request::get(uri).body(Body::empty()).unwrap();
+        if let Some(p) = peer {
+            let a: SocketAddr = p.parse().unwrap();
+            r.extensions_mut().insert(ConnectInfo(a));
+        }
+        r
+    }
+
+    #[tokio::test]
+    async fn only_peers_are_answered_capped_and_rate_limited() {
+        let app = guarded(crate::topology::Reflector {
+            peers: vec!["198.51.100.20".parse().unwrap()],
+            max_bytes: 100_000,
+            per_minute: 2,
+        });
+        for peer in [None, Some("203.0.113.9:5000")] {
+            let r = app
+                .clone()
+                .oneshot(req("/reflect?bytes=99999999999", peer))
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{peer:?}");
+            let body = r.into_body().collect().await.unwrap().to_bytes();
+            assert!(body.len() < 100, "{peer:?} got {} bytes", body.len());
+        }
+        let r = app
+            .clone()
+            .oneshot(req(
+                "/reflect?bytes=99999999999",
+                Some("198.51.100.20:5000"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.into_body().collect().await.unwrap().to_bytes().len(),
+            100_000
+        );
+        // The same protocol as the open reflector for an allowed peer.
+        let r = app
+            .clone()
+            .oneshot(req("/reflect?bytes=5000", Some("198.51.100.20:5001")))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.into_body().collect().await.unwrap().to_bytes().len(),
+            5000
+        );
+        let r = app
+            .clone()
+            .oneshot(req("/reflect?bytes=5000", Some("198.51.100.20:5002")))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429, "a third test in a minute");
+        assert!(r.headers().contains_key(header::RETRY_AFTER));
+    }
+}

@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::gate::secrets::HmacKey;
@@ -389,11 +389,7 @@ impl Users {
             ),
             None => (self.dummy.as_str(), None),
         };
-        let good = PasswordHash::new(hash).ok().is_some_and(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        });
+        let good = verify(hash, password.as_bytes());
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if let (true, Some(user)) = (good, user) {
             conn.execute(
@@ -467,6 +463,51 @@ impl Users {
         .map(|n| n > 0)
         .map_err(|e| self.sql(e))
     }
+}
+
+thread_local! {
+    /// argon2's working memory (about 19 MiB), kept per thread and reused: allocated per check,
+    /// it stayed behind in whichever malloc arena the thread used, so memory grew with every
+    /// arena that ever hashed.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether `password` matches the PHC string `hash` (argon2), in this thread's reused memory.
+fn verify(hash: &str, password: &[u8]) -> bool {
+    let Ok(h) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(params), Some(salt), Some(expected)) = (
+        argon2::Params::try_from(&h),
+        h.salt.as_ref(),
+        h.hash.as_ref(),
+    ) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(h.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match h.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let expected = expected.as_bytes();
+    let mut out = vec![0u8; expected.len()];
+    let a = Argon2::new(algorithm, version, params.clone());
+    let hashed = BLOCKS.with(|b| {
+        let mut b = b.borrow_mut();
+        b.resize(params.block_count(), argon2::Block::default());
+        a.hash_password_into_with_memory(password, salt.as_ref(), &mut out, &mut b[..])
+            .is_ok()
+    });
+    hashed
+        && out.len() == expected.len()
+        && out
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The outcome of one log-in attempt.

@@ -85,6 +85,61 @@ pub struct Dash {
     pub outbox: Option<crate::outbox::Outbox>,
     /// Permits for password checks (see [`Config::hash_permits`]).
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// The threads that run them.
+    pub hashers: HashPool,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads for password checks. Not tokio's blocking pool: each check there may
+/// land on a new thread, whose malloc arena then keeps argon2's 19 MiB after the check, so
+/// memory grew with every thread that ever hashed. Here it is at most the pool's size.
+pub struct HashPool {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+}
+
+impl HashPool {
+    /// `n` threads; they end when the pool is dropped.
+    pub fn new(n: usize) -> HashPool {
+        let (jobs, rx) = std::sync::mpsc::sync_channel::<Job>(n);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..n {
+            let rx = Arc::clone(&rx);
+            let spawned = std::thread::Builder::new()
+                .name(format!("juknis-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(p) => p.into_inner().recv(),
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "starting a password check thread");
+            }
+        }
+        HashPool { jobs }
+    }
+
+    /// Run `f` on the pool; `None` when the pool has stopped. Callers hold a permit of the
+    /// same size, so the queue never blocks.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .ok()?;
+        rx.await.ok()
+    }
 }
 
 impl Dash {
@@ -111,6 +166,7 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
         users,
         sessions: auth::Sessions::new(cfg.session_idle),
         hashing: Arc::new(tokio::sync::Semaphore::new(cfg.hash_permits.max(1))),
+        hashers: HashPool::new(cfg.hash_permits.max(1)),
         cfg,
         outbox,
     });
@@ -519,12 +575,15 @@ async fn login(
     let users = Arc::clone(&dash);
     let source = ctx.source.map(|a| a.to_string()).unwrap_or_default();
     let (name, password, from) = (f.username.trim().to_string(), f.password, source.clone());
-    let outcome = tokio::task::spawn_blocking(move || {
-        let r = users.users.attempt(&name, &password, &from);
-        drop(permit);
-        r
-    })
-    .await;
+    let outcome = dash
+        .hashers
+        .run(move || {
+            let r = users.users.attempt(&name, &password, &from);
+            drop(permit);
+            r
+        })
+        .await
+        .ok_or("the password check threads have stopped");
     let typed = f.username.trim();
     match outcome {
         Ok(Ok(auth::Attempt {
