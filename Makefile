@@ -41,3 +41,11 @@ deps-demo:
 
 deps-test:
 	scripts/install-deps.sh test
+
+# Log-in under attack (BENCHMARKS.md section 6): RSS under 200 parallel log-ins, and answer times
+# of known and unknown names, against `juknis serve` on loopback.
+.PHONY: bench-login
+bench-login:
+	$(CARGO) build --release --bin juknis
+	scripts/bench-login.sh target/release/juknis 200
+	scripts/bench-login-timing.sh target/release/juknis

@@ -205,22 +205,22 @@ fn each_new_lock_out_lasts_twice_as_long() {
     .expect("users");
     let src = "203.0.113.9";
     assert_eq!(
-        u.attempt("op", "salah-1", src).unwrap().result,
+        u.attempt("op", "salah-1", src).expect("db").result,
         Err(Refused::Wrong)
     );
     let first = u
         .attempt("op", "salah-2", src)
-        .unwrap()
+        .expect("db")
         .locked_now
         .expect("locked");
     std::thread::sleep(first + Duration::from_millis(1100));
     assert_eq!(
-        u.attempt("op", "salah-3", src).unwrap().result,
+        u.attempt("op", "salah-3", src).expect("db").result,
         Err(Refused::Wrong)
     );
     let second = u
         .attempt("op", "salah-4", src)
-        .unwrap()
+        .expect("db")
         .locked_now
         .expect("locked again");
     assert!(
