@@ -50,3 +50,11 @@ bench-bandwidth:
 
 bench-budget:
 	scripts/bench-bandwidth.sh budget
+
+# Log-in under attack (BENCHMARKS.md section 8): RSS under 200 parallel log-ins, and answer times
+# of known and unknown names, against `juknis serve` on loopback.
+.PHONY: bench-login
+bench-login:
+	$(CARGO) build --release --bin juknis
+	scripts/bench-login.sh target/release/juknis 200
+	scripts/bench-login-timing.sh target/release/juknis

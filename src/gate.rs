@@ -581,6 +581,10 @@ impl Gate {
     ) -> Result<Answered, Refused> {
         let i = &self.inner;
         let nik = Nik::parse(nik).map_err(|e| {
+            // Malformed look-ups are audited too: they count toward the burst rule.
+            if let Err(pattern::Verdict::Burst(d)) = i.memory.count(who) {
+                return Refused::new(Refusal::Burst, messages::BURST).after(d);
+            }
             Refused::new(
                 Refusal::InvalidFormat,
                 format!("{}: {}", Status::InvalidFormat.message(), local_reason(&e)),
@@ -756,6 +760,31 @@ impl Gate {
     /// Forget pattern memory of idle callers (call every few minutes).
     pub fn prune(&self) {
         self.inner.memory.prune();
+    }
+
+    /// Write an event that is not a look-up (a log-in lock-out) into the audit log, on the
+    /// chain like every entry: no NIK, not forwarded, counted by no report.
+    pub async fn record_event(
+        &self,
+        kind: &str,
+        who: &str,
+        what: &str,
+        status: &str,
+    ) -> Result<i64, audit::Error> {
+        self.inner
+            .audit
+            .append(audit::Entry {
+                at: self.inner.clock.now(),
+                caller_kind: kind.to_owned(),
+                caller: who.to_owned(),
+                purpose: what.to_owned(),
+                nik_hmac: String::new(),
+                status: status.to_owned(),
+                route: String::new(),
+                latency: Duration::ZERO,
+                forwarded: false,
+            })
+            .await
     }
 }
 

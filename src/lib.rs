@@ -7,6 +7,7 @@ pub mod cli;
 pub mod doc;
 pub mod gate;
 pub mod health;
+pub mod logtext;
 pub mod metrics;
 pub mod nik;
 pub mod outbox;

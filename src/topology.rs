@@ -70,6 +70,19 @@ pub struct Topology {
     pub paths: Vec<Path>,
     /// Where probe profiles live (`probes/` beside the topology folder by default).
     pub probe_dir: PathBuf,
+    /// The bandwidth reflector this appliance offers to its peers; `None`: `/reflect` is off.
+    pub reflector: Option<Reflector>,
+}
+
+/// Who may use this appliance's bandwidth reflector (`GET /reflect`), and how much.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reflector {
+    /// The only addresses answered.
+    pub peers: Vec<std::net::IpAddr>,
+    /// Most bytes one request gets.
+    pub max_bytes: u64,
+    /// Most requests per peer in any minute.
+    pub per_minute: u32,
 }
 
 /// The data-sharing agreement (PKS) and its technical guide.

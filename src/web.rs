@@ -213,8 +213,8 @@ pub async fn serve_with(
             () = cancel.cancelled() => break,
             a = listener.accept() => a,
         };
-        let tcp = match accepted {
-            Ok((tcp, _)) => tcp,
+        let (tcp, peer) = match accepted {
+            Ok(a) => a,
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tracing::warn!(error = %e, "accepting a connection failed");
@@ -223,7 +223,18 @@ pub async fn serve_with(
             }
         };
         let _ = tcp.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address, for handlers that throttle per client (the log-in form).
+        let service = match tower_service::Service::call(
+            &mut app
+                .clone()
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            peer,
+        )
+        .await
+        {
+            Ok(s) => TowerToHyperService::new(s),
+            Err(never) => match never {},
+        };
         let cancel = cancel.clone();
         connections.spawn(async move {
             let conn = hyper::server::conn::http1::Builder::new()

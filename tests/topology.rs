@@ -372,3 +372,28 @@ fn snmp_mistakes_are_located(#[case] snmp: &str, #[case] at: &str, #[case] messa
     let (want_line, want_col) = line_col_of(&text, at);
     assert_eq!((line, col), (want_line, want_col), "{msg}");
 }
+
+#[test]
+fn the_reflector_is_off_unless_the_topology_lists_its_peers() {
+    let demo = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topology/demo.yaml"),
+    )
+    .expect("demo");
+    let parse =
+        |text: &str| juknis::topology::parse(text, std::path::Path::new("demo.yaml"), &|_| None);
+    assert_eq!(
+        parse(&demo).expect("demo").reflector,
+        None,
+        "off by default"
+    );
+    let on = format!("{demo}\nreflector:\n  peers: [198.51.100.20]\n  max_bytes: 2000000\n");
+    let r = parse(&on).expect("valid").reflector.expect("on");
+    assert_eq!(
+        r.peers,
+        vec!["198.51.100.20".parse::<std::net::IpAddr>().expect("ip")]
+    );
+    assert_eq!((r.max_bytes, r.per_minute), (2_000_000, 6));
+    let bad = format!("{demo}\nreflector:\n  peers: [semua]\n");
+    let e = parse(&bad).expect_err("not an address").to_string();
+    assert!(e.contains("`semua` is not an IP address"), "{e}");
+}

@@ -154,6 +154,7 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
             // The demo should show every probe's result within seconds.
             first_round_within: std::time::Duration::from_secs(3),
             max_in_flight: crate::gate::DEFAULT_MAX_IN_FLIGHT,
+            tls_proxy: None,
         },
         cancel.clone(),
     )
@@ -377,7 +378,17 @@ fn write_semester_report(
     let now = chrono::Utc::now();
     let today = crate::report::calendar::wib_day(now);
     let semester = Semester::new(today.year(), if today.month() <= 6 { 1 } else { 2 })?;
-    let facts = report::gather(t, state_dir, semester, now, &Calendar::embedded()?)?;
+    // The scan runs in a child process: this process holds the state dir's databases open, and
+    // any open and close of one of them here would drop its SQLite locks.
+    let exe = std::env::current_exe().context("finding the juknis executable")?;
+    let facts = report::gather::gather_with(
+        t,
+        state_dir,
+        semester,
+        now,
+        &Calendar::embedded()?,
+        &report::scan::Isolation::Child(exe),
+    )?;
     let doc = report::build(&facts);
     for out in outputs {
         doc.write(out)

@@ -15,6 +15,17 @@ use crate::topology;
 pub enum Which {
     /// The semester usage report for Disdukcapil (Juknis V), due within 10 working days.
     Semester(Args),
+    /// The zero-storage scan of a state dir as JSON (run by a serving juknis in a child
+    /// process, so that its own SQLite locks survive the scan).
+    #[command(hide = true)]
+    ScanState(ScanArgs),
+}
+
+/// Arguments of `juknis report scan-state`.
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    #[arg(long, value_name = "DIR")]
+    state_dir: PathBuf,
 }
 
 /// Arguments of `juknis report semester`.
@@ -52,6 +63,21 @@ fn parse_semester(s: &str) -> Result<Semester, String> {
 pub fn run(which: Which) -> ExitCode {
     match which {
         Which::Semester(args) => semester(&args),
+        Which::ScanState(args) => scan_state(&args),
+    }
+}
+
+fn scan_state(args: &ScanArgs) -> ExitCode {
+    let scan = report::scan::scan_dir(&args.state_dir, &report::gather::is_outbox_db);
+    match serde_json::to_string(&scan) {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(super::EXIT_INTERNAL)
+        }
     }
 }
 

@@ -47,6 +47,11 @@ pub struct Args {
         value_parser = in_flight_limit
     )]
     max_in_flight: usize,
+    /// The address of a TLS reverse proxy (nginx, Caddy) in front of the dashboard: cookies
+    /// are then marked `Secure`, and log-ins are throttled per client by the proxy's
+    /// `X-Forwarded-For` (trusted from this address only).
+    #[arg(long, value_name = "IP", env = "JUKNIS_TLS_PROXY")]
+    tls_proxy: Option<std::net::IpAddr>,
 }
 
 fn in_flight_limit(s: &str) -> Result<usize, String> {
@@ -74,6 +79,8 @@ pub struct Options {
     pub secrets: crate::gate::Secrets,
     /// The gate's in-flight limit (`gate::Config::max_in_flight`).
     pub max_in_flight: usize,
+    /// A TLS reverse proxy in front of the dashboard (`dashboard::Config::tls_proxy`).
+    pub tls_proxy: Option<std::net::IpAddr>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -103,6 +110,7 @@ pub fn run(args: Args) -> ExitCode {
         reload_from: Some(args.config.config),
         first_round_within: Duration::from_secs(60),
         max_in_flight: args.max_in_flight,
+        tls_proxy: args.tls_proxy,
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -261,6 +269,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         &opts.state_dir,
         secrets,
         opts.max_in_flight,
+        opts.tls_proxy,
         &tracker,
         &cancel,
     )?;
@@ -284,14 +293,20 @@ fn services(
     state_dir: &Path,
     secrets: gate::Secrets,
     max_in_flight: usize,
+    tls_proxy: Option<std::net::IpAddr>,
     tracker: &TaskTracker,
     cancel: &CancellationToken,
 ) -> anyhow::Result<axum::Router> {
     let topology = shared.topology();
     let health: Arc<dyn crate::health::Source> =
         Arc::clone(shared) as Arc<dyn crate::health::Source>;
-    let mut app = web::router(Arc::clone(shared)).merge(probe::reflector::router());
+    let mut app = web::router(Arc::clone(shared));
+    // The reflector only when the topology asks for it, and only for its peers.
+    if let Some(r) = topology.reflector.clone() {
+        app = app.merge(probe::reflector::guarded(r));
+    }
     let mut dashboard = web::dashboard::Config::new(state_dir);
+    dashboard.tls_proxy = tls_proxy;
 
     let mut gate_cfg = gate::Config::new(
         Arc::clone(&topology),

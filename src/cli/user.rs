@@ -1,5 +1,6 @@
 //! `juknis user add`: create a dashboard user in `STATE_DIR/users.db`. The password comes from
 //! standard input or a file, never from the command line (it would show in `ps` and history).
+//! `juknis user unlock`: lift a user's log-in lock-outs (from every source address).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -11,6 +12,23 @@ use crate::web::auth::{Lockout, Role, Users};
 pub enum Which {
     /// Add a user. The password is read from standard input, or from --password-file.
     Add(AddArgs),
+    /// Lift every log-in lock-out of a user, from every address (for admins, on the appliance).
+    Unlock(UnlockArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UnlockArgs {
+    /// Where the appliance keeps its data.
+    #[arg(
+        long,
+        default_value = "/var/lib/juknis",
+        value_name = "DIR",
+        env = "STATE_DIRECTORY"
+    )]
+    state_dir: PathBuf,
+    /// The log-in name to unlock.
+    #[arg(long)]
+    username: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -40,6 +58,50 @@ pub struct AddArgs {
 pub fn run(which: Which) -> ExitCode {
     match which {
         Which::Add(args) => add(args),
+        Which::Unlock(args) => unlock(args),
+    }
+}
+
+fn unlock(args: UnlockArgs) -> ExitCode {
+    if !args.state_dir.join(crate::web::auth::FILE).exists() {
+        eprintln!(
+            "no user database in {}: is --state-dir the appliance's?",
+            args.state_dir.display()
+        );
+        return ExitCode::from(super::EXIT_BAD_CONFIG);
+    }
+    let users = match Users::open(&args.state_dir, Lockout::default()) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(super::EXIT_INTERNAL);
+        }
+    };
+    match users.exists(&args.username) {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("no user {}", crate::logtext::escape(&args.username));
+            return ExitCode::from(super::EXIT_BAD_CONFIG);
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(super::EXIT_INTERNAL);
+        }
+    }
+    match users.unlock(&args.username) {
+        Ok(true) => {
+            tracing::info!(user = %args.username, "log-in lock-outs lifted");
+            println!("user {} unlocked", args.username);
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            println!("user {} was not locked out", args.username);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(super::EXIT_INTERNAL)
+        }
     }
 }
 

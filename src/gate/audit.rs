@@ -86,28 +86,54 @@ fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// Replace runs of 6 or more digits by `*`: a purpose is free text and must not carry a NIK.
+/// Mask what could be a NIK (or a KK number) in free text, by `*` per digit: a run of 6 or more
+/// digits, and digit groups joined by short gaps of anything but letters and digits (spaces,
+/// dots, dashes, slashes: "3204 1060 0568 1889", "3204-1060-0568-1889") that hold 16 digits or
+/// more together. A purpose is free text and must not carry a NIK however it is written.
 pub fn mask_purpose(purpose: &str) -> String {
-    let mut out = String::with_capacity(purpose.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() >= 6 {
-            out.extend(std::iter::repeat_n('*', run.len()));
-        } else {
-            out.push_str(run);
+    /// Longest gap between two digit groups of one number.
+    const GAP: usize = 3;
+    let chars: Vec<char> = purpose.chars().take(MAX_PURPOSE).collect();
+    let digit = |c: char| c.is_ascii_digit();
+    let mut masked = vec![false; chars.len()];
+    let mut i = 0;
+    while i < chars.len() {
+        if !digit(chars[i]) {
+            i += 1;
+            continue;
         }
-        run.clear();
-    };
-    for c in purpose.chars().take(MAX_PURPOSE) {
-        if c.is_ascii_digit() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
+        // A chain: groups of digits, each gap 1..=GAP characters that are neither.
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut k = i;
+        loop {
+            let start = k;
+            while k < chars.len() && digit(chars[k]) {
+                k += 1;
+            }
+            groups.push((start, k));
+            let mut g = k;
+            while g < chars.len() && g - k < GAP && !chars[g].is_alphanumeric() {
+                g += 1;
+            }
+            if g > k && g < chars.len() && digit(chars[g]) {
+                k = g;
+            } else {
+                break;
+            }
         }
+        let total: usize = groups.iter().map(|(a, b)| b - a).sum();
+        for &(a, b) in &groups {
+            if total >= 16 || b - a >= 6 {
+                masked[a..b].iter_mut().for_each(|m| *m = true);
+            }
+        }
+        i = k.max(i + 1);
     }
-    flush(&mut run, &mut out);
-    out
+    chars
+        .iter()
+        .zip(masked)
+        .map(|(&c, m)| if m { '*' } else { c })
+        .collect()
 }
 
 /// Fields as stored: what the hash covers, in column order.
@@ -537,7 +563,7 @@ pub fn verify(state_dir: &Path) -> Result<Report, Error> {
     })
 }
 
-/// Look-ups of one WIB day by one caller with one status, counted.
+/// Look-ups of one WIB day (other events, such as log-in lock-outs, are not counted) by one caller with one status, counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tally {
     /// The WIB calendar day.
@@ -588,7 +614,8 @@ pub fn tally(
     let mut stmt = conn
         .prepare(
             "SELECT date(ts, '+7 hours'), caller_kind, caller, status, forwarded, count(*)
-             FROM audit WHERE ts >= ?1 AND ts < ?2 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+             FROM audit WHERE ts >= ?1 AND ts < ?2 AND caller_kind IN ('application', 'operator')
+             GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
         )
         .map_err(sql)?;
     let rows = stmt
@@ -627,6 +654,53 @@ pub fn tally(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Sixteen digits with any separators between them (none, a space, dots, dashes,
+        /// slashes, two or three of them) leave no digit in the stored purpose.
+        #[test]
+        fn a_nik_with_separators_is_masked(
+            digits in proptest::collection::vec(0u8..10, 16),
+            seps in proptest::collection::vec(
+                proptest::sample::select(vec!["", " ", ".", "-", "/", " - ", ". ", "  ", "_", ",", "\t"]),
+                15,
+            ),
+            before in "[a-zA-Z :]{0,12}",
+            after in "[a-zA-Z :]{0,12}",
+        ) {
+            let mut nik = String::new();
+            for (i, d) in digits.iter().enumerate() {
+                nik.push(char::from(b'0' + d));
+                if let Some(s) = seps.get(i) {
+                    nik.push_str(s);
+                }
+            }
+            let text = format!("{before} {nik} {after}");
+            let masked = mask_purpose(&text);
+            prop_assert!(!masked.chars().any(|c| c.is_ascii_digit()), "{} -> {}", text, masked);
+            prop_assert_eq!(masked.chars().count(), text.chars().count());
+        }
+
+        /// Short numbers in ordinary text stay readable: RT/RW, a date, a letter number.
+        #[test]
+        fn short_numbers_apart_stay(rt in 1u8..20, rw in 1u8..20, day in 1u8..29) {
+            let text = format!("survei RT {rt:02} RW {rw:02} tgl {day:02}-05-2026 surat no 12/2026");
+            prop_assert_eq!(mask_purpose(&text), text);
+        }
+    }
+
+    #[test]
+    fn kk_with_dashes_is_masked() {
+        assert_eq!(
+            mask_purpose("cek KK 3204-1060-0568-1889"),
+            "cek KK ****-****-****-****"
+        );
+        assert_eq!(
+            mask_purpose("nik 3204.1060.0568.1889, RT 05"),
+            "nik ****.****.****.****, RT 05"
+        );
+    }
 
     #[test]
     fn purpose_digit_runs_are_masked() {

@@ -177,6 +177,31 @@ impl Memory {
         Ok(())
     }
 
+    /// Count a look-up that carries no usable NIK (malformed) toward the burst rule only: it is
+    /// audited like any other, so it must be limited like any other, or a caller could flood
+    /// the audit log past its real look-ups.
+    pub fn count(&self, who: &Caller) -> Result<(), Verdict> {
+        let Some(n) = self.rules.per_minute else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let mut callers = self.callers.lock().unwrap_or_else(|p| p.into_inner());
+        let h = callers.entry(who.clone()).or_default();
+        while h
+            .minute
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= MINUTE)
+        {
+            h.minute.pop_front();
+        }
+        if h.minute.len() >= n as usize {
+            let oldest = h.minute.front().copied().unwrap_or(now);
+            return Err(Verdict::Burst(MINUTE.saturating_sub(now - oldest)));
+        }
+        h.minute.push_back(now);
+        Ok(())
+    }
+
     /// Forget callers with nothing left in their windows (called now and then).
     pub fn prune(&self) {
         let now = Instant::now();
@@ -245,6 +270,24 @@ mod tests {
             mem.check(&app(), m(&mem, 10, 9010)),
             Err(Verdict::Pattern(_))
         ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn malformed_look_ups_count_toward_the_burst() {
+        let mem = Memory::new(Rules {
+            per_minute: Some(3),
+            ..Rules::default()
+        });
+        mem.count(&app()).unwrap();
+        mem.count(&app()).unwrap();
+        mem.check(&app(), m(&mem, 1, 10)).unwrap();
+        assert!(matches!(mem.count(&app()), Err(Verdict::Burst(_))));
+        assert!(matches!(
+            mem.check(&app(), m(&mem, 5, 50)),
+            Err(Verdict::Burst(_))
+        ));
+        tokio::time::advance(MINUTE).await;
+        mem.count(&app()).unwrap();
     }
 
     #[tokio::test(start_paused = true)]

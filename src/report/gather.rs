@@ -33,6 +33,8 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error(transparent)]
     Outbox(#[from] crate::outbox::Error),
+    #[error(transparent)]
+    Scan(#[from] scan::ChildError),
 }
 
 /// Whether a state-dir file belongs to the outbox's database, which holds pending data
@@ -45,13 +47,34 @@ pub fn is_outbox_db(rel: &str) -> bool {
             .is_some_and(|s| matches!(s, "-wal" | "-shm" | "-journal"))
 }
 
-/// Gather the facts of `semester` as of `now`.
+/// Gather the facts of `semester` as of `now`, scanning in this process (a process that holds
+/// none of the state dir's files open: `juknis report`).
 pub fn gather(
     t: &Topology,
     state_dir: &Path,
     semester: Semester,
     now: DateTime<Utc>,
     holidays: &Calendar,
+) -> Result<Facts, Error> {
+    gather_with(
+        t,
+        state_dir,
+        semester,
+        now,
+        holidays,
+        &scan::Isolation::InProcess,
+    )
+}
+
+/// [`gather`] with the zero-storage scan run as `how` says: a process that serves from the
+/// state dir scans in a child ([`scan::Isolation::Child`]).
+pub fn gather_with(
+    t: &Topology,
+    state_dir: &Path,
+    semester: Semester,
+    now: DateTime<Utc>,
+    holidays: &Calendar,
+    how: &scan::Isolation,
 ) -> Result<Facts, Error> {
     if !state_dir.is_dir() {
         return Err(Error::NoStateDir(state_dir.to_path_buf()));
@@ -71,7 +94,7 @@ pub fn gather(
         Err(audit::Error::Missing { .. }) => AuditCheck::Missing,
         Err(e) => AuditCheck::Unreadable(e.to_string()),
     };
-    let scan = scan::scan_dir(state_dir, &is_outbox_db);
+    let scan = scan::scan_state(state_dir, &is_outbox_db, how)?;
     let deadline = holidays.report_deadline(semester.last_day());
     let years: std::collections::BTreeSet<i32> = semester
         .last_day()

@@ -80,7 +80,7 @@ pub fn count_in(bytes: &[u8]) -> u64 {
 }
 
 /// One file scanned.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileScan {
     /// Path relative to the scanned folder.
     pub path: String,
@@ -90,7 +90,7 @@ pub struct FileScan {
 }
 
 /// The result of a scan.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Scan {
     /// Every file read, in path order.
     pub files: Vec<FileScan>,
@@ -152,6 +152,62 @@ pub fn scan_dir(dir: &Path, exclude: &dyn Fn(&str) -> bool) -> Scan {
         }
     }
     scan
+}
+
+/// Where a scan runs.
+#[derive(Clone, Debug)]
+pub enum Isolation {
+    /// In this process: only for a process that holds none of the scanned SQLite files open
+    /// (`juknis report`). Opening and closing a file drops every POSIX lock this process holds
+    /// on it, SQLite's included, so a daemon scanning its own state dir would let another
+    /// process delete its `-wal` and `-shm` under it.
+    InProcess,
+    /// In a child process of this juknis executable (`juknis report scan-state`), whose opens
+    /// and closes cannot touch this process's locks.
+    Child(PathBuf),
+}
+
+/// Why a scan in a child process failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChildError {
+    #[error("running the zero-storage scan in {exe}: {source}", exe = exe.display())]
+    Spawn {
+        exe: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the zero-storage scan in a child process failed ({status}): {stderr}")]
+    Failed { status: String, stderr: String },
+    #[error("the zero-storage scan's answer is not readable: {0}")]
+    Answer(#[from] serde_json::Error),
+}
+
+/// Scan `dir` leaving out the outbox's database, in this process or in a child.
+pub fn scan_state(
+    dir: &Path,
+    exclude: &dyn Fn(&str) -> bool,
+    how: &Isolation,
+) -> Result<Scan, ChildError> {
+    match how {
+        Isolation::InProcess => Ok(scan_dir(dir, exclude)),
+        Isolation::Child(exe) => {
+            let out = std::process::Command::new(exe)
+                .args(["report", "scan-state", "--state-dir"])
+                .arg(dir)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|source| ChildError::Spawn {
+                    exe: exe.clone(),
+                    source,
+                })?;
+            if !out.status.success() {
+                return Err(ChildError::Failed {
+                    status: out.status.to_string(),
+                    stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                });
+            }
+            Ok(serde_json::from_slice(&out.stdout)?)
+        }
+    }
 }
 
 fn rel(base: &Path, p: &Path) -> String {

@@ -22,6 +22,17 @@ pub struct File {
     #[serde(default)]
     pub paths: Vec<S<Path>>,
     pub probe_dir: Option<S<String>>,
+    /// The bandwidth reflector (`GET /reflect`), off unless this section is given.
+    pub reflector: Option<S<Reflector>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Reflector {
+    /// Addresses allowed to ask (the far ends of throughput tests).
+    #[serde(default)]
+    pub peers: Vec<S<String>>,
+    pub max_bytes: Option<S<u64>>,
+    pub per_minute: Option<S<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,4 +230,12 @@ pub static SCHEMA: Schema = Schema::Map(&[
         ])),
     ),
     ("probe_dir", Schema::Any),
+    (
+        "reflector",
+        Schema::Map(&[
+            ("peers", Schema::Any),
+            ("max_bytes", Schema::Any),
+            ("per_minute", Schema::Any),
+        ]),
+    ),
 ]);

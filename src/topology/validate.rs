@@ -122,6 +122,7 @@ pub fn parse(
     let nodes = nodes(&mut cx, &raw.nodes, &zones, known_profiles.as_ref());
     let links = links(&mut cx, &raw.links, &nodes, known_profiles.as_ref());
     let paths = paths(&mut cx, &raw.paths, &nodes, &links);
+    let reflector = raw.reflector.as_ref().map(|r| reflector(&mut cx, r));
 
     if !cx.diags.is_empty() {
         cx.diags.sort();
@@ -142,7 +143,57 @@ pub fn parse(
         links,
         paths,
         probe_dir,
+        reflector,
     })
+}
+
+/// The reflector section: peers as IP addresses, a byte cap and a rate.
+fn reflector(cx: &mut Ctx<'_>, r: &Spanned<raw::Reflector>) -> super::Reflector {
+    let mut peers = Vec::new();
+    for p in &r.value.peers {
+        match p.value.trim().parse::<std::net::IpAddr>() {
+            Ok(a) => peers.push(a),
+            Err(_) => cx.error_hint(
+                p,
+                format!("reflector peer `{}` is not an IP address", p.value),
+                "list the far ends' addresses, e.g. `peers: [198.51.100.20]`",
+            ),
+        }
+    }
+    if r.value.peers.is_empty() {
+        cx.error_hint(
+            r,
+            "the reflector has no peers",
+            "list who may ask (`peers: [IP, ...]`), or leave the `reflector` section out to keep it off",
+        );
+    }
+    let max_bytes = r
+        .value
+        .max_bytes
+        .as_ref()
+        .map_or(crate::probe::reflector::DEFAULT_MAX_BYTES, |m| m.value);
+    if let Some(m) = &r.value.max_bytes
+        && (m.value == 0 || m.value > crate::probe::reflector::MAX_BYTES)
+    {
+        cx.error(
+            m,
+            format!(
+                "reflector max_bytes must be 1 to {}",
+                crate::probe::reflector::MAX_BYTES
+            ),
+        );
+    }
+    let per_minute = r.value.per_minute.as_ref().map_or(6, |m| m.value);
+    if let Some(m) = &r.value.per_minute
+        && m.value == 0
+    {
+        cx.error(m, "reflector per_minute must be at least 1");
+    }
+    super::Reflector {
+        peers,
+        max_bytes,
+        per_minute,
+    }
 }
 
 /// Where secrets go instead of the topology (see `gate::secrets`).

@@ -1,6 +1,7 @@
 //! Dashboard users, roles, passwords and sessions. Users live in `users.db` in the state
 //! folder (argon2id hashes, never the password); sessions live in memory only, so a restart
-//! logs everyone out. Failed log-ins are counted per user and lock the account for a while.
+//! logs everyone out. Failed log-ins are counted per typed name and source address, atomically
+//! before the password is checked, and lock that pair (not the account) out with backoff.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -8,9 +9,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::gate::secrets::HmacKey;
 
 /// The file, inside the state folder.
 pub const FILE: &str = "users.db";
@@ -126,7 +129,27 @@ pub struct Users {
     path: PathBuf,
     conn: Mutex<Connection>,
     lockout: Lockout,
+    /// The server key (see [`Users::form_token`]).
+    key: [u8; 32],
+    /// An argon2id hash of a random password: unknown names are checked against it.
+    dummy: String,
 }
+
+/// Log-in throttling per typed name (as an HMAC) and source address, and the server key.
+const THROTTLE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS login_throttle (
+    who BLOB NOT NULL,
+    source TEXT NOT NULL,
+    tries INTEGER NOT NULL DEFAULT 0,
+    locked_until INTEGER NOT NULL DEFAULT 0,
+    strikes INTEGER NOT NULL DEFAULT 0,
+    last_s INTEGER NOT NULL,
+    PRIMARY KEY (who, source)
+);
+CREATE TABLE IF NOT EXISTS server_key (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    key BLOB NOT NULL
+);";
 
 fn now_s() -> i64 {
     std::time::SystemTime::now()
@@ -156,10 +179,31 @@ impl Users {
              );",
         )
         .map_err(sql)?;
+        conn.execute_batch(THROTTLE_SCHEMA).map_err(sql)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+        let fresh: [u8; 32] = {
+            use rand::RngExt;
+            rand::rng().random()
+        };
+        conn.execute(
+            "INSERT OR IGNORE INTO server_key (id, key) VALUES (1, ?1)",
+            params![fresh.to_vec()],
+        )
+        .map_err(sql)?;
+        let stored: Vec<u8> = conn
+            .query_row("SELECT key FROM server_key WHERE id = 1", [], |r| r.get(0))
+            .map_err(sql)?;
+        let key: [u8; 32] = stored.try_into().unwrap_or(fresh);
+        let dummy = Argon2::default()
+            .hash_password(token().as_bytes())
+            .map_err(|_| Error::Hash)?
+            .to_string();
         Ok(Users {
             path,
             conn: Mutex::new(conn),
             lockout,
+            key,
+            dummy,
         })
     }
 
@@ -219,76 +263,268 @@ impl Users {
             .map_err(|e| self.sql(e))
     }
 
-    /// Check a log-in. Counts failures; locks after `lockout.after` in a row. Returns the
-    /// failures so far on a refusal, for throttling.
+    /// Check a log-in from nowhere in particular (tools and tests). See [`Users::attempt`].
     pub fn login(&self, name: &str, password: &str) -> Result<Result<User, (Refused, u32)>, Error> {
-        let now = now_s();
-        let row = {
-            let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-            conn.query_row(
-                "SELECT role, hash, nda, failed, locked_until FROM users WHERE name = ?1",
-                params![name],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, bool>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(|e| self.sql(e))?
+        let a = self.attempt(name, password, "")?;
+        Ok(match a.result {
+            Ok(u) => Ok(u),
+            Err(r) => Err((r, a.tries)),
+        })
+    }
+
+    /// The key under which typed names are kept (HMAC) and log-in forms are signed. Made at
+    /// the first open, kept in `users.db` (mode 600 with the hashes it sits beside).
+    fn key(&self) -> HmacKey {
+        HmacKey::from_bytes(self.key)
+    }
+
+    /// What a typed name is kept as: never the text (a password typed into the name field would
+    /// otherwise be stored), an HMAC under the server key.
+    fn who(&self, name: &str) -> Vec<u8> {
+        self.key().tag(name.as_bytes()).to_vec()
+    }
+
+    /// A short tag that names a typed user name in the log without showing it: the same name
+    /// gives the same tag, so repeated guesses can be followed.
+    pub fn name_tag(&self, name: &str) -> String {
+        hex::encode(&self.key().tag(name.as_bytes())[..6])
+    }
+
+    /// A fresh log-in form token: a nonce and its HMAC under the server key, so that only this
+    /// server's tokens pass, and never an empty one.
+    pub fn form_token(&self) -> String {
+        let nonce = token();
+        let mac = self.key().tag(format!("login-form:{nonce}").as_bytes());
+        format!("{nonce}.{}", hex::encode(mac))
+    }
+
+    /// Whether `t` is a log-in form token this server made.
+    pub fn form_token_ok(&self, t: &str) -> bool {
+        let Some((nonce, mac)) = t.split_once('.') else {
+            return false;
         };
-        let Some((role, hash, nda, failed, locked_until)) = row else {
-            // Spend the same time as a real check, so that unknown names do not answer faster.
-            let _ = Argon2::default().hash_password(password.as_bytes());
-            return Ok(Err((Refused::Wrong, 0)));
-        };
-        if locked_until > now {
-            return Ok(Err((
-                Refused::Locked(Duration::from_secs((locked_until - now) as u64)),
-                failed.max(0) as u32,
-            )));
+        if nonce.len() != 64 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return false;
         }
-        let good = PasswordHash::new(&hash).ok().is_some_and(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        });
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if good {
+        let want = hex::encode(self.key().tag(format!("login-form:{nonce}").as_bytes()));
+        same(mac, &want)
+    }
+
+    /// Check a log-in by `name` from `source` (the client's address). The attempt is counted
+    /// before the password is checked, in one atomic statement per attempt, per name and source:
+    /// after `lockout.after` failures in a row that pair is refused without any check for
+    /// `lockout.for_`, doubled at each new lock-out (at most a day). The owner elsewhere is not
+    /// locked out. Unknown names go through the same count and the same argon2 work (against a
+    /// dummy hash), so they answer the same.
+    pub fn attempt(&self, name: &str, password: &str, source: &str) -> Result<Attempt, Error> {
+        let now = now_s();
+        let who = self.who(name);
+        let after = i64::from(self.lockout.after.max(1));
+        // One statement: the count is taken (or the lock seen) before any hashing.
+        let (tries, locked_until, row) = {
+            let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            let counted = conn
+                .query_row(
+                    "INSERT INTO login_throttle (who, source, tries, locked_until, strikes, last_s)
+                     VALUES (?1, ?2, 1, 0, 0, ?3)
+                     ON CONFLICT (who, source) DO UPDATE SET
+                        tries = CASE WHEN locked_until > ?3 THEN tries
+                                     WHEN locked_until > 0 THEN 1
+                                     ELSE tries + 1 END,
+                        locked_until = CASE WHEN locked_until > ?3 THEN locked_until ELSE 0 END,
+                        last_s = ?3
+                     RETURNING tries, locked_until",
+                    params![who, source, now],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                )
+                .map_err(|e| self.sql(e))?;
+            // Forget idle pairs that are not locked (bounded table).
             conn.execute(
-                "UPDATE users SET failed = 0, locked_until = 0 WHERE name = ?1",
-                params![name],
+                "DELETE FROM login_throttle WHERE last_s < ?1 AND locked_until < ?2",
+                params![now - 24 * 3600, now],
             )
             .map_err(|e| self.sql(e))?;
-            let role = Role::parse(&role).unwrap_or(Role::Technician);
-            return Ok(Ok(User {
-                name: name.to_string(),
-                role,
-                nda_signed: nda,
-            }));
-        }
-        let failed = failed.max(0) as u32 + 1;
-        let lock = failed >= self.lockout.after;
-        let until = if lock {
-            now + self.lockout.for_.as_secs() as i64
-        } else {
-            0
+            let row = conn
+                .query_row(
+                    "SELECT role, hash, nda FROM users WHERE name = ?1",
+                    params![name],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, bool>(2)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(|e| self.sql(e))?;
+            (counted.0, counted.1, row)
         };
+        let known = row.is_some();
+        let tries_u = u32::try_from(tries.max(0)).unwrap_or(u32::MAX);
+        if locked_until > now {
+            return Ok(Attempt {
+                result: Err(Refused::Locked(Duration::from_secs(
+                    (locked_until - now) as u64,
+                ))),
+                tries: tries_u,
+                known,
+                locked_now: None,
+            });
+        }
+        if tries > after {
+            // Parallel guesses beyond the limit: refused unchecked; the lock follows.
+            return Ok(Attempt {
+                result: Err(Refused::Locked(self.lockout.for_)),
+                tries: tries_u,
+                known,
+                locked_now: None,
+            });
+        }
+        // The same work for an unknown name: a real verification against a dummy hash.
+        let (hash, user) = match &row {
+            Some((role, hash, nda)) => (
+                hash.as_str(),
+                Some(User {
+                    name: name.to_string(),
+                    role: Role::parse(role).unwrap_or(Role::Technician),
+                    nda_signed: *nda,
+                }),
+            ),
+            None => (self.dummy.as_str(), None),
+        };
+        let good = verify(hash, password.as_bytes());
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if let (true, Some(user)) = (good, user) {
+            conn.execute(
+                "DELETE FROM login_throttle WHERE who = ?1 AND source = ?2",
+                params![who, source],
+            )
+            .map_err(|e| self.sql(e))?;
+            return Ok(Attempt {
+                result: Ok(user),
+                tries: tries_u,
+                known,
+                locked_now: None,
+            });
+        }
+        let base = i64::try_from(self.lockout.for_.as_secs()).unwrap_or(86_400);
+        let locked: Option<i64> = conn
+            .query_row(
+                "UPDATE login_throttle SET
+                    locked_until = ?3 + min(?4 * (1 << min(strikes, 10)), 86400),
+                    strikes = strikes + 1, tries = 0
+                 WHERE who = ?1 AND source = ?2 AND tries >= ?5 AND locked_until <= ?3
+                 RETURNING locked_until",
+                params![who, source, now, base, after],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        Ok(match locked {
+            Some(until) => {
+                let d = Duration::from_secs((until - now).max(0) as u64);
+                Attempt {
+                    result: Err(Refused::Locked(d)),
+                    tries: tries_u,
+                    known,
+                    locked_now: Some(d),
+                }
+            }
+            None => Attempt {
+                result: Err(Refused::Wrong),
+                tries: tries_u,
+                known,
+                locked_now: None,
+            },
+        })
+    }
+
+    /// Lift every lock-out and failure count of `name` (all sources); `false` when there was
+    /// none. For `juknis user unlock`.
+    pub fn unlock(&self, name: &str) -> Result<bool, Error> {
+        let who = self.who(name);
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let n = conn
+            .execute("DELETE FROM login_throttle WHERE who = ?1", params![who])
+            .map_err(|e| self.sql(e))?;
         conn.execute(
-            "UPDATE users SET failed = ?2, locked_until = ?3 WHERE name = ?1",
-            params![name, if lock { 0 } else { failed }, until],
+            "UPDATE users SET failed = 0, locked_until = 0 WHERE name = ?1",
+            params![name],
         )
         .map_err(|e| self.sql(e))?;
-        if lock {
-            tracing::warn!(user = name, "account locked after repeated failed log-ins");
-            return Ok(Err((Refused::Locked(self.lockout.for_), failed)));
-        }
-        Ok(Err((Refused::Wrong, failed)))
+        Ok(n > 0)
     }
+
+    /// Whether a user of this name exists.
+    pub fn exists(&self, name: &str) -> Result<bool, Error> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row(
+            "SELECT count(*) FROM users WHERE name = ?1",
+            params![name],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(|e| self.sql(e))
+    }
+}
+
+thread_local! {
+    /// argon2's working memory (about 19 MiB), kept per thread and reused: allocated per check,
+    /// it stayed behind in whichever malloc arena the thread used, so memory grew with every
+    /// arena that ever hashed.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether `password` matches the PHC string `hash` (argon2), in this thread's reused memory.
+fn verify(hash: &str, password: &[u8]) -> bool {
+    let Ok(h) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(params), Some(salt), Some(expected)) = (
+        argon2::Params::try_from(&h),
+        h.salt.as_ref(),
+        h.hash.as_ref(),
+    ) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(h.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match h.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let expected = expected.as_bytes();
+    let mut out = vec![0u8; expected.len()];
+    let a = Argon2::new(algorithm, version, params.clone());
+    let hashed = BLOCKS.with(|b| {
+        let mut b = b.borrow_mut();
+        b.resize(params.block_count(), argon2::Block::default());
+        a.hash_password_into_with_memory(password, salt.as_ref(), &mut out, &mut b[..])
+            .is_ok()
+    });
+    hashed
+        && out.len() == expected.len()
+        && out
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The outcome of one log-in attempt.
+#[derive(Debug)]
+pub struct Attempt {
+    /// The user, or why not.
+    pub result: Result<User, Refused>,
+    /// Attempts in a row from this source for this name, this one included.
+    pub tries: u32,
+    /// Whether the name is a user's (for the log only; the answer does not depend on it).
+    pub known: bool,
+    /// This attempt started a lock-out of this long.
+    pub locked_now: Option<Duration>,
 }
 
 /// A logged-in session.

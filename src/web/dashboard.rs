@@ -31,6 +31,9 @@ pub const LOGIN_COOKIE: &str = "juknis_login";
 /// The language cookie.
 pub const LANG_COOKIE: &str = "juknis_lang";
 
+/// Password checks at once by default: each takes about 19 MiB and one core for some 50 ms.
+pub const DEFAULT_HASH_PERMITS: usize = 2;
+
 /// How the dashboard is set up.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -38,6 +41,12 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// Mark cookies `Secure` (the dashboard is served over TLS).
     pub secure_cookies: bool,
+    /// A TLS reverse proxy in front of the dashboard, on this address: cookies are `Secure`,
+    /// and the client's address is the last `X-Forwarded-For` entry of the proxy's requests.
+    pub tls_proxy: Option<std::net::IpAddr>,
+    /// Most password checks (argon2, about 19 MiB each) at once; log-ins beyond it are refused
+    /// with 429 and `Retry-After` before any hashing.
+    pub hash_permits: usize,
     /// Lock an account after repeated failures.
     pub lockout: auth::Lockout,
     /// Each failed log-in in a row delays the answer by this much more (throttling).
@@ -56,6 +65,8 @@ impl Config {
         Config {
             state_dir: state_dir.into(),
             secure_cookies: false,
+            tls_proxy: None,
+            hash_permits: DEFAULT_HASH_PERMITS,
             lockout: auth::Lockout::default(),
             failure_delay: Duration::from_millis(400),
             session_idle: Duration::from_secs(30 * 60),
@@ -72,6 +83,74 @@ pub struct Dash {
     pub sessions: auth::Sessions,
     pub cfg: Config,
     pub outbox: Option<crate::outbox::Outbox>,
+    /// Permits for password checks (see [`Config::hash_permits`]).
+    pub hashing: Arc<tokio::sync::Semaphore>,
+    /// The threads that run them.
+    pub hashers: HashPool,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads for password checks. Not tokio's blocking pool: each check there may
+/// land on a new thread, whose malloc arena then keeps argon2's 19 MiB after the check, so
+/// memory grew with every thread that ever hashed. Here it is at most the pool's size.
+pub struct HashPool {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+}
+
+impl HashPool {
+    /// `n` threads; they end when the pool is dropped.
+    pub fn new(n: usize) -> HashPool {
+        let (jobs, rx) = std::sync::mpsc::sync_channel::<Job>(n);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..n {
+            let rx = Arc::clone(&rx);
+            let spawned = std::thread::Builder::new()
+                .name(format!("juknis-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(p) => p.into_inner().recv(),
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "starting a password check thread");
+            }
+        }
+        HashPool { jobs }
+    }
+
+    /// Run `f` on the pool; `None` when the pool has stopped. Callers hold a permit of the
+    /// same size, so the queue never blocks.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .ok()?;
+        rx.await.ok()
+    }
+}
+
+impl Dash {
+    /// Whether cookies get the `Secure` flag.
+    fn secure(&self) -> &'static str {
+        if self.cfg.secure_cookies || self.cfg.tls_proxy.is_some() {
+            "; Secure"
+        } else {
+            ""
+        }
+    }
 }
 
 /// The dashboard's routes. Merge it into the appliance's router.
@@ -86,6 +165,8 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
         shared,
         users,
         sessions: auth::Sessions::new(cfg.session_idle),
+        hashing: Arc::new(tokio::sync::Semaphore::new(cfg.hash_permits.max(1))),
+        hashers: HashPool::new(cfg.hash_permits.max(1)),
         cfg,
         outbox,
     });
@@ -212,6 +293,28 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 pub struct Ctx {
     pub lang: Lang,
     pub session: Option<(String, Session)>,
+    /// The client's address (`None` when the connection's is unknown, as in tests).
+    pub source: Option<std::net::IpAddr>,
+}
+
+/// The client's address: the connection's peer, or behind the configured TLS proxy the last
+/// `X-Forwarded-For` entry (the one the proxy itself added).
+pub fn source_of(parts: &Parts, tls_proxy: Option<std::net::IpAddr>) -> Option<std::net::IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    match (peer, tls_proxy) {
+        (Some(p), Some(proxy)) if p == proxy => parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|a| a.trim().parse().ok()),
+        (p, _) => p,
+    }
 }
 
 impl FromRequestParts<Arc<Dash>> for Ctx {
@@ -227,7 +330,12 @@ impl FromRequestParts<Arc<Dash>> for Ctx {
             .unwrap_or(Lang::Id);
         let session = cookie(&parts.headers, SESSION_COOKIE)
             .and_then(|t| dash.sessions.get(&t).map(|s| (t, s)));
-        Ok(Ctx { lang, session })
+        let source = source_of(parts, dash.cfg.tls_proxy);
+        Ok(Ctx {
+            lang,
+            session,
+            source,
+        })
     }
 }
 
@@ -403,11 +511,7 @@ struct LoginPage<'a> {
 }
 
 fn login_cookie(dash: &Dash, token: &str) -> HeaderValue {
-    let secure = if dash.cfg.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = dash.secure();
     HeaderValue::from_str(&format!(
         "{LOGIN_COOKIE}={token}; Path=/masuk; HttpOnly; SameSite=Strict{secure}"
     ))
@@ -415,7 +519,7 @@ fn login_cookie(dash: &Dash, token: &str) -> HeaderValue {
 }
 
 fn show_login(dash: &Dash, lang: Lang, status: StatusCode, error: Option<&str>) -> Response {
-    let token = auth::token();
+    let token = dash.users.form_token();
     let other = if lang == Lang::Id { Lang::En } else { Lang::Id };
     let page = LoginPage {
         t: lang.text(),
@@ -451,26 +555,48 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let t = ctx.lang.text();
+    // Double submit of a token this server signed; an empty or foreign one is refused.
     let expected = cookie(&headers, LOGIN_COOKIE);
-    let csrf_ok = matches!((&expected, &f.csrf), (Some(a), Some(b)) if auth::same(a, b));
+    let csrf_ok = matches!((&expected, &f.csrf), (Some(a), Some(b))
+        if !a.is_empty() && auth::same(a, b) && dash.users.form_token_ok(b));
     if !csrf_ok {
         return show_login(&dash, ctx.lang, StatusCode::FORBIDDEN, Some(t.csrf_refused));
     }
+    // Bounded hashing: beyond the permits, refused at once, before any argon2 work.
+    let Ok(permit) = Arc::clone(&dash.hashing).try_acquire_owned() else {
+        let mut res = show_login(
+            &dash,
+            ctx.lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(t.login_busy),
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return res;
+    };
     let users = Arc::clone(&dash);
-    let (name, password) = (f.username.trim().to_string(), f.password);
-    let outcome = tokio::task::spawn_blocking(move || users.users.login(&name, &password)).await;
+    let source = ctx.source.map(|a| a.to_string()).unwrap_or_default();
+    let (name, password, from) = (f.username.trim().to_string(), f.password, source.clone());
+    let outcome = dash
+        .hashers
+        .run(move || {
+            let r = users.users.attempt(&name, &password, &from);
+            drop(permit);
+            r
+        })
+        .await
+        .ok_or("the password check threads have stopped");
+    let typed = f.username.trim();
     match outcome {
-        Ok(Ok(Ok(user))) => {
-            tracing::info!(user = %user.name, role = user.role.as_str(), "logged in");
+        Ok(Ok(auth::Attempt {
+            result: Ok(user), ..
+        })) => {
+            tracing::info!(user = %user.name, role = user.role.as_str(), source = %source, "logged in");
             if let Some((old, _)) = &ctx.session {
                 dash.sessions.end(old);
             }
             let token = dash.sessions.start(user);
-            let secure = if dash.cfg.secure_cookies {
-                "; Secure"
-            } else {
-                ""
-            };
+            let secure = dash.secure();
             let mut res = Redirect::to("/").into_response();
             if let Ok(v) = HeaderValue::from_str(&format!(
                 "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
@@ -479,11 +605,28 @@ async fn login(
             }
             res
         }
-        Ok(Ok(Err((why, failures)))) => {
-            // Throttle: each failure in a row makes the next answer slower.
-            let delay = dash.cfg.failure_delay * failures.min(10);
+        Ok(Ok(auth::Attempt {
+            result: Err(why),
+            tries,
+            known,
+            locked_now,
+        })) => {
+            // A known name is a validated account name; a typed unknown one may be a password
+            // or a forged log line: only its tag is logged.
+            let who = if known {
+                crate::logtext::escape(typed)
+            } else {
+                format!("tidak-dikenal:{}", dash.users.name_tag(typed))
+            };
+            if let Some(d) = locked_now {
+                tracing::warn!(user = %who, source = %source, minutes = d.as_secs() / 60, "log-in locked out for this source after repeated failures");
+                dash.record_lockout(&who, &source, d).await;
+            }
+            // Throttle: each failure in a row makes the next answer slower (the same for
+            // known and unknown names).
+            let delay = dash.cfg.failure_delay * tries.min(10);
             tokio::time::sleep(delay).await;
-            tracing::warn!(user = %f.username.trim(), failures, "failed log-in");
+            tracing::warn!(user = %who, source = %source, tries, "failed log-in");
             let (status, msg) = match why {
                 Refused::Wrong => (StatusCode::UNAUTHORIZED, t.login_wrong),
                 Refused::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, t.login_locked),
@@ -608,6 +751,26 @@ async fn status(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Json<Status> {
 }
 
 impl Dash {
+    /// Write a lock-out into the audit log (through the gate's writer, the chain's only one);
+    /// without a gate it is in the service log only.
+    async fn record_lockout(&self, who: &str, source: &str, d: Duration) {
+        let Some(gate) = &self.cfg.gate else {
+            return;
+        };
+        let what = format!(
+            "log-in dikunci {} menit untuk alamat {} setelah gagal berulang",
+            d.as_secs().div_ceil(60),
+            if source.is_empty() {
+                "tidak diketahui"
+            } else {
+                source
+            }
+        );
+        if let Err(e) = gate.record_event("login", who, &what, "locked_out").await {
+            tracing::error!(error = %e, "the lock-out could not be written to the audit log");
+        }
+    }
+
     /// Whether a look-up service is wired in.
     pub fn lookup_available(&self) -> bool {
         self.cfg.gate.is_some()
@@ -669,45 +832,72 @@ impl Dash {
         })
     }
 
-    /// The newest audit entries, read-only; `false` when there is no audit log.
-    pub async fn audit_rows(&self, limit: usize) -> (bool, Vec<pages::audit::Row>) {
+    /// One page of audit entries, newest first, filtered by caller, status and WIB day,
+    /// read-only: (available, rows, how many match). `false` when there is no audit log.
+    pub async fn audit_rows(
+        &self,
+        filter: &pages::audit::Filter,
+        per_page: usize,
+    ) -> (bool, Vec<pages::audit::Row>, usize) {
         let path = self.cfg.state_dir.join(crate::gate::audit::FILE);
         if !path.exists() {
-            return (false, Vec::new());
+            return (false, Vec::new(), 0);
         }
-        let rows = tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<pages::audit::Row>> {
-            let conn = rusqlite::Connection::open_with_flags(
-                &path,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-            )?;
-            let mut st = conn.prepare(
-                "SELECT ts, caller_kind, caller, purpose, nik_hmac, status FROM audit ORDER BY seq DESC LIMIT ?1",
-            )?;
-            let rows = st.query_map([limit as i64], |r| {
-                let ts: String = r.get(0)?;
-                Ok(pages::audit::Row {
-                    at: chrono::DateTime::parse_from_rfc3339(&ts)
-                        .map(|t| super::i18n::wib_dt(t.with_timezone(&chrono::Utc)))
-                        .unwrap_or(ts),
-                    kind: r.get(1)?,
-                    who: r.get(2)?,
-                    purpose: r.get(3)?,
-                    nik_hmac: r.get(4)?,
-                    status: r.get(5)?,
-                })
-            })?;
-            rows.collect()
-        })
+        let f = filter.clone();
+        let rows = tokio::task::spawn_blocking(
+            move || -> rusqlite::Result<(Vec<pages::audit::Row>, usize)> {
+                let conn = crate::sqlite::open_read_only(&path)?;
+                // Empty filters match everything; the day is the WIB calendar day.
+                let filter = "WHERE (?1 = '' OR caller = ?1) AND (?2 = '' OR status = ?2)
+                     AND (?3 = '' OR date(ts, '+7 hours') = ?3)";
+                let total: i64 = conn.query_row(
+                    &format!("SELECT count(*) FROM audit {filter}"),
+                    rusqlite::params![f.caller, f.status, f.day],
+                    |r| r.get(0),
+                )?;
+                let mut st = conn.prepare(&format!(
+                    "SELECT ts, caller_kind, caller, purpose, nik_hmac, status FROM audit {filter}
+                     ORDER BY seq DESC LIMIT ?4 OFFSET ?5"
+                ))?;
+                let offset = (f.page.max(1) - 1).saturating_mul(per_page);
+                let rows = st.query_map(
+                    rusqlite::params![
+                        f.caller,
+                        f.status,
+                        f.day,
+                        per_page as i64,
+                        i64::try_from(offset).unwrap_or(i64::MAX)
+                    ],
+                    |r| {
+                        let ts: String = r.get(0)?;
+                        Ok(pages::audit::Row {
+                            at: chrono::DateTime::parse_from_rfc3339(&ts)
+                                .map(|t| super::i18n::wib_dt(t.with_timezone(&chrono::Utc)))
+                                .unwrap_or(ts),
+                            kind: r.get(1)?,
+                            who: r.get(2)?,
+                            purpose: r.get(3)?,
+                            nik_hmac: r.get(4)?,
+                            status: r.get(5)?,
+                        })
+                    },
+                )?;
+                Ok((
+                    rows.collect::<rusqlite::Result<_>>()?,
+                    total.max(0) as usize,
+                ))
+            },
+        )
         .await;
         match rows {
-            Ok(Ok(rows)) => (true, rows),
+            Ok(Ok((rows, total))) => (true, rows, total),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "reading the audit log");
-                (false, Vec::new())
+                (false, Vec::new(), 0)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "reading the audit log");
-                (false, Vec::new())
+                (false, Vec::new(), 0)
             }
         }
     }

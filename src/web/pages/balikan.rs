@@ -63,6 +63,11 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
 }
 
 pub async fn upload(AxState(dash): AxState<Arc<Dash>>, a: Authed, mut form: Multipart) -> Response {
+    // The role first: nothing of the page (the queue's counts) is rendered for others, whatever
+    // the body holds.
+    if !a.user().may_balikan() {
+        return a.forbidden().into_response();
+    }
     let mut csrf = None;
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
@@ -101,9 +106,6 @@ pub async fn upload(AxState(dash): AxState<Arc<Dash>>, a: Authed, mut form: Mult
     }
     if let Err(e) = a.check_csrf(csrf.as_deref()) {
         return e.into_response();
-    }
-    if !a.user().may_balikan() {
-        return a.forbidden().into_response();
     }
     let Some(outbox) = dash.outbox.clone() else {
         let msg = a.t().balikan_unavailable.to_string();

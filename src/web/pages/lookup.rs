@@ -67,14 +67,25 @@ pub fn elements(r: &Record) -> Vec<(&'static str, String)> {
 
 pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
     let t = a.t();
-    render(&Page {
-        c: a.chrome("lookup", t.nav_lookup),
-        t,
-        allowed: a.user().may_lookup(),
-        available: dash.lookup_available(),
-        purpose: String::new(),
-        answer: None,
-    })
+    let allowed = a.user().may_lookup();
+    // Without the right, the page is the explanation only, and says 403.
+    let status = if allowed {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::FORBIDDEN
+    };
+    (
+        status,
+        render(&Page {
+            c: a.chrome("lookup", t.nav_lookup),
+            t,
+            allowed,
+            available: allowed && dash.lookup_available(),
+            purpose: String::new(),
+            answer: None,
+        }),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
