@@ -410,6 +410,49 @@ pub struct Route {
     pub hops: Vec<NodeId>,
     /// The links between consecutive hops, `hops.len() - 1` of them.
     pub links: Vec<LinkId>,
+    /// How this route's traffic leaves the appliance.
+    pub egress: Egress,
+}
+
+impl Route {
+    /// Whether this is the path's first route (the one its traffic takes when all is well).
+    pub fn is_primary(&self) -> bool {
+        self.name == "primary"
+    }
+}
+
+/// How a route's traffic leaves the appliance: bound to a local source address (policy
+/// routing by source sends it on its way) and/or to an interface (`SO_BINDTODEVICE`, e.g. a
+/// `wg0`), and, where the service answers at another address on this route (a VPN
+/// concentrator's NAT), the URL and TLS pin to use there. All empty: the operating system's
+/// routing table decides, and the service node's URL and trust apply.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Egress {
+    pub source: Option<IpAddr>,
+    pub interface: Option<String>,
+    /// Replaces the service node's `url` on this route.
+    pub url: Option<String>,
+    /// Replaces the service node's TLS trust on this route.
+    pub tls: Option<TlsTrust>,
+}
+
+impl Egress {
+    /// Whether the route declares nothing (the system's routing table decides).
+    pub fn is_default(&self) -> bool {
+        self == &Egress::default()
+    }
+
+    /// "sumber 198.51.100.2, antarmuka wg0", or "" for a route that declares nothing.
+    pub fn describe_id(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = self.source {
+            parts.push(format!("alamat sumber {s}"));
+        }
+        if let Some(i) = &self.interface {
+            parts.push(format!("antarmuka {i}"));
+        }
+        parts.join(", ")
+    }
 }
 
 impl Topology {

@@ -396,4 +396,78 @@ fn the_reflector_is_off_unless_the_topology_lists_its_peers() {
     let bad = format!("{demo}\nreflector:\n  peers: [semua]\n");
     let e = parse(&bad).expect_err("not an address").to_string();
     assert!(e.contains("`semua` is not an IP address"), "{e}");
+/// The demo with a VPN backup for the Web Portal: its own link, source address, interface,
+/// URL and pin.
+fn demo_with_backup(egress: &str) -> String {
+    demo_text()
+        .replace(
+            "  - {id: ditjen-db,",
+            "  - {id: vpn-gw, zone: diskominfo, kind: router, name: \"Gateway VPN\", address: 127.0.0.7}\n  - {id: ditjen-db,",
+        )
+        .replace(
+            "  - {id: dc-ditjen,",
+            "  - {id: vpn-opd, from: opd-router, to: vpn-gw, provider: ISP (VPN IPsec cadangan), bandwidth: 10 Mbps}\n  - {id: vpn-portal, from: vpn-gw, to: web-portal}\n  - {id: dc-ditjen,",
+        )
+        .replace(
+            "    primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, web-portal]\n  - id: balikan",
+            &format!(
+                "    primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, web-portal]\n    egress: {{source: 127.0.0.1}}\n    alternates:\n      - hops: [opd-router, vpn-gw, web-portal]\n        egress: {egress}\n  - id: balikan"
+            ),
+        )
+}
+
+#[test]
+fn a_route_declares_how_its_traffic_leaves() {
+    let pin = "ab".repeat(32);
+    let text = demo_with_backup(&format!(
+        "{{source: 127.0.0.9, interface: wg0, url: \"https://127.0.0.8:18443/\", tls_pin: \"{pin}\"}}"
+    ));
+    let t = parse(&text).unwrap_or_else(|d| panic!("{d}"));
+    let p = t
+        .paths
+        .iter()
+        .find(|p| p.id.as_str() == "portal")
+        .expect("portal");
+    assert_eq!(p.routes.len(), 2);
+    assert_eq!(
+        p.routes[0].egress.source,
+        Some("127.0.0.1".parse().expect("ip"))
+    );
+    let b = &p.routes[1].egress;
+    assert_eq!(b.source, Some("127.0.0.9".parse().expect("ip")));
+    assert_eq!(b.interface.as_deref(), Some("wg0"));
+    assert_eq!(b.url.as_deref(), Some("https://127.0.0.8:18443/"));
+    assert_eq!(b.tls, Some(topology::TlsTrust::Fingerprint(pin)));
+
+    let narrative = juknis::render::lampiran2::narrative(&t).join("\n");
+    assert!(
+        narrative.contains("Diskominfo (demo) (512 Kbps) ke Web Portal (127.0.0.5); bila jalur utama terputus, melalui jalur cadangan ISP (VPN IPsec cadangan) (10 Mbps) (alamat sumber 127.0.0.9, antarmuka wg0)"),
+        "{narrative}"
+    );
+    let dot = juknis::render::lampiran1::dot(&t);
+    let vpn = dot
+        .lines()
+        .find(|l| l.contains("\"vpn-opd\""))
+        .expect("vpn edge");
+    assert!(vpn.contains("style=dashed"), "{vpn}");
+    let wan = dot
+        .lines()
+        .find(|l| l.contains("\"wan-kominfo\""))
+        .expect("wan edge");
+    assert!(!wan.contains("dashed"), "{wan}");
+    assert!(dot.contains("Jalur cadangan"), "legend names the backup");
+}
+
+#[rstest]
+#[case::bad_source("{source: 127.0.0.300}", "127.0.0.300", "is not a valid IP address")]
+#[case::bad_interface("{interface: \"wg 0\"}", "wg 0", "is not a network interface name")]
+#[case::bad_url("{url: \"ftp://127.0.0.8/\"}", "ftp://", "is not an http(s) URL")]
+#[case::bad_pin("{tls_pin: abc}", "abc}", "is not a SHA-256 fingerprint")]
+#[case::unknown_key("{source: 127.0.0.9, iface: wg0}", "iface", "unknown key `iface`")]
+fn egress_mistakes_are_located(#[case] egress: &str, #[case] at: &str, #[case] message: &str) {
+    let text = demo_with_backup(egress);
+    let (line, col, _) = error_saying(&text, message);
+    let (l, c) = line_col_of(&text, at);
+    assert_eq!(line, l, "{message}");
+    assert!(col <= c, "{message}: column {col} after {c}");
 }

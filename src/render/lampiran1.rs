@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::dot::{html, quote};
-use crate::topology::{Node, NodeKind, Platform, ServiceKind, Topology, ZoneKind};
+use crate::topology::{LinkId, Node, NodeKind, Platform, ServiceKind, Topology, ZoneKind};
 
 const FONT: &str = "DejaVu Sans";
 
@@ -119,6 +119,7 @@ pub fn dot(t: &Topology) -> String {
     }
     let _ = writeln!(out, "  }}");
 
+    let backup = backup_links(t);
     for l in &t.links {
         let mut parts = Vec::new();
         if let Some(p) = &l.provider {
@@ -131,10 +132,11 @@ pub fn dot(t: &Topology) -> String {
             parts.push(html(&net.to_string()));
         }
         let wan = l.bandwidth.is_some();
-        let style = if wan {
-            ", penwidth=2.6, color=\"#2F5D8C\""
-        } else {
-            ""
+        let style = match (wan, backup.contains(&&l.id)) {
+            (true, false) => ", penwidth=2.6, color=\"#2F5D8C\"",
+            (true, true) => ", penwidth=2.6, color=\"#2F5D8C\", style=dashed",
+            (false, true) => ", style=dashed",
+            (false, false) => "",
         };
         if parts.is_empty() {
             let _ = writeln!(
@@ -157,6 +159,32 @@ pub fn dot(t: &Topology) -> String {
     }
 
     let _ = writeln!(out, "}}");
+    out
+}
+
+/// The links only alternate routes cross (no primary route uses them): the backup, drawn
+/// dashed.
+fn backup_links(t: &Topology) -> Vec<&LinkId> {
+    let primary: Vec<&LinkId> = t
+        .paths
+        .iter()
+        .filter_map(|p| p.routes.first())
+        .filter(|r| r.is_primary())
+        .flat_map(|r| &r.links)
+        .collect();
+    let mut out: Vec<&LinkId> = Vec::new();
+    for r in t
+        .paths
+        .iter()
+        .flat_map(|p| &p.routes)
+        .filter(|r| !r.is_primary())
+    {
+        for l in &r.links {
+            if !primary.contains(&l) && !out.contains(&l) {
+                out.push(l);
+            }
+        }
+    }
     out
 }
 
@@ -184,6 +212,12 @@ fn footer(t: &Topology) -> String {
             .to_string(),
     );
     cells.push("<TD>──</TD><TD ALIGN=\"LEFT\">Koneksi LAN / internal</TD>".to_string());
+    if !backup_links(t).is_empty() {
+        cells.push(
+            "<TD>╌╌</TD><TD ALIGN=\"LEFT\">Jalur cadangan (dipakai bila jalur utama terputus)</TD>"
+                .to_string(),
+        );
+    }
     let rows: String = cells
         .chunks(4)
         .map(|row| format!("<TR>{}</TR>", row.concat()))

@@ -34,6 +34,22 @@ struct Facts {
     elements: String,
     apps: String,
     wan: String,
+    /// Each alternate route of the Web Portal path, in order, described.
+    backup: Vec<String>,
+}
+
+/// "Provider (512 Kbps), ..." for the contracted links among `links`.
+fn contracted<'a>(links: impl Iterator<Item = &'a crate::topology::Link>) -> String {
+    links
+        .filter_map(|l| {
+            let b = l.bandwidth?;
+            Some(match &l.provider {
+                Some(p) => format!("{p} ({b})"),
+                None => b.to_string(),
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn facts(t: &Topology) -> Facts {
@@ -70,17 +86,37 @@ fn facts(t: &Topology) -> Facts {
         .filter(|n| matches!(n.kind, NodeKind::App(_)))
         .map(|n| n.name.clone())
         .collect();
-    let wan = t
-        .contracted_links()
-        .filter_map(|l| {
-            let b = l.bandwidth?;
-            Some(match &l.provider {
-                Some(p) => format!("{p} ({b})"),
-                None => b.to_string(),
-            })
+    let portal_path = t.paths.iter().find(|p| {
+        t.node(&p.service)
+            .is_some_and(|n| n.kind == NodeKind::Service(ServiceKind::WebPortal))
+    });
+    // The primary's contracted links; without a Web Portal path, every contracted link.
+    let wan = match portal_path.and_then(|p| p.routes.first()) {
+        Some(r) => contracted(r.links.iter().filter_map(|l| t.link(l))),
+        None => contracted(t.contracted_links()),
+    };
+    let backup: Vec<String> = portal_path
+        .map(|p| p.routes.iter().skip(1).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            let via = contracted(r.links.iter().filter_map(|l| t.link(l)));
+            let via = if via.is_empty() {
+                r.hops
+                    .iter()
+                    .filter_map(|h| t.node(h))
+                    .map(|n| n.name.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                via
+            };
+            match r.egress.describe_id() {
+                d if d.is_empty() => via,
+                d => format!("{via} ({d})"),
+            }
         })
-        .collect::<Vec<_>>()
-        .join(", ");
+        .collect();
     Facts {
         opd: t.agreement.opd.clone(),
         portal,
@@ -97,6 +133,7 @@ fn facts(t: &Topology) -> Facts {
         } else {
             wan
         },
+        backup,
     }
 }
 
@@ -129,9 +166,28 @@ pub fn narrative(t: &Topology) -> Vec<String> {
             f.quota
         ),
         format!(
-            "Kesehatan jalur diperiksa dari hasil pemantauan: dari jaringan OPD melalui {} dan {} ke {}. \
-             Bila jalur terputus, permintaan tidak dikirim dan kuota tidak terpakai.",
-            f.lan_ip, f.wan, f.portal
+            "Kesehatan jalur diperiksa dari hasil pemantauan: dari jaringan OPD melalui {} dan {} ke {}{}. \
+             Bila {}terputus, permintaan tidak dikirim dan kuota tidak terpakai.",
+            f.lan_ip,
+            f.wan,
+            f.portal,
+            f.backup
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    let which = if f.backup.len() > 1 {
+                        format!(" ke-{}", i + 1)
+                    } else {
+                        String::new()
+                    };
+                    if i == 0 {
+                        format!("; bila jalur utama terputus, melalui jalur cadangan{which} {b}")
+                    } else {
+                        format!("; bila jalur itu juga terputus, melalui jalur cadangan{which} {b}")
+                    }
+                })
+                .collect::<String>(),
+            if f.backup.is_empty() { "jalur " } else { "semua jalur " }
         ),
         format!(
             "Permintaan dikirim ke {}. Bila data ditemukan, ditampilkan {} elemen data{}: {}. Data tersebut \

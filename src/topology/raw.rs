@@ -131,8 +131,70 @@ pub struct Path {
     pub service: Option<S<String>>,
     #[serde(default)]
     pub primary: Vec<S<String>>,
+    /// How the primary route's traffic leaves the appliance.
+    pub egress: Option<S<Egress>>,
     #[serde(default)]
-    pub alternates: Vec<S<Vec<S<String>>>>,
+    pub alternates: Vec<S<Alternate>>,
+}
+
+/// `egress: {source, interface, url, tls_pin}` of a route.
+#[derive(Debug, Default, Deserialize)]
+pub struct Egress {
+    pub source: Option<S<String>>,
+    pub interface: Option<S<String>>,
+    pub url: Option<S<String>>,
+    pub tls_pin: Option<S<String>>,
+}
+
+/// An alternate route: a plain list of hops, or `{hops: [...], egress: {...}}`.
+#[derive(Debug, Default)]
+pub struct Alternate {
+    pub hops: Vec<S<String>>,
+    pub egress: Option<S<Egress>>,
+}
+
+#[derive(Deserialize)]
+struct AlternateMap {
+    #[serde(default)]
+    hops: Vec<S<String>>,
+    egress: Option<S<Egress>>,
+}
+
+impl<'de> Deserialize<'de> for Alternate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Alternate;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of hops, or a map with `hops` and `egress`")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Alternate, A::Error> {
+                let mut hops = Vec::new();
+                while let Some(h) = seq.next_element::<S<String>>()? {
+                    hops.push(h);
+                }
+                Ok(Alternate { hops, egress: None })
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Alternate, A::Error> {
+                let m =
+                    AlternateMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Alternate {
+                    hops: m.hops,
+                    egress: m.egress,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The keys each level accepts; must match the serde types above (a test checks the shipped
@@ -226,7 +288,12 @@ pub static SCHEMA: Schema = Schema::Map(&[
             ("id", Schema::Any),
             ("service", Schema::Any),
             ("primary", Schema::Any),
-            ("alternates", Schema::Any),
+            ("egress", EGRESS),
+            // An item is a list of hops (not checked here) or a map.
+            (
+                "alternates",
+                Schema::List(&Schema::Map(&[("hops", Schema::Any), ("egress", EGRESS)])),
+            ),
         ])),
     ),
     ("probe_dir", Schema::Any),
@@ -238,4 +305,11 @@ pub static SCHEMA: Schema = Schema::Map(&[
             ("per_minute", Schema::Any),
         ]),
     ),
+]);
+
+const EGRESS: Schema = Schema::Map(&[
+    ("source", Schema::Any),
+    ("interface", Schema::Any),
+    ("url", Schema::Any),
+    ("tls_pin", Schema::Any),
 ]);

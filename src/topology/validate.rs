@@ -10,9 +10,9 @@ use super::diagnostic::did_you_mean;
 use super::raw::{self, S};
 use super::tree::{self, Node as TreeNode};
 use super::{
-    Agreement, Bandwidth, Cidr, Contact, Diagnostic, Diagnostics, Element, Interface, Link, LinkId,
-    Location, Node, NodeId, NodeKind, Party, Path, PathId, Platform, Quota, Route, ServiceKind,
-    SnmpPoll, SnmpVersion, Tier, TlsTrust, Topology, Zone, ZoneId, ZoneKind,
+    Agreement, Bandwidth, Cidr, Contact, Diagnostic, Diagnostics, Egress, Element, Interface, Link,
+    LinkId, Location, Node, NodeId, NodeKind, Party, Path, PathId, Platform, Quota, Route,
+    ServiceKind, SnmpPoll, SnmpVersion, Tier, TlsTrust, Topology, Zone, ZoneId, ZoneKind,
 };
 
 const DEFAULT_PROBE_SHARE_PERCENT: f64 = 1.0;
@@ -538,26 +538,9 @@ fn nodes(
                 "fix the address or the network",
             );
         }
-        if let Some(url) = &n.url
-            && has_userinfo(&url.value)
-        {
-            // Not echoed: the part before `@` is a credential.
-            cx.error_hint(
-                url,
-                format!(
-                    "the `url` of node `{}` holds a user name or password (`…@`); the topology must not hold secrets",
-                    n.id.as_ref().map_or("?", |i| i.value.as_str())
-                ),
-                SECRETS_HINT,
-            );
-        } else if let Some(url) = &n.url
-            && !(url.value.starts_with("http://") || url.value.starts_with("https://"))
-        {
-            cx.error_hint(
-                url,
-                format!("`{}` is not an http(s) URL", url.value),
-                "write e.g. `https://127.0.0.1:8443/`",
-            );
+        if let Some(url) = &n.url {
+            let owner = format!("node `{}`", n.id.as_ref().map_or("?", |i| i.value.as_str()));
+            check_url(cx, url, &owner);
         }
         let probes: Vec<String> = match &n.probes {
             Some(list) => {
@@ -607,24 +590,7 @@ fn nodes(
                 );
                 TlsTrust::System
             }
-            (Some(pin), None) => {
-                let hex: String = pin
-                    .value
-                    .chars()
-                    .filter(|c| *c != ':')
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                    TlsTrust::Fingerprint(hex)
-                } else {
-                    cx.error_hint(
-                        pin,
-                        format!("`{}` is not a SHA-256 fingerprint", pin.value),
-                        "64 hex digits, colons allowed: `openssl x509 -noout -fingerprint -sha256 -in cert.pem`",
-                    );
-                    TlsTrust::System
-                }
-            }
+            (Some(pin), None) => tls_pin(cx, pin).unwrap_or(TlsTrust::System),
             (None, Some(ca)) => TlsTrust::CaFile(resolve(file_of(cx), &ca.value)),
             (None, None) => TlsTrust::System,
         };
@@ -643,6 +609,123 @@ fn nodes(
         });
     }
     out
+}
+
+/// A URL must be http(s) and hold no credential.
+fn check_url(cx: &mut Ctx<'_>, url: &S<String>, owner: &str) {
+    if has_userinfo(&url.value) {
+        // Not echoed: the part before `@` is a credential.
+        cx.error_hint(
+            url,
+            format!(
+                "the `url` of {owner} holds a user name or password (`…@`); the topology must not hold secrets"
+            ),
+            SECRETS_HINT,
+        );
+    } else if !(url.value.starts_with("http://") || url.value.starts_with("https://")) {
+        cx.error_hint(
+            url,
+            format!("`{}` is not an http(s) URL", url.value),
+            "write e.g. `https://127.0.0.1:8443/`",
+        );
+    }
+}
+
+/// A SHA-256 fingerprint, 64 hex digits with optional colons.
+fn tls_pin(cx: &mut Ctx<'_>, pin: &S<String>) -> Option<TlsTrust> {
+    let hex: String = pin
+        .value
+        .chars()
+        .filter(|c| *c != ':')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Some(TlsTrust::Fingerprint(hex))
+    } else {
+        cx.error_hint(
+            pin,
+            format!("`{}` is not a SHA-256 fingerprint", pin.value),
+            "64 hex digits, colons allowed: `openssl x509 -noout -fingerprint -sha256 -in cert.pem`",
+        );
+        None
+    }
+}
+
+/// The longest interface name Linux accepts (`IFNAMSIZ` less the terminating zero).
+const IFNAMSIZ_MAX: usize = 15;
+
+/// A route's `egress:`; `None` (after reporting) when something in it is wrong.
+fn egress(
+    cx: &mut Ctx<'_>,
+    path: &str,
+    name: &str,
+    raw: Option<&S<raw::Egress>>,
+) -> Option<Egress> {
+    let Some(e) = raw else {
+        return Some(Egress::default());
+    };
+    let mut ok = true;
+    let source = match &e.value.source {
+        Some(s) => {
+            let ip = ip(cx, s);
+            ok &= ip.is_some();
+            ip
+        }
+        None => None,
+    };
+    let interface = match &e.value.interface {
+        Some(i) => {
+            let v = i.value.trim();
+            let bad = v.is_empty()
+                || v.len() > IFNAMSIZ_MAX
+                || v == "."
+                || v == ".."
+                || v.chars().any(|c| c == '/' || c == ':' || c.is_whitespace());
+            if bad {
+                cx.error_hint(
+                    i,
+                    format!("`{}` is not a network interface name", i.value),
+                    format!(
+                        "1 to {IFNAMSIZ_MAX} characters, no `/`, `:` or space, as `ip link` shows it (e.g. `wg0`)"
+                    ),
+                );
+                ok = false;
+            }
+            Some(v.to_string())
+        }
+        None => None,
+    };
+    let url = match &e.value.url {
+        Some(u) => {
+            let before = cx.diags.len();
+            check_url(cx, u, &format!("path `{path}` ({name})"));
+            ok &= cx.diags.len() == before;
+            Some(u.value.clone())
+        }
+        None => None,
+    };
+    let tls = match &e.value.tls_pin {
+        Some(p) => {
+            let t = tls_pin(cx, p);
+            ok &= t.is_some();
+            t
+        }
+        None => None,
+    };
+    if source.is_none() && interface.is_none() && url.is_none() && tls.is_none() {
+        cx.error_hint(
+            e,
+            format!("`egress` of path `{path}` ({name}) is empty"),
+            "give `source:` (a local address), `interface:`, `url:` or `tls_pin:`, or remove it",
+        );
+        ok = false;
+    }
+    ok.then_some(Egress {
+        source,
+        interface,
+        url,
+        tls,
+    })
 }
 
 fn node_kind(cx: &mut Ctx<'_>, n: &raw::Node, kind_s: &S<String>) -> Option<NodeKind> {
@@ -989,14 +1072,21 @@ fn paths(cx: &mut Ctx<'_>, raw: &[S<raw::Path>], nodes: &[Node], links: &[Link])
             }
         }
         let mut routes = Vec::new();
-        let all = std::iter::once(("primary".to_string(), &p.primary)).chain(
-            p.alternates
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (format!("alternate-{}", i + 1), &a.value)),
+        let all = std::iter::once(("primary".to_string(), &p.primary, p.egress.as_ref())).chain(
+            p.alternates.iter().enumerate().map(|(i, a)| {
+                (
+                    format!("alternate-{}", i + 1),
+                    &a.value.hops,
+                    a.value.egress.as_ref(),
+                )
+            }),
         );
-        for (name, hops) in all {
-            if let Some(route) = route(cx, &id.value, &name, hops, id, service, nodes, links) {
+        for (name, hops, raw_egress) in all {
+            let egress = egress(cx, &id.value, &name, raw_egress);
+            if let Some(mut route) = route(cx, &id.value, &name, hops, id, service, nodes, links)
+                && let Some(egress) = egress
+            {
+                route.egress = egress;
                 routes.push(route);
             }
         }
@@ -1086,5 +1176,6 @@ fn route(
         name: name.to_string(),
         hops: hops.iter().map(|h| NodeId::new(h.value.clone())).collect(),
         links: route_links,
+        egress: Egress::default(),
     })
 }
