@@ -107,6 +107,29 @@ fn serve_probes_reports_health_and_valid_metrics_then_stops_cleanly() {
             "juknis_link_contracted_bandwidth_bytes_per_second{link=\"wan-kominfo\"} 64000"
         )
     );
+    // The target's state is one-hot over the four states, and its rounds are counted, as a
+    // dashboard or an alert rule reads them.
+    for (state, value) in [("healthy", 1), ("degraded", 0), ("down", 0), ("unknown", 0)] {
+        let line = format!(
+            "juknis_target_state{{node=\"web-portal\",profile=\"icmp\",state=\"{state}\"}} {value}\n"
+        );
+        assert!(metrics.contains(&line), "no `{line}` in {metrics}");
+    }
+    assert!(
+        metrics.contains(
+            "juknis_probe_success{kind=\"icmp\",node=\"web-portal\",profile=\"icmp\"} 1\n"
+        ),
+        "{metrics}"
+    );
+    let runs = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "juknis_probe_runs_total{kind=\"icmp\",node=\"web-portal\",profile=\"icmp\",result=\"ok\"} ",
+            )
+        })
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(runs.is_some_and(|n| n >= 1), "{metrics}");
 
     // promtool, the reference linter, accepts the exposition.
     let mut promtool = Command::new("promtool")

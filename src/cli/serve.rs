@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::health::{Hysteresis, State, Tracker};
+use crate::health::{Hysteresis, State, TargetKey, Tracker};
 use crate::metrics::Metrics;
 use crate::probe::{self, profile::Profile, scheduler};
 use crate::store::{self, Sample, Store};
@@ -574,16 +574,27 @@ async fn consume(
     let mut last_path: std::collections::BTreeMap<String, Said> = Default::default();
     // Per path: when the daemon last traced it by itself.
     let mut last_trace: std::collections::BTreeMap<String, i64> = Default::default();
+    let mut children: std::collections::HashMap<TargetKey, TargetMetrics> = Default::default();
     while let Some(r) = rx.recv().await {
         let now = now_s();
         let (node, profile, kind) = (r.key.node.as_str(), r.key.profile.as_str(), r.kind.as_str());
         let o = &r.outcome;
         let meas = o.measures();
-        m.probe_runs
-            .with_label_values(&[node, profile, kind, if o.ok { "ok" } else { "fail" }])
+        if !children.contains_key(&r.key) {
+            children.insert(r.key.clone(), TargetMetrics::default());
+        }
+        let Some(c) = children.get_mut(&r.key) else {
+            continue;
+        };
+        let status = if o.ok { "ok" } else { "fail" };
+        c.runs[usize::from(!o.ok)]
+            .get_or_insert_with(|| {
+                m.probe_runs
+                    .with_label_values(&[node, profile, kind, status])
+            })
             .inc();
-        m.probe_success
-            .with_label_values(&[node, profile, kind])
+        c.success
+            .get_or_insert_with(|| m.probe_success.with_label_values(&[node, profile, kind]))
             .set(i64::from(o.ok));
         if let Some(link) = &r.link {
             m.probe_bytes
@@ -595,18 +606,22 @@ async fn consume(
             _ => meas.rtt.map(|d| (d, d, d, d)),
         };
         if let Some((min, p50, p90, max)) = rtt {
-            for (q, v) in [("min", min), ("p50", p50), ("p90", p90), ("max", max)] {
-                m.probe_rtt
-                    .with_label_values(&[node, profile, kind, q])
-                    .set(v.as_secs_f64());
+            let gauges = c.rtt.get_or_insert_with(|| {
+                ["min", "p50", "p90", "max"]
+                    .map(|q| m.probe_rtt.with_label_values(&[node, profile, kind, q]))
+            });
+            for (g, v) in gauges.iter().zip([min, p50, p90, max]) {
+                g.set(v.as_secs_f64());
             }
         }
         if let Some(l) = meas.loss_ratio {
-            m.probe_loss.with_label_values(&[node, profile]).set(l);
+            c.loss
+                .get_or_insert_with(|| m.probe_loss.with_label_values(&[node, profile]))
+                .set(l);
         }
         if let Some(j) = meas.jitter {
-            m.probe_jitter
-                .with_label_values(&[node, profile])
+            c.jitter
+                .get_or_insert_with(|| m.probe_jitter.with_label_values(&[node, profile]))
                 .set(j.as_secs_f64());
         }
         if let Some(d) = meas.tls_days_to_expiry {
@@ -664,7 +679,15 @@ async fn consume(
             .ok()
             .and_then(|h| h.target(&r.key).map(|t| t.committed.state))
             .unwrap_or(State::Unknown);
-        Metrics::set_state(&m.target_state, &[node, profile], committed);
+        let states = c.state.get_or_insert_with(|| {
+            State::ALL.map(|s| {
+                m.target_state
+                    .with_label_values(&[node, profile, s.as_str()])
+            })
+        });
+        for (g, s) in states.iter().zip(State::ALL) {
+            g.set(i64::from(s == committed));
+        }
         if let Some(t) = transition {
             m.transitions
                 .with_label_values(&[node, profile, t.to.as_str()])
@@ -771,6 +794,21 @@ fn auto_trace(shared: &Shared, path: String, store: std::sync::mpsc::SyncSender<
             Err(e) => tracing::warn!(path = %path, error = %e, "the incident's trace failed"),
         },
     );
+/// The metric children of one target, looked up on first use and kept: each label lookup hashes
+/// every label value and takes the vector's lock, a dozen times a round, which at a thousand
+/// targets a second was a visible share of the appliance's CPU. A child is created when the
+/// first round that sets it arrives, as before, so `/metrics` shows the same series.
+#[derive(Default)]
+struct TargetMetrics {
+    /// `ok`, then `fail`.
+    runs: [Option<prometheus::IntCounter>; 2],
+    success: Option<prometheus::IntGauge>,
+    /// min, p50, p90, max.
+    rtt: Option<[prometheus::Gauge; 4]>,
+    loss: Option<prometheus::Gauge>,
+    jitter: Option<prometheus::Gauge>,
+    /// In the order of `State::ALL`.
+    state: Option<[prometheus::IntGauge; 4]>,
 }
 
 type Rtts = (Duration, Duration, Duration, Duration);

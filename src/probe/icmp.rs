@@ -138,25 +138,33 @@ impl IcmpProbe {
         // Echoes leave `spacing` apart whatever their replies do, as ping and SmokePing send
         // them: waiting for each reply would stretch a lossy round by a timeout per loss.
         let ident = next_ident();
-        let mut inflight = tokio::task::JoinSet::new();
-        let mut tick = tokio::time::interval(self.spec.spacing);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        for seq in 0..self.spec.count {
-            tick.tick().await;
-            let client = client.clone();
-            let payload = payload.clone();
-            let timeout = self.timeout;
-            inflight.spawn(async move {
-                let mut pinger = client.pinger(ip, ident).await;
-                pinger.timeout(timeout);
-                let seq16 = PingSequence(u16::try_from(seq % 65_536).unwrap_or(0));
-                (seq, pinger.ping(seq16, &payload).await)
-            });
-        }
         let mut results = Vec::with_capacity(self.spec.count as usize);
-        while let Some(joined) = inflight.join_next().await {
-            if let Ok(r) = joined {
-                results.push(r);
+        if self.spec.count == 1 {
+            // One echo needs no spacing and no task of its own: at a thousand targets a second
+            // the spawned task and the interval timer cost more than the echo.
+            let mut pinger = client.pinger(ip, ident).await;
+            pinger.timeout(self.timeout);
+            results.push((0, pinger.ping(PingSequence(0), &payload).await));
+        } else {
+            let mut inflight = tokio::task::JoinSet::new();
+            let mut tick = tokio::time::interval(self.spec.spacing);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            for seq in 0..self.spec.count {
+                tick.tick().await;
+                let client = client.clone();
+                let payload = payload.clone();
+                let timeout = self.timeout;
+                inflight.spawn(async move {
+                    let mut pinger = client.pinger(ip, ident).await;
+                    pinger.timeout(timeout);
+                    let seq16 = PingSequence(u16::try_from(seq % 65_536).unwrap_or(0));
+                    (seq, pinger.ping(seq16, &payload).await)
+                });
+            }
+            while let Some(joined) = inflight.join_next().await {
+                if let Ok(r) = joined {
+                    results.push(r);
+                }
             }
         }
         results.sort_by_key(|(seq, _)| *seq);
