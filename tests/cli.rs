@@ -134,23 +134,73 @@ fn demo_runs_the_simulator_and_the_appliance_and_writes_demo_json() {
         .local_addr()
         .expect("addr")
         .port();
+    let state = tempfile::tempdir().expect("tmp");
     let mut child = juknis()
-        .args(["demo", "--state-dir"])
+        .args(["demo", "--files-dir"])
         .arg(dir.path())
+        .arg("--state-dir")
+        .arg(state.path())
         .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("demo starts");
-    let info = dir.path().join("demo.json");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !info.exists() {
-        assert!(Instant::now() < deadline, "demo.json never written");
-        std::thread::sleep(Duration::from_millis(200));
+    // Its stdout, line by line, read on a thread so the pipe never fills.
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // The ready lines come once the portal path is healthy (the demo waits up to 60 s).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut printed = Vec::new();
+    let curl = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains("NIK look-up:") => break line,
+            Ok(line) => printed.push(line),
+            Err(e) => panic!("no ready curl line ({e}); printed so far: {printed:#?}"),
+        }
+    };
+    let rest: Vec<String> = std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(2)).ok())
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert!(
+        !rest.iter().any(|l| l.contains("not ready")),
+        "the demo gave up waiting for the portal path: {rest:#?}"
+    );
+    // `--state-dir` is the state folder itself, as for every other command; the demo's own
+    // files are in `--files-dir`.
+    for f in ["juknis.db", "secrets.yaml", "users.db"] {
+        assert!(state.path().join(f).exists(), "{f} in the state dir");
     }
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !state.path().join("state").exists(),
+        "no state/ folder inside"
+    );
+    for f in ["demo.json", "topology/demo.yaml"] {
+        assert!(dir.path().join(f).exists(), "{f} in the files dir");
+    }
+    assert!(
+        !dir.path().join("state").exists(),
+        "the state dir was given"
+    );
+    let info = dir.path().join("demo.json");
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&info).expect("read")).expect("json");
+    let token = v["api_token"].as_str().expect("api_token");
+    assert!(
+        curl.contains(token) && curl.contains(v["samples"]["found"].as_str().expect("nik")),
+        "the printed curl carries demo.json's token and sample NIK: {curl}"
+    );
     // It holds the demo's API token and admin password: the owner's eyes only.
     #[cfg(unix)]
     {
@@ -159,7 +209,8 @@ fn demo_runs_the_simulator_and_the_appliance_and_writes_demo_json() {
         assert_eq!(mode & 0o077, 0, "demo.json mode {mode:o}");
     }
 
-    // Once the probes have seen the path, a look-up goes through to the simulator and back.
+    // The first look-up right after the ready line goes through to the simulator and back,
+    // with no waiting of its own.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -167,27 +218,6 @@ fn demo_runs_the_simulator_and_the_appliance_and_writes_demo_json() {
         .expect("rt");
     let (status, cache, body) = rt.block_on(async {
         let client = reqwest::Client::new();
-        // Wait for the probes to call the portal path healthy (as a client honouring
-        // Retry-After would), then look up once.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let h: serde_json::Value = client
-                .get(format!("http://127.0.0.1:{port}/healthz"))
-                .send()
-                .await
-                .expect("healthz")
-                .json()
-                .await
-                .expect("json");
-            if h["paths"][0]["state"] == "healthy" {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the portal path never became healthy: {h}"
-            );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
         let r = client
             .post(format!("http://127.0.0.1:{port}/api/v1/lookup"))
             .bearer_auth(v["api_token"].as_str().unwrap_or_default())

@@ -21,9 +21,15 @@ const DEMO_PORTAL: &str = "https://127.0.0.5:18443";
 /// Arguments of `juknis demo`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Where the demo keeps its files (default: a new folder under the system temp dir).
+    /// The state folder, as for every other command (default: `state/` inside the files
+    /// folder).
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Where the demo writes `demo.json`, its topology, probe profiles and documents
+    /// (`dokumen/`): outside the state folder, whose zero-storage scan would find the sample
+    /// NIKs of `demo.json` (default: a new folder under the system temp dir).
+    #[arg(long, value_name = "DIR")]
+    files_dir: Option<PathBuf>,
     /// Address of the appliance's dashboard and API.
     #[arg(long, default_value = "127.0.0.1:9180", value_name = "ADDR")]
     listen: SocketAddr,
@@ -52,9 +58,10 @@ struct DemoInfo {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let dir = args.state_dir.unwrap_or_else(|| {
+    let dir = args.files_dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("juknis-demo-{}", std::process::id()))
     });
+    let state_dir = args.state_dir.unwrap_or_else(|| dir.join("state"));
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -62,7 +69,7 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(super::EXIT_INTERNAL);
         }
     };
-    match rt.block_on(demo(&dir, args.listen)) {
+    match rt.block_on(demo(&dir, state_dir, args.listen)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo: {e:#}");
@@ -71,7 +78,7 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
+async fn demo(dir: &Path, state_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     super::serve::shutdown_on_signal(cancel.clone());
 
@@ -97,7 +104,6 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
             "{id: data-balikan, ",
             &format!("{{id: data-balikan, tls_pin: \"{fingerprint}\", "),
         );
-    let state_dir = dir.join("state");
     let api_token = write_secrets(&state_dir)?;
     let secrets = super::serve::load_secrets(&state_dir).context("loading the demo's secrets")?;
     // A first admin, so the dashboard can be used at once (only when there is none yet).
@@ -110,6 +116,7 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     std::fs::write(&topo_file, text)?;
     super::write_profiles(&dir.join("probes"))?;
     let (t, profiles) = super::probe::load(&topo_file).map_err(anyhow::Error::msg)?;
+    let portal_path = portal_path(&t);
     let mut documents = render_documents(&t, &dir.join("dokumen"))?;
     // Half a year of synthetic history, so the dashboard's history and the study have data.
     let kinds: std::collections::BTreeMap<String, String> = profiles
@@ -143,6 +150,7 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
         }
     };
 
+    let state_dir_shown = state_dir.clone();
     let app = super::serve::start(
         super::serve::Options {
             topology: t,
@@ -180,6 +188,24 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     };
     // It holds the demo's API token and admin password: readable by the owner only.
     write_private(&dir.join("demo.json"), &serde_json::to_vec_pretty(&info)?)?;
+    // The ready lines only once a look-up can go through: until the probes have seen the
+    // portal path healthy, the gate refuses look-ups.
+    println!(
+        "juknis demo is starting: waiting for the probes to find the Web Portal path healthy \
+         (usually 10-20 s, at most {} s)",
+        READY_WITHIN.as_secs()
+    );
+    let not_ready = match &portal_path {
+        Some(path) => tokio::select! {
+            r = wait_healthy(&info.url, path, READY_WITHIN) => r.err(),
+            () = cancel.cancelled() => {
+                app.wait().await?;
+                sim.shutdown().await;
+                return Ok(());
+            }
+        },
+        None => Some("the demo topology has no Web Portal path".to_string()),
+    };
     println!("juknis demo is running (Ctrl-C to stop)");
     println!("  dashboard/API: {}", info.url);
     match &info.operator {
@@ -203,13 +229,72 @@ async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
         "  simulator:     {} (SHA-256 {})",
         info.simulator, info.simulator_fingerprint
     );
+    println!("  state folder:  {}", state_dir_shown.display());
     println!("  files:         {}", dir.display());
     for d in &info.documents {
         println!("    {}", d.display());
     }
+    if let Some(why) = not_ready {
+        println!(
+            "  not ready yet: after {} s {why}; look-ups are refused until {}healthz shows \
+             the path \"healthy\"",
+            READY_WITHIN.as_secs(),
+            info.url
+        );
+    }
     app.wait().await?;
     sim.shutdown().await;
     Ok(())
+}
+
+/// How long the demo waits for the portal path to be healthy before it prints its ready lines
+/// anyway, with what is wrong.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The id of the path to the Web Portal (the one NIK look-ups take).
+fn portal_path(t: &topology::Topology) -> Option<String> {
+    t.paths.iter().find_map(|p| {
+        let n = t.node(&p.service)?;
+        (n.kind == topology::NodeKind::Service(topology::ServiceKind::WebPortal))
+            .then(|| p.id.to_string())
+    })
+}
+
+/// Poll the appliance's own `/healthz`, as a user would, until `path` is healthy. After
+/// `within`, the error says the path's last state and reason (or why `/healthz` could not be
+/// read).
+async fn wait_healthy(url: &str, path: &str, within: std::time::Duration) -> Result<(), String> {
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + within;
+    let mut last = format!("{url}healthz never answered");
+    loop {
+        match client.get(format!("{url}healthz")).send().await {
+            Ok(r) => match r.json::<serde_json::Value>().await {
+                Ok(h) => {
+                    let p = h["paths"]
+                        .as_array()
+                        .and_then(|ps| ps.iter().find(|p| p["path"] == path));
+                    match p {
+                        Some(p) if p["state"] == "healthy" => return Ok(()),
+                        Some(p) => {
+                            last = format!(
+                                "the path `{path}` is {} ({})",
+                                p["state"].as_str().unwrap_or("?"),
+                                p["reason"].as_str().unwrap_or("")
+                            );
+                        }
+                        None => last = format!("{url}healthz does not list the path `{path}`"),
+                    }
+                }
+                Err(e) => last = format!("{url}healthz is not JSON: {e}"),
+            },
+            Err(e) => last = format!("{url}healthz: {e}"),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(last);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 /// The demo's secrets: the simulator's sandbox accounts and a fresh API token for the demo

@@ -69,13 +69,44 @@ impl<'de> Visitor<'de> for NodeVisitor {
 }
 
 /// The keys allowed at one level of the schema, and the schema of each key's value.
+#[derive(Debug)]
 pub enum Schema {
     /// A mapping with these keys (each with its own schema).
-    Map(&'static [(&'static str, Schema)]),
+    Map(Vec<(&'static str, Schema)>),
     /// A list whose items follow the schema.
-    List(&'static Schema),
+    List(Box<Schema>),
     /// Anything: a scalar, or a structure checked elsewhere.
     Any,
+}
+
+/// The shape of the YAML a type reads, derived from the type itself (`raw_struct!` in
+/// `raw.rs` implements it for the file's structs from their own field list), so the unknown-key
+/// pass can never drift from what the typed pass accepts.
+pub trait Shape {
+    fn schema() -> Schema;
+}
+
+macro_rules! any_shape {
+    ($($t:ty),*) => { $(impl Shape for $t { fn schema() -> Schema { Schema::Any } })* };
+}
+any_shape!(String, bool, u16, u32, u64, f64);
+
+impl<T: Shape> Shape for Option<T> {
+    fn schema() -> Schema {
+        T::schema()
+    }
+}
+
+impl<T: Shape> Shape for Vec<T> {
+    fn schema() -> Schema {
+        Schema::List(Box::new(T::schema()))
+    }
+}
+
+impl<T: Shape> Shape for Spanned<T> {
+    fn schema() -> Schema {
+        T::schema()
+    }
 }
 
 /// The `context` of a key at the top level of the file.

@@ -59,7 +59,12 @@ pub fn parse(
     match serde_saphyr::from_str::<TreeNode>(text) {
         Ok(tree) => {
             let mut unknown = Vec::new();
-            tree::unknown_keys(&tree, &raw::SCHEMA, "", &mut unknown);
+            tree::unknown_keys(
+                &tree,
+                &<raw::File as tree::Shape>::schema(),
+                "",
+                &mut unknown,
+            );
             for u in unknown {
                 if looks_secret(&u.key, u.context == tree::TOP_LEVEL) {
                     // Only the key is named: the value may be the secret itself.

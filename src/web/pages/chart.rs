@@ -60,21 +60,100 @@ impl Frame {
     }
 }
 
-/// A "nice" axis top above `max`.
-fn nice(max: f64) -> f64 {
-    if max <= 0.0 || !max.is_finite() {
-        return 1.0;
-    }
-    let mag = 10f64.powf(max.log10().floor());
-    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        if m * mag >= max {
-            return m * mag;
-        }
-    }
-    10.0 * mag
+/// How a value is shown on an axis: multiplied by `scale` (seconds to milliseconds, a
+/// fraction to percent, ...) and followed by `suffix`.
+#[derive(Clone, Copy, Debug)]
+pub struct Unit {
+    pub scale: f64,
+    pub suffix: &'static str,
 }
 
-fn open(s: &mut String, f: &Frame, title: &str, fmt: &dyn Fn(f64) -> String) {
+impl Unit {
+    /// Seconds shown as milliseconds.
+    pub const MS: Unit = Unit {
+        scale: 1000.0,
+        suffix: " ms",
+    };
+    /// Fractions shown as percent.
+    pub const PERCENT: Unit = Unit {
+        scale: 100.0,
+        suffix: " %",
+    };
+
+    /// Bits per second, in Mbps from 1 Mbps up and in Kbps below.
+    pub fn bandwidth(max_bps: f64) -> Unit {
+        if max_bps >= 1e6 {
+            Unit {
+                scale: 1e-6,
+                suffix: " Mbps",
+            }
+        } else {
+            Unit {
+                scale: 1e-3,
+                suffix: " Kbps",
+            }
+        }
+    }
+}
+
+/// A value axis in display units: `n` intervals of `step` from 0, so its top is `n * step`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Ticks {
+    step: f64,
+    n: u32,
+}
+
+impl Ticks {
+    /// The smallest "nice" step (1, 2, 2.5 or 5 times a power of ten) that covers `max`
+    /// in at most five intervals; that leaves three to five.
+    fn over(max: f64) -> Ticks {
+        let max = if max > 0.0 && max.is_finite() {
+            max
+        } else {
+            1.0
+        };
+        let raw = max / 5.0;
+        let mag = 10f64.powf(raw.log10().floor());
+        let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * mag)
+            .find(|s| *s * (1.0 + 1e-9) >= raw)
+            .unwrap_or(10.0 * mag);
+        let n = (max / step - 1e-9).ceil().max(1.0);
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "n is between 1 and 5 by construction"
+        )]
+        let n = n as u32;
+        Ticks { step, n }
+    }
+
+    fn top(self) -> f64 {
+        self.step * f64::from(self.n)
+    }
+
+    /// As many decimals as the step needs to tell the ticks apart (0.25 needs two, 0.5
+    /// one, 20 none).
+    fn decimals(self) -> usize {
+        (0..6)
+            .find(|d| {
+                let x = self.step * 10f64.powi(*d);
+                (x - x.round()).abs() < 1e-6 * x.max(1.0)
+            })
+            .map_or(6, |d| d as usize)
+    }
+
+    /// The labels from the bottom up.
+    fn labels(self, unit: Unit) -> Vec<String> {
+        let d = self.decimals();
+        (0..=self.n)
+            .map(|i| format!("{:.*}{}", d, self.step * f64::from(i), unit.suffix))
+            .collect()
+    }
+}
+
+fn open(s: &mut String, f: &Frame, title: &str, ticks: Ticks, unit: Unit) {
     let _ = write!(
         s,
         "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{title}\" xmlns=\"http://www.w3.org/2000/svg\">"
@@ -85,16 +164,16 @@ fn open(s: &mut String, f: &Frame, title: &str, fmt: &dyn Fn(f64) -> String) {
         W - L - R,
         H - T - B
     );
-    for i in 0..=4 {
-        let v = f.top * f64::from(i) / 4.0;
+    for (i, label) in ticks.labels(unit).into_iter().enumerate() {
+        #[expect(clippy::cast_precision_loss, reason = "at most six ticks")]
+        let v = f.top * i as f64 / f64::from(ticks.n);
         let y = f.y(v);
         let _ = write!(
             s,
-            "<line x1=\"{L}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#eaeef2\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" class=\"ax\">{}</text>",
+            "<line x1=\"{L}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#eaeef2\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" class=\"ax\">{label}</text>",
             W - R,
             L - 6.0,
             y + 4.0,
-            fmt(v)
         );
     }
     for (i, anchor) in [(0, "start"), (1, "middle"), (2, "end")] {
@@ -117,13 +196,14 @@ pub fn smoke(points: &[Point], from: i64, to: i64, step: i64, title: &str) -> St
         .iter()
         .filter_map(|p| p.max.or(p.p90).or(p.p50))
         .fold(0.0, f64::max);
+    let ticks = Ticks::over(max * Unit::MS.scale);
     let f = Frame {
         from,
         to,
-        top: nice(max * 1000.0) / 1000.0,
+        top: ticks.top() / Unit::MS.scale,
     };
     let mut s = String::new();
-    open(&mut s, &f, title, &|v| format!("{:.0} ms", v * 1000.0));
+    open(&mut s, &f, title, ticks, Unit::MS);
     let w = (f.x(from + step) - f.x(from)).max(1.0);
     for p in points {
         let x = f.x(p.t);
@@ -169,47 +249,87 @@ pub fn smoke(points: &[Point], from: i64, to: i64, step: i64, title: &str) -> St
     s
 }
 
-/// A plain line of `(t, value)`, gaps where there is no value.
+/// How a [`line`] is coloured.
+#[derive(Clone, Copy, Debug)]
+pub enum Stroke {
+    /// One colour throughout.
+    Fixed(&'static str),
+    /// Values are loss fractions: each segment takes the [`loss_colour`] of the worse of
+    /// its two ends, so the line reads with the same legend as the latency median.
+    ByLoss,
+}
+
+/// A line of `(t, value)`, gaps where there is no value.
 pub fn line(
     points: &[(i64, Option<f64>)],
     from: i64,
     to: i64,
     step: i64,
     title: &str,
-    colour: &str,
-    fmt: &dyn Fn(f64) -> String,
+    stroke: Stroke,
+    unit: Unit,
 ) -> String {
     let max = points.iter().filter_map(|p| p.1).fold(0.0, f64::max);
+    let ticks = Ticks::over(max * unit.scale);
     let f = Frame {
         from,
         to,
-        top: nice(max),
+        top: ticks.top() / unit.scale,
     };
     let mut s = String::new();
-    open(&mut s, &f, title, fmt);
+    open(&mut s, &f, title, ticks, unit);
     let half = (f.x(from + step) - f.x(from)) / 2.0;
-    let mut d = String::new();
-    let mut pen = false;
-    for (t, v) in points {
-        match v {
-            Some(v) => {
-                let _ = write!(
-                    d,
-                    "{}{:.1},{:.1} ",
-                    if pen { "L" } else { "M" },
-                    f.x(*t) + half,
-                    f.y(*v)
-                );
-                pen = true;
+    let at = |t: i64, v: f64| (f.x(t) + half, f.y(v));
+    match stroke {
+        Stroke::Fixed(colour) => {
+            let mut d = String::new();
+            let mut pen = false;
+            for (t, v) in points {
+                match v {
+                    Some(v) => {
+                        let (x, y) = at(*t, *v);
+                        let _ = write!(d, "{}{x:.1},{y:.1} ", if pen { "L" } else { "M" });
+                        pen = true;
+                    }
+                    None => pen = false,
+                }
             }
-            None => pen = false,
+            if !d.is_empty() {
+                let _ = write!(
+                    s,
+                    "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>"
+                );
+            }
         }
-    }
-    if !d.is_empty() {
-        let _ = write!(
-            s,
-            "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>"
-        );
+        Stroke::ByLoss => {
+            let mut prev: Option<(f64, f64, f64)> = None;
+            for (i, (t, v)) in points.iter().enumerate() {
+                let Some(v) = *v else {
+                    prev = None;
+                    continue;
+                };
+                let (x, y) = at(*t, v);
+                match prev {
+                    Some((px, py, pv)) => {
+                        let c = loss_colour(Some(pv.max(v)));
+                        let _ = write!(
+                            s,
+                            "<line x1=\"{px:.1}\" y1=\"{py:.1}\" x2=\"{x:.1}\" y2=\"{y:.1}\" stroke=\"{c}\" stroke-width=\"2\"/>"
+                        );
+                    }
+                    // A point with no neighbour on either side would be invisible as a line.
+                    None if points.get(i + 1).is_none_or(|n| n.1.is_none()) => {
+                        let c = loss_colour(Some(v));
+                        let _ = write!(
+                            s,
+                            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2\" fill=\"{c}\"/>"
+                        );
+                    }
+                    None => {}
+                }
+                prev = Some((x, y, v));
+            }
+        }
     }
     s.push_str("</svg>");
     s
@@ -219,12 +339,112 @@ pub fn line(
 mod tests {
     use super::*;
 
+    /// The value-axis labels of a chart, bottom up.
+    fn axis_labels(svg: &str, suffix: &str) -> Vec<String> {
+        svg.split("class=\"ax\">")
+            .skip(1)
+            .filter_map(|t| t.split('<').next())
+            .filter(|t| t.ends_with(suffix))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn series(values: &[f64]) -> Vec<(i64, Option<f64>)> {
+        (0i64..)
+            .zip(values)
+            .map(|(i, v)| (i * 60, Some(*v)))
+            .collect()
+    }
+
+    #[rstest::rstest]
+    #[case::rtt_under_a_millisecond(&[0.0002, 0.0005, 0.0008], &["0.0 ms", "0.2 ms", "0.4 ms", "0.6 ms", "0.8 ms"])]
+    #[case::rtt_tens_of_ms(&[0.020, 0.180], &["0 ms", "50 ms", "100 ms", "150 ms", "200 ms"])]
+    #[case::rtt_few_ms(&[0.0011, 0.0042], &["0 ms", "1 ms", "2 ms", "3 ms", "4 ms", "5 ms"])]
+    fn rtt_ticks_have_the_decimals_their_spacing_needs(
+        #[case] rtts: &[f64],
+        #[case] want: &[&str],
+    ) {
+        let pts: Vec<Point> = (0i64..)
+            .zip(rtts)
+            .map(|(i, r)| Point {
+                t: i * 60,
+                min: Some(r * 0.9),
+                p50: Some(*r),
+                p90: Some(*r),
+                max: Some(*r),
+                loss: Some(0.0),
+            })
+            .collect();
+        let svg = smoke(&pts, 0, 180, 60, "rtt");
+        assert_eq!(axis_labels(&svg, " ms"), want);
+    }
+
+    #[rstest::rstest]
+    #[case::loss_up_to_1_2_percent(&[0.0, 0.004, 0.012], Unit::PERCENT, &["0.00 %", "0.25 %", "0.50 %", "0.75 %", "1.00 %", "1.25 %"])]
+    #[case::loss_under_1_percent(&[0.0, 0.007], Unit::PERCENT, &["0.0 %", "0.2 %", "0.4 %", "0.6 %", "0.8 %"])]
+    #[case::no_loss_at_all(&[0.0, 0.0], Unit::PERCENT, &["0.0 %", "0.2 %", "0.4 %", "0.6 %", "0.8 %", "1.0 %"])]
+    #[case::loss_up_to_half(&[0.1, 0.5], Unit::PERCENT, &["0 %", "10 %", "20 %", "30 %", "40 %", "50 %"])]
+    #[case::jitter_a_third_of_a_ms(&[0.0001, 0.00035], Unit::MS, &["0.0 ms", "0.1 ms", "0.2 ms", "0.3 ms", "0.4 ms"])]
+    #[case::bandwidth_in_mbps(&[2e6, 42e6], Unit::bandwidth(42e6), &["0 Mbps", "10 Mbps", "20 Mbps", "30 Mbps", "40 Mbps", "50 Mbps"])]
+    #[case::bandwidth_in_kbps(&[120e3, 640e3], Unit::bandwidth(640e3), &["0 Kbps", "200 Kbps", "400 Kbps", "600 Kbps", "800 Kbps"])]
+    fn line_ticks_have_the_decimals_their_spacing_needs(
+        #[case] values: &[f64],
+        #[case] unit: Unit,
+        #[case] want: &[&str],
+    ) {
+        let svg = line(
+            &series(values),
+            0,
+            180,
+            60,
+            "x",
+            Stroke::Fixed("#000"),
+            unit,
+        );
+        assert_eq!(axis_labels(&svg, unit.suffix), want);
+    }
+
+    /// The stroke colours of a loss line's segments, in order (grid lines left out).
+    fn segment_colours(svg: &str) -> Vec<&str> {
+        svg.split("<line ")
+            .skip(1)
+            .filter_map(|l| l.split("stroke=\"").nth(1)?.split('"').next())
+            .filter(|c| *c != "#eaeef2")
+            .collect()
+    }
+
     #[test]
-    fn nice_tops() {
-        assert_eq!(nice(0.0), 1.0);
-        assert_eq!(nice(0.7), 1.0);
-        assert_eq!(nice(42.0), 50.0);
-        assert_eq!(nice(180.0), 200.0);
+    fn loss_line_is_coloured_by_the_legend() {
+        let svg = line(
+            &series(&[0.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0, 0.03]),
+            0,
+            480,
+            60,
+            "loss",
+            Stroke::ByLoss,
+            Unit::PERCENT,
+        );
+        let (green, violet, red) = (LOSS_LEGEND[0].0, LOSS_LEGEND[2].0, LOSS_LEGEND[4].0);
+        assert_eq!(
+            segment_colours(&svg),
+            [green, green, red, red, red, green, violet],
+            "a 0 % stretch is green, a segment touching 50 % red, one reaching 3 % violet"
+        );
+    }
+
+    #[test]
+    fn a_loss_point_alone_still_shows() {
+        let svg = line(
+            &[(0, Some(0.0)), (60, None), (120, Some(0.3)), (180, None)],
+            0,
+            240,
+            60,
+            "loss",
+            Stroke::ByLoss,
+            Unit::PERCENT,
+        );
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(svg.contains(&format!("fill=\"{}\"", LOSS_LEGEND[4].0)));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::State as AxState;
 use axum::response::Response;
 
-use super::chart::{self, LOSS_LEGEND, Point};
+use super::chart::{self, LOSS_LEGEND, Point, Stroke, Unit};
 use crate::web::dashboard::{Authed, Chrome, Dash, query_param, render};
 use crate::web::i18n::Text;
 
@@ -25,6 +25,9 @@ type Series = Vec<(i64, Option<f64>)>;
 pub struct Chart {
     pub title: &'static str,
     pub svg: String,
+    /// Whether the loss-colour legend goes under it (the latency median and the loss line
+    /// are coloured by it).
+    pub legend: bool,
 }
 
 #[derive(Template)]
@@ -125,38 +128,46 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
         };
         empty = points.is_empty();
         if !empty {
-            let loss: Vec<(i64, Option<f64>)> = points
-                .iter()
-                .map(|p| (p.t, p.loss.map(|l| l * 100.0)))
-                .collect();
+            let loss: Vec<(i64, Option<f64>)> = points.iter().map(|p| (p.t, p.loss)).collect();
             charts.push(Chart {
                 title: t.rtt,
                 svg: chart::smoke(&points, from, to, step, t.rtt),
+                legend: true,
             });
             charts.push(Chart {
                 title: t.loss,
-                svg: chart::line(&loss, from, to, step, t.loss, "#cf222e", &|v| {
-                    format!("{v:.0}%")
-                }),
+                svg: chart::line(&loss, from, to, step, t.loss, Stroke::ByLoss, Unit::PERCENT),
+                legend: true,
             });
             if jitter.iter().any(|j| j.1.is_some()) {
                 charts.push(Chart {
                     title: t.jitter,
-                    svg: chart::line(&jitter, from, to, step, t.jitter, "#8250df", &|v| {
-                        format!("{:.1} ms", v * 1000.0)
-                    }),
+                    svg: chart::line(
+                        &jitter,
+                        from,
+                        to,
+                        step,
+                        t.jitter,
+                        Stroke::Fixed("#8250df"),
+                        Unit::MS,
+                    ),
+                    legend: false,
                 });
             }
             if bw.iter().any(|b| b.1.is_some()) {
+                let max = bw.iter().filter_map(|b| b.1).fold(0.0, f64::max);
                 charts.push(Chart {
                     title: t.bandwidth,
-                    svg: chart::line(&bw, from, to, step, t.bandwidth, "#0969da", &|v| {
-                        if v >= 1e6 {
-                            format!("{:.1} Mbps", v / 1e6)
-                        } else {
-                            format!("{:.0} Kbps", v / 1e3)
-                        }
-                    }),
+                    svg: chart::line(
+                        &bw,
+                        from,
+                        to,
+                        step,
+                        t.bandwidth,
+                        Stroke::Fixed("#0969da"),
+                        Unit::bandwidth(max),
+                    ),
+                    legend: false,
                 });
             }
         }
