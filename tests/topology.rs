@@ -396,6 +396,8 @@ fn the_reflector_is_off_unless_the_topology_lists_its_peers() {
     let bad = format!("{demo}\nreflector:\n  peers: [semua]\n");
     let e = parse(&bad).expect_err("not an address").to_string();
     assert!(e.contains("`semua` is not an IP address"), "{e}");
+}
+
 /// The demo with a VPN backup for the Web Portal: its own link, source address, interface,
 /// URL and pin.
 fn demo_with_backup(egress: &str) -> String {

@@ -794,6 +794,8 @@ fn auto_trace(shared: &Shared, path: String, store: std::sync::mpsc::SyncSender<
             Err(e) => tracing::warn!(path = %path, error = %e, "the incident's trace failed"),
         },
     );
+}
+
 /// The metric children of one target, looked up on first use and kept: each label lookup hashes
 /// every label value and takes the vector's lock, a dozen times a round, which at a thousand
 /// targets a second was a visible share of the appliance's CPU. A child is created when the

@@ -264,6 +264,9 @@ fn a_trace_is_kept_with_the_incident_open_on_its_path() {
     );
     assert_eq!(by_id(after).incident_id, None, "the incident had ended");
     assert_eq!(traces[0].id, after, "newest first");
+}
+
+#[test]
 fn bandwidth_details_round_trip_and_an_undetermined_round_has_no_figure() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut s = Store::open(&dir.path().join("juknis.db")).expect("create");
