@@ -56,8 +56,28 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     private_file(path);
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
+    retry_busy(|| conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)))?;
     Ok(conn)
+}
+
+/// Run `f` again while SQLite answers "database is locked" without having waited: the busy
+/// handler is not called in every case (a new file switching to WAL while another process
+/// does the same, or the first reader of a new WAL), so wait here too, up to [`BUSY_TIMEOUT`].
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Make `path` (and its `-wal`, `-shm` files when they exist) 0600, creating `path` empty when
@@ -87,7 +107,7 @@ fn private_file(path: &Path) {
 /// several processes opening a new file at once one migrates and the others, having waited for
 /// its lock (the busy timeout), find the schema current. A failed step rolls everything back.
 pub fn migrate(conn: &Connection, migrations: &[&str]) -> Result<(), MigrateError> {
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let tx = retry_busy(|| Transaction::new_unchecked(conn, TransactionBehavior::Immediate))?;
     let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
     if found > known {

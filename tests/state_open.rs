@@ -128,9 +128,7 @@ fn healthz(port: u16) -> Option<String> {
         .ok()?;
     let mut body = String::new();
     s.read_to_string(&mut body).ok()?;
-    body.starts_with("HTTP/1.0 200")
-        .then_some(body)
-        .or_else(|| body.starts_with("HTTP/1.1 200").then_some(body))
+    (body.starts_with("HTTP/1.0 200") || body.starts_with("HTTP/1.1 200")).then_some(body)
 }
 
 #[test]
@@ -142,7 +140,9 @@ fn many_processes_open_one_new_state_folder_then_serve_starts() {
 
     // Last: serve starts on a new folder while others open it too.
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let config = tmp.path().join("demo.yaml");
+    // The demo topology names its probe profiles as `../probes`.
+    std::fs::create_dir_all(tmp.path().join("cfg")).expect("mkdir");
+    let config = tmp.path().join("cfg/demo.yaml");
     let demo = std::fs::read_to_string(root.join("topology/demo.yaml")).expect("demo");
     std::fs::write(&config, demo.replace(", probes: [icmp, tls]", "")).expect("write");
     let probes = tmp.path().join("probes");
