@@ -13,6 +13,8 @@ if [ "$what" = test ]; then
   # snmpd: the SNMP interface probe is tested against a real net-snmp agent (tests/probe_snmp.rs).
   # `time` (GNU /usr/bin/time) measures peak memory in scripts/bench-study.sh.
   packages+=(iproute2 iputils-ping iperf3 poppler-utils prometheus systemd chromium chromium-driver snmpd time)
+  # unzip: tests/study.rs opens the .docx study (a zip) with it.
+  packages+=(unzip)
 fi
 
 missing=()

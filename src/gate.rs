@@ -414,7 +414,7 @@ impl Gate {
         pc.timeout = cfg.timeout;
         pc.elements = portal::Elements::of(&t.agreement.elements);
         let client = portal::Client::new(pc)?;
-        std::fs::create_dir_all(&cfg.state_dir).map_err(|source| Error::StateDir {
+        crate::sqlite::create_state_dir(&cfg.state_dir).map_err(|source| Error::StateDir {
             dir: cfg.state_dir.clone(),
             source,
         })?;

@@ -210,7 +210,7 @@ pub struct Store {
 impl Store {
     /// Open (and create or migrate) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let conn = Connection::open(path).map_err(|source| Error::Open {
+        let conn = crate::sqlite::open(path).map_err(|source| Error::Open {
             path: path.display().to_string(),
             source,
         })?;
@@ -239,28 +239,21 @@ impl Store {
 
     /// A store in memory, for tests and one-shot commands.
     pub fn in_memory() -> Result<Self, Error> {
-        Self::init(Connection::open_in_memory()?, ":memory:")
+        let conn = Connection::open_in_memory()?;
+        conn.busy_timeout(crate::sqlite::BUSY_TIMEOUT)?;
+        Self::init(conn, ":memory:")
     }
 
     fn init(conn: Connection, path: &str) -> Result<Self, Error> {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(Error::TooNew {
+        crate::sqlite::migrate(&conn, MIGRATIONS).map_err(|e| match e {
+            crate::sqlite::MigrateError::Sql(e) => Error::Sql(e),
+            crate::sqlite::MigrateError::TooNew { found, known } => Error::TooNew {
                 path: path.to_string(),
-                found: version,
+                found,
                 known,
-            });
-        }
-        for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.unchecked_transaction()?;
-            tx.execute_batch(step)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
-            tx.commit()?;
-        }
+            },
+        })?;
         Ok(Self { conn })
     }
 

@@ -118,6 +118,11 @@ fn systemd_accepts_the_unit_and_scores_it_ok() {
         .and_then(|(_, rest)| rest.split_whitespace().next())
         .and_then(|s| s.parse::<f64>().ok())
     else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and the exposure score could not be read (systemd 250 or later has \
+             --offline): {text}"
+        );
         eprintln!("skipped the score: this systemd-analyze has no --offline ({text})");
         return;
     };

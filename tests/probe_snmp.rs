@@ -654,19 +654,24 @@ fn probe_once_shows_the_link_and_serve_stores_and_exports_it() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("port");
-    let _serve = Serve(
+    let mut serve = Serve(
         Command::new(env!("CARGO_BIN_EXE_juknis"))
             .args(["serve", "--config"])
             .arg(&config)
             .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
             .arg(&state)
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("serve.log")).expect("log"))
             .spawn()
             .expect("juknis serve starts"),
     );
+    let serve_log = || std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
     let db = state.join("juknis.db");
     let deadline = Instant::now() + Duration::from_secs(40);
     let sample = loop {
+        // This poller and serve may create the store at the same moment: both must succeed.
+        if let Ok(Some(status)) = serve.0.try_wait() {
+            panic!("juknis serve exited ({status}):\n{}", serve_log());
+        }
         let found = juknis::store::Store::open(&db)
             .ok()
             .and_then(|s| s.samples("wan-kominfo", "snmp", 0, i64::MAX).ok())
@@ -676,7 +681,8 @@ fn probe_once_shows_the_link_and_serve_stores_and_exports_it() {
         }
         assert!(
             Instant::now() < deadline,
-            "no SNMP sample with a rate in the store"
+            "no SNMP sample with a rate in the store; serve's log:\n{}",
+            serve_log()
         );
         std::thread::sleep(Duration::from_millis(500));
     };
@@ -698,7 +704,11 @@ fn probe_once_shows_the_link_and_serve_stores_and_exports_it() {
         !metrics.contains("juknis_target_state{node=\"wan-kominfo\""),
         "{metrics}"
     );
-    if on_path("promtool") {
+    let promtool_missing = (!on_path("promtool")).then(|| {
+        "promtool is not installed (Debian package prometheus; scripts/install-deps.sh test)"
+            .to_owned()
+    });
+    if !skip(promtool_missing) {
         let mut promtool = Command::new("promtool")
             .args(["check", "metrics"])
             .stdin(Stdio::piped())

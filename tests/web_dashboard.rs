@@ -275,18 +275,12 @@ async fn english_on_request_and_remembered() {
     assert!(body.contains("Riwayat"), "Bahasa Indonesia by default");
 }
 
-#[tokio::test]
-async fn balikan_csv_upload_lands_in_the_outbox() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let app = app(dir.path());
+/// Upload one of the balikan fixtures from the dashboard's form; the page's status and body.
+async fn upload_balikan(dir: &std::path::Path, fixture: &str) -> (u16, String) {
+    let app = app(dir);
     let (cookie, csrf) = login(&app, "opnda").await;
-    let csv = std::fs::read_dir(root().join("tests/fixtures/balikan"))
-        .expect("fixtures")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n == "baik.csv"))
-        .map(|p| std::fs::read_to_string(p).expect("csv"))
-        .expect("a valid fixture");
+    let csv = std::fs::read_to_string(root().join("tests/fixtures/balikan").join(fixture))
+        .expect("fixture");
     let boundary = "XyZ";
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bansos.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
@@ -300,8 +294,60 @@ async fn balikan_csv_upload_lands_in_the_outbox() {
         .body(Body::from(body))
         .expect("request");
     let (res, body) = send(&app, req).await;
-    assert_eq!(res.status(), 200, "{body}");
-    assert!(body.contains("id=\"report\""), "{body}");
+    (res.status().as_u16(), body)
+}
+
+#[tokio::test]
+async fn balikan_csv_upload_lands_in_the_outbox() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (status, body) = upload_balikan(dir.path(), "baik.csv").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("class=\"ok\" id=\"report\"") && body.contains("3 diterima"),
+        "{body}"
+    );
+    // Each row of the file is in the outbox, waiting to be sent.
+    let outbox = juknis::outbox::Outbox::open(dir.path()).expect("outbox");
+    assert_eq!(outbox.counts().expect("counts").pending, 3);
+    let csv =
+        std::fs::read_to_string(root().join("tests/fixtures/balikan/baik.csv")).expect("fixture");
+    for row in csv.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let cells: Vec<&str> = row.split(',').collect();
+        let e = juknis::outbox::row::validate(&juknis::outbox::row::RawRow {
+            nik: cells[0].into(),
+            recipient_id: cells[1].into(),
+            aid: cells[2].into(),
+        })
+        .expect("a valid row");
+        assert_eq!(
+            outbox
+                .lookup(&e.nik, &e.recipient_id, e.aid)
+                .expect("lookup"),
+            Some(juknis::outbox::RecordState::Pending),
+            "{row}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_broken_balikan_csv_shows_each_lines_error_and_queues_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (status, body) = upload_balikan(dir.path(), "struktur_rusak.csv").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("class=\"alert\" id=\"report\""), "{body}");
+    for line in [
+        "baris 3: 4 kolom",
+        "baris 4: 2 kolom",
+        "baris 5: tanda kutip",
+    ] {
+        assert!(body.contains(line), "{line}: {body}");
+    }
+    let outbox = juknis::outbox::Outbox::open(dir.path()).expect("outbox");
+    assert_eq!(
+        outbox.counts().expect("counts").pending,
+        0,
+        "nothing queued"
+    );
 }
 
 #[tokio::test]

@@ -196,7 +196,7 @@ impl Running {
 
 /// Start probes, health, store and the HTTP server. Returns once the port is bound.
 pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<Running> {
-    std::fs::create_dir_all(&opts.state_dir)
+    crate::sqlite::create_state_dir(&opts.state_dir)
         .with_context(|| format!("creating the state folder {}", opts.state_dir.display()))?;
     let db = opts.state_dir.join("juknis.db");
     let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;

@@ -128,7 +128,7 @@ fn add(args: AddArgs) -> ExitCode {
         eprintln!("--role must be admin, technician or operator");
         return ExitCode::from(super::EXIT_BAD_CONFIG);
     };
-    if let Err(e) = std::fs::create_dir_all(&args.state_dir) {
+    if let Err(e) = crate::sqlite::create_state_dir(&args.state_dir) {
         eprintln!("creating {}: {e}", args.state_dir.display());
         return ExitCode::from(super::EXIT_INTERNAL);
     }

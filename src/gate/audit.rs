@@ -178,7 +178,9 @@ impl Row {
     }
 }
 
-const SCHEMA: &str = "
+/// Schema steps, applied in order; the index + 1 is the version. Step 1 is the schema as it was
+/// before versions were kept (`IF NOT EXISTS`: such a file is at version 0 and has it).
+const MIGRATIONS: &[&str] = &["
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     ts TEXT NOT NULL,
@@ -197,7 +199,7 @@ CREATE TABLE IF NOT EXISTS audit_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL,
     hash TEXT NOT NULL
-);";
+);"];
 
 struct Writer {
     path: PathBuf,
@@ -241,15 +243,18 @@ impl Log {
             path: path.clone(),
             source,
         };
-        let conn = Connection::open(&path).map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
+        let conn = crate::sqlite::open(&path).map_err(sql)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
         conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
-        conn.execute_batch(SCHEMA).map_err(sql)?;
+        crate::sqlite::migrate(&conn, MIGRATIONS).map_err(|e| match e {
+            crate::sqlite::MigrateError::Sql(e) => sql(e),
+            e @ crate::sqlite::MigrateError::TooNew { .. } => Error::Damaged {
+                path: path.clone(),
+                detail: e.to_string(),
+            },
+        })?;
         let last: Option<(i64, String)> = conn
             .query_row(
                 "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",

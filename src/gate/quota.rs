@@ -29,6 +29,14 @@ pub enum Error {
         /// Cause.
         source: rusqlite::Error,
     },
+    /// The file was written by a newer juknis.
+    #[error("quota store {path}: {detail}", path = path.display())]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// The versions.
+        detail: String,
+    },
 }
 
 /// Today's quota is spent.
@@ -89,6 +97,28 @@ pub fn until_next_wib_day(t: DateTime<Utc>) -> Duration {
 /// How often an unlimited quota's count is written.
 const UNLIMITED_FLUSH_EVERY: u64 = 64;
 
+/// Schema steps, applied in order; the index + 1 is the version. Step 1 is the table as it was
+/// before versions were kept (`IF NOT EXISTS`: such a file is at version 0 and has it).
+const MIGRATIONS: &[&str] =
+    &["CREATE TABLE IF NOT EXISTS quota (day TEXT PRIMARY KEY, used INTEGER NOT NULL)"];
+
+/// Open (or create) the quota database and bring its schema up to date.
+fn open_migrated(path: &Path) -> Result<Connection, Error> {
+    let sql = |source| Error::Sql {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = crate::sqlite::open(path).map_err(sql)?;
+    crate::sqlite::migrate(&conn, MIGRATIONS).map_err(|e| match e {
+        crate::sqlite::MigrateError::Sql(e) => sql(e),
+        e @ crate::sqlite::MigrateError::TooNew { .. } => Error::TooNew {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        },
+    })?;
+    Ok(conn)
+}
+
 fn load(conn: &Connection, day: NaiveDate) -> rusqlite::Result<u64> {
     let used: Option<i64> = conn
         .query_row(
@@ -113,18 +143,11 @@ impl Quota {
             path: path.clone(),
             source,
         };
-        let conn = Connection::open(&path).map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
+        let conn = open_migrated(&path)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
         conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS quota (day TEXT PRIMARY KEY, used INTEGER NOT NULL)",
-        )
-        .map_err(sql)?;
         let day = wib_day(clock.now());
         let used = load(&conn, day).map_err(sql)?;
         Ok(Quota {
@@ -284,13 +307,7 @@ pub fn write_history(state_dir: &Path, days: &[(NaiveDate, u64)]) -> Result<(), 
         path: path.clone(),
         source,
     };
-    let mut conn = Connection::open(&path).map_err(sql)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(sql)?;
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS quota (day TEXT PRIMARY KEY, used INTEGER NOT NULL)",
-    )
-    .map_err(sql)?;
+    let mut conn = open_migrated(&path)?;
     let tx = conn.transaction().map_err(sql)?;
     {
         let mut st = tx

@@ -197,7 +197,7 @@ fn load_or_create_key(path: &Path) -> Result<[u8; 32], Error> {
 impl Outbox {
     /// Open (or create) the outbox in `state_dir`: `outbox.sqlite` and its hashing key.
     pub fn open(state_dir: &Path) -> Result<Outbox, Error> {
-        std::fs::create_dir_all(state_dir).map_err(|source| Error::Io {
+        crate::sqlite::create_state_dir(state_dir).map_err(|source| Error::Io {
             path: state_dir.display().to_string(),
             source,
         })?;
@@ -212,11 +212,7 @@ impl Outbox {
                 source,
             }
         };
-        let mut conn = Connection::open(&db).map_err(err("open"))?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(err("set busy timeout"))?;
-        conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
-            .map_err(err("enable WAL"))?;
+        let conn = crate::sqlite::open(&db).map_err(err("open"))?;
         // FULL: a delivered mark survives a power cut, not only a killed process.
         // secure_delete: the erased NIKs of delivered records are zeroed in the file's pages,
         // not left as free space.
@@ -224,26 +220,18 @@ impl Outbox {
             "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
         )
         .map_err(err("set pragmas"))?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err("begin migration"))?;
-        let version: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err("read schema version"))?;
-        let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
-        if version > known {
-            return Err(Error::TooNew {
-                path,
-                found: version,
+        crate::sqlite::migrate(&conn, MIGRATIONS).map_err(|e| match e {
+            crate::sqlite::MigrateError::Sql(source) => Error::Db {
+                path: path.clone(),
+                operation: "migrate",
+                source,
+            },
+            crate::sqlite::MigrateError::TooNew { found, known } => Error::TooNew {
+                path: path.clone(),
+                found,
                 known,
-            });
-        }
-        for (i, step) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            tx.execute_batch(step).map_err(err("migrate"))?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)
-                .map_err(err("migrate"))?;
-        }
-        tx.commit().map_err(err("commit migration"))?;
+            },
+        })?;
         Ok(Outbox {
             inner: Arc::new(Inner {
                 path,

@@ -58,6 +58,8 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("user database {path}: {detail}")]
+    TooNew { path: PathBuf, detail: String },
     #[error("user name must be 1 to 64 letters, digits, '.', '-' or '_'")]
     BadName,
     #[error("password must be at least {0} characters")]
@@ -124,6 +126,23 @@ impl Default for Lockout {
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 10;
 
+/// Schema steps of `users.db`, applied in order; the index + 1 is the version. Step 1 is the
+/// table as it was before versions were kept (`IF NOT EXISTS`: such a file is at version 0 and
+/// has it).
+const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        nda INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER NOT NULL DEFAULT 0,
+        created_s INTEGER NOT NULL
+     );",
+    // 2: log-in throttling per typed name (as an HMAC) and source address, and the server key
+    // of the log-in form's token (issue 18).
+    THROTTLE_SCHEMA,
+];
+
 /// The user database.
 pub struct Users {
     path: PathBuf,
@@ -165,22 +184,14 @@ impl Users {
             path: path.clone(),
             source,
         };
-        let conn = Connection::open(&path).map_err(sql)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL;
-             CREATE TABLE IF NOT EXISTS users (
-                name TEXT PRIMARY KEY,
-                role TEXT NOT NULL,
-                hash TEXT NOT NULL,
-                nda INTEGER NOT NULL DEFAULT 0,
-                failed INTEGER NOT NULL DEFAULT 0,
-                locked_until INTEGER NOT NULL DEFAULT 0,
-                created_s INTEGER NOT NULL
-             );",
-        )
-        .map_err(sql)?;
-        conn.execute_batch(THROTTLE_SCHEMA).map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+        let conn = crate::sqlite::open(&path).map_err(sql)?;
+        crate::sqlite::migrate(&conn, MIGRATIONS).map_err(|e| match e {
+            crate::sqlite::MigrateError::Sql(e) => sql(e),
+            e @ crate::sqlite::MigrateError::TooNew { .. } => Error::TooNew {
+                path: path.clone(),
+                detail: e.to_string(),
+            },
+        })?;
         let fresh: [u8; 32] = {
             use rand::RngExt;
             rand::rng().random()

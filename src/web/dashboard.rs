@@ -155,7 +155,7 @@ impl Dash {
 
 /// The dashboard's routes. Merge it into the appliance's router.
 pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
-    std::fs::create_dir_all(&cfg.state_dir).map_err(|e| auth::Error::Sql {
+    crate::sqlite::create_state_dir(&cfg.state_dir).map_err(|e| auth::Error::Sql {
         path: cfg.state_dir.clone(),
         source: rusqlite::Error::InvalidPath(format!("{e}").into()),
     })?;

@@ -131,7 +131,13 @@ pub async fn upload(AxState(dash): AxState<Arc<Dash>>, a: Authed, mut form: Mult
     match result {
         Ok(Ok(report)) => {
             tracing::info!(user = %user, "data balikan CSV imported from the dashboard");
-            show(&dash, &a, StatusCode::OK, Some((true, report.to_string()))).await
+            // A broken file imports nothing: shown as an error, with each line's problem.
+            let (status, ok) = if report.broken.is_empty() {
+                (StatusCode::OK, true)
+            } else {
+                (StatusCode::UNPROCESSABLE_ENTITY, false)
+            };
+            show(&dash, &a, status, Some((ok, report.to_string()))).await
         }
         Ok(Err(e)) => {
             show(
