@@ -300,7 +300,7 @@ async fn wait_healthy(url: &str, path: &str, within: std::time::Duration) -> Res
 /// The demo's secrets: the simulator's sandbox accounts and a fresh API token for the demo
 /// application, in a file readable by the owner only. Returns the token.
 fn write_secrets(state_dir: &Path) -> anyhow::Result<String> {
-    std::fs::create_dir_all(state_dir)?;
+    crate::sqlite::create_state_dir(state_dir)?;
     let token: String = (0..32)
         .map(|_| format!("{:02x}", rand::random::<u8>()))
         .collect();

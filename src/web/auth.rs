@@ -129,7 +129,8 @@ pub const MIN_PASSWORD: usize = 10;
 /// Schema steps of `users.db`, applied in order; the index + 1 is the version. Step 1 is the
 /// table as it was before versions were kept (`IF NOT EXISTS`: such a file is at version 0 and
 /// has it).
-const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS users (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS users (
         name TEXT PRIMARY KEY,
         role TEXT NOT NULL,
         hash TEXT NOT NULL,
