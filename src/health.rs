@@ -222,8 +222,9 @@ impl Tracker {
         self.observe_round(target, level, now, now.saturating_mul(1000))
     }
 
-    /// [`Tracker::observe`] for a round that started at `started_ms` (unix milliseconds) and
-    /// was judged at `now` (unix seconds).
+    /// [`Tracker::observe`] for a round placed in time at `started_ms` (unix milliseconds; the
+    /// daemon passes the round's end, so that a window opened by a failing round only counts
+    /// rounds that crossed the network after it failed) and judged at `now` (unix seconds).
     pub fn observe_round(
         &mut self,
         target: &TargetKey,

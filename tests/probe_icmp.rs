@@ -68,8 +68,11 @@ async fn packet_trains_on_loopback() {
     };
     assert_eq!(d.method, "trains");
     assert_eq!(d.lost, 0);
-    assert_eq!(o.bytes_spent, spec.cost_bytes(), "every echo came back");
+    // Trains lengthen while they fit in the (here unlimited) burst, within the byte budget:
+    // at least the first schedule is sent, never more than the budget the scheduler reserves.
+    assert!(o.bytes_spent >= spec.cost_bytes(), "{}", o.bytes_spent);
     assert!(o.bytes_spent <= spec.byte_budget);
+    assert_eq!(p.cost_bytes(), spec.byte_budget);
     // Loopback has no bottleneck worth the name; when the replies spread at all the estimate
     // is large.
     if let Some(bps) = d.estimate_bps {

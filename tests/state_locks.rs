@@ -262,8 +262,10 @@ fn a_live_demo_keeps_every_row_through_its_own_report() {
     let work = tempfile::tempdir().expect("tmp");
     let port = free_port();
     let child = juknis()
-        .args(["demo", "--state-dir"])
+        .args(["demo", "--files-dir"])
         .arg(work.path())
+        .arg("--state-dir")
+        .arg(work.path().join("state"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -271,11 +273,8 @@ fn a_live_demo_keeps_every_row_through_its_own_report() {
         .expect("demo starts");
     let info = work.path().join("demo.json");
     wait_for("demo.json", Duration::from_secs(60), || info.exists());
-    // The state dir is where the demo made its user database.
-    let state = [work.path().join("state"), work.path().to_path_buf()]
-        .into_iter()
-        .find(|d| d.join("users.db").exists())
-        .expect("the demo's users.db");
+    let state = work.path().join("state");
+    assert!(state.join("users.db").exists(), "the demo's users.db");
     let report = work.path().join("dokumen/laporan-semester.pdf");
     exercise(port, &state, work.path(), || {
         // The demo writes its semester report in its own process.

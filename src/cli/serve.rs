@@ -658,7 +658,14 @@ async fn consume(
                 let was_good = h
                     .target(&r.key)
                     .is_none_or(|t| matches!(t.last.state, State::Healthy | State::Unknown));
-                let transition = h.observe_round(&r.key, r.level.clone(), now, o.started_unix_ms);
+                // A round is placed in time by its end: a hop's good round that started before
+                // the fault but was answered before the failing hop's round timed out would
+                // otherwise count as heard from "since the trouble began" and move the blame
+                // one hop on (seen in tests/testbed_chain.rs).
+                let ended_ms = o
+                    .started_unix_ms
+                    .saturating_add(i64::try_from(o.elapsed.as_millis()).unwrap_or(i64::MAX));
+                let transition = h.observe_round(&r.key, r.level.clone(), now, ended_ms);
                 let turned_bad = was_good && matches!(r.level.state, State::Degraded | State::Down);
                 let again = if turned_bad {
                     h.before(&shared.topology(), &r.key.node)

@@ -521,7 +521,9 @@ impl Probe for BandwidthProbe {
 
     fn cost_bytes(&self) -> u64 {
         match &self.spec {
-            BandwidthSpec::Trains(t) => t.cost_bytes(),
+            // Trains lengthen until they cross the burst, up to the byte budget: the budget is
+            // what a run may spend, so it is what the link's token bucket must be able to pay.
+            BandwidthSpec::Trains(t) => t.byte_budget.max(t.cost_bytes()),
             BandwidthSpec::Throughput(t) => stats::tcp_wire_bytes(1_000, 5_000 + t.max_bytes),
         }
     }
