@@ -16,8 +16,9 @@ pub enum Which {
     Unlock(UnlockArgs),
 }
 
+/// Where the appliance keeps its data (as the systemd unit's `STATE_DIRECTORY` says).
 #[derive(Debug, clap::Args)]
-pub struct UnlockArgs {
+pub struct StateDir {
     /// Where the appliance keeps its data.
     #[arg(
         long,
@@ -26,6 +27,12 @@ pub struct UnlockArgs {
         env = "STATE_DIRECTORY"
     )]
     state_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    state: StateDir,
     /// The log-in name to unlock.
     #[arg(long)]
     username: String,
@@ -33,14 +40,8 @@ pub struct UnlockArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct AddArgs {
-    /// Where the appliance keeps its data.
-    #[arg(
-        long,
-        default_value = "/var/lib/juknis",
-        value_name = "DIR",
-        env = "STATE_DIRECTORY"
-    )]
-    state_dir: PathBuf,
+    #[command(flatten)]
+    state: StateDir,
     /// The log-in name: letters, digits, '.', '-', '_'.
     #[arg(long)]
     username: String,
@@ -63,14 +64,14 @@ pub fn run(which: Which) -> ExitCode {
 }
 
 fn unlock(args: UnlockArgs) -> ExitCode {
-    if !args.state_dir.join(crate::web::auth::FILE).exists() {
+    if !args.state.state_dir.join(crate::web::auth::FILE).exists() {
         eprintln!(
             "no user database in {}: is --state-dir the appliance's?",
-            args.state_dir.display()
+            args.state.state_dir.display()
         );
         return ExitCode::from(super::EXIT_BAD_CONFIG);
     }
-    let users = match Users::open(&args.state_dir, Lockout::default()) {
+    let users = match Users::open(&args.state.state_dir, Lockout::default()) {
         Ok(u) => u,
         Err(e) => {
             eprintln!("{e}");
@@ -128,11 +129,11 @@ fn add(args: AddArgs) -> ExitCode {
         eprintln!("--role must be admin, technician or operator");
         return ExitCode::from(super::EXIT_BAD_CONFIG);
     };
-    if let Err(e) = crate::sqlite::create_state_dir(&args.state_dir) {
-        eprintln!("creating {}: {e}", args.state_dir.display());
+    if let Err(e) = crate::sqlite::create_state_dir(&args.state.state_dir) {
+        eprintln!("creating {}: {e}", args.state.state_dir.display());
         return ExitCode::from(super::EXIT_INTERNAL);
     }
-    let users = match Users::open(&args.state_dir, Lockout::default()) {
+    let users = match Users::open(&args.state.state_dir, Lockout::default()) {
         Ok(u) => u,
         Err(e) => {
             eprintln!("{e}");
