@@ -17,6 +17,12 @@ if [ "$what" = test ]; then
   packages+=(unzip)
 fi
 
+# cargo-deb: tests/deploy_deb.rs packages the binary of the test run and checks the package.
+if [ "$what" = test ] && ! cargo deb --version >/dev/null 2>&1; then
+  echo "cargo-deb is missing: installing it (cargo install --locked cargo-deb@3.8.0)"
+  cargo install --locked cargo-deb@3.8.0
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

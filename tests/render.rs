@@ -131,3 +131,46 @@ fn rendering_is_byte_for_byte_repeatable() {
         assert_eq!(a, b, "{format:?} differs between runs");
     }
 }
+
+/// Names are free text in the topology: quotes, `&`, `<>`, a backslash and a line break in node,
+/// zone and OPD names reach Graphviz escaped (README: why we write DOT ourselves), and come back
+/// intact in the drawing.
+#[test]
+fn names_with_dot_and_html_syntax_reach_the_drawing_intact() {
+    let src = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("topology/demo.yaml"),
+    )
+    .expect("demo topology");
+    let tricky = r#"name: "Router \"R&D\" <lt. 2> C:\\net""#;
+    let src = src
+        .replace(r#"name: "Router Disdukcapil""#, tricky)
+        .replace(
+            "name: Dinas Sosial (demo)",
+            r#"name: "Dinas \"Sosial\" & <PMD>""#,
+        );
+    assert!(
+        src.contains("R&D") && src.contains("<PMD>"),
+        "demo.yaml changed"
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("topology.yaml");
+    std::fs::write(&path, src).expect("write");
+    let t = topology::load(&path).expect("tricky names are valid");
+    for (which, dot) in [("I", lampiran1::dot(&t)), ("II", lampiran2::dot(&t))] {
+        let svg = render::to_format(&dot, Format::Svg)
+            .unwrap_or_else(|e| panic!("Lampiran {which}: dot refused the text: {e}\n{dot}"));
+        let svg = String::from_utf8(svg).expect("svg is UTF-8");
+        if which == "I" {
+            for want in [
+                "Router &quot;R&amp;D&quot; &lt;lt. 2&gt; C:\\net",
+                "Dinas &quot;Sosial&quot; &amp; &lt;PMD&gt;",
+            ] {
+                let plain = want.replace("&quot;", "\"");
+                assert!(
+                    svg.contains(want) || svg.contains(&plain),
+                    "Lampiran I: {want} not drawn:\n{svg}"
+                );
+            }
+        }
+    }
+}
