@@ -59,7 +59,8 @@ enum Command {
     /// Render Lampiran I (topology) or Lampiran II (service flowchart).
     #[command(subcommand)]
     Render(render::Which),
-    /// Reports for Disdukcapil: `juknis report semester` (the Juknis V usage report).
+    /// Reports: `juknis report semester` (the Juknis V usage report for Disdukcapil) and
+    /// `juknis report availability` (a month's availability for SLA claims, text or CSV).
     #[command(subcommand)]
     Report(report::Which),
     /// Run the Dukcapil simulator (Web Portal and data balikan) alone.

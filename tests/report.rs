@@ -593,3 +593,102 @@ fn the_report_comes_out_as_html_docx_and_pdf_with_the_same_numbers() {
         );
     }
 }
+
+/// `juknis report availability`: the month before now by default, the text on stdout, the
+/// three CSV tables for Excel, and bad months and formats refused with the reason.
+#[test]
+fn the_availability_command_prints_the_month_and_writes_csv_for_excel() {
+    use juknis::store::Rollup;
+    let dir = tempfile::tempdir().unwrap();
+    let nov = wib_midnight(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()).timestamp();
+    let mut s = Store::open(&dir.path().join("juknis.db")).unwrap();
+    let hour = |h: i64, ok: i64| Rollup {
+        resolution_s: 3600,
+        bucket_s: nov + h * 3600,
+        node: "web-portal".into(),
+        profile: "icmp".into(),
+        rounds: 100,
+        ok_rounds: ok,
+        rtt_min_s: Some(0.01),
+        rtt_p50_s: Some(0.02),
+        rtt_p90_s: Some(0.03),
+        rtt_max_s: Some(0.04),
+        loss_mean: Some(0.0),
+        jitter_mean_s: None,
+        bandwidth_mean_bps: None,
+        bytes: 0,
+        rx_mean_bps: None,
+        rx_max_bps: None,
+        tx_mean_bps: None,
+        tx_max_bps: None,
+    };
+    s.insert_rollups(&[hour(0, 100), hour(1, 99), hour(2, 100), hour(3, 100)])
+        .unwrap();
+    s.record_state("portal", "down", "Tidak ada jawaban", nov + 600)
+        .unwrap();
+    s.record_state("portal", "healthy", "", nov + 1500).unwrap();
+    drop(s);
+    let run = |args: &[&str]| {
+        let r = juknis()
+            .args(["report", "availability", "--config"])
+            .arg(root().join("topology/demo.yaml"))
+            .arg("--state-dir")
+            .arg(dir.path())
+            .args(["--now", "2026-12-04T10:00:00Z"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            r.status.code(),
+            String::from_utf8_lossy(&r.stdout).into_owned(),
+            String::from_utf8_lossy(&r.stderr).into_owned(),
+        )
+    };
+    // No --month on 4 December: November.
+    let (code, out, err) = run(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("November 2026"), "{out}");
+    assert!(
+        out.contains("Jalur Web Portal (portal): 99,75% (399 dari 400 putaran berhasil"),
+        "{out}"
+    );
+    assert!(out.contains("terputus 15 menit dalam 1 gangguan"), "{out}");
+
+    let csv = dir.path().join("insiden.csv");
+    let (code, _, err) = run(&[
+        "--month",
+        "2026-11",
+        "--table",
+        "incidents",
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let bytes = std::fs::read(&csv).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.starts_with('\u{feff}'), "BOM for Excel");
+    assert!(
+        text.contains(
+            "portal;Terputus;Tidak ada jawaban;2026-11-01 00:10;2026-11-01 00:25;15,0\r\n"
+        ),
+        "{text}"
+    );
+
+    // An earlier month has nothing measured: it says so, with no figure.
+    let (code, out, _) = run(&["--month", "2026-10"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("tidak dapat ditentukan") && !out.contains('%'),
+        "{out}"
+    );
+
+    let (code, _, err) = run(&["--month", "2026-13"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("TAHUN-BULAN"), "{err}");
+    let (code, _, err) = run(&["-o", "x.xlsx"]);
+    assert_eq!(code, Some(64));
+    assert!(
+        err.contains("x.xlsx: unknown format; use .csv or .txt"),
+        "{err}"
+    );
+}

@@ -135,7 +135,7 @@ fn node_name(t: &Topology, id: &NodeId) -> String {
 }
 
 /// Availability per path and contracted link, and the path incidents, from `juknis.db`.
-fn network(
+pub fn network(
     t: &Topology,
     state_dir: &Path,
     from_s: i64,
