@@ -156,6 +156,7 @@ async fn pages(c: &Client, base: &str, suffix: &str) {
             "riwayat",
             "svg.chart",
         ),
+        ("/ketersediaan", "ketersediaan", "#availability"),
         ("/balikan", "balikan", "#balikan-form"),
         ("/dokumen", "dokumen", "#lampiran1-pdf"),
         ("/audit", "audit", "#audit"),
@@ -340,6 +341,31 @@ async fn a_user_logs_in_looks_up_and_logs_out_in_chromium() {
     );
     c.goto(&format!("{base}/audit")).await.expect("audit");
     wait_for(&c, "#username").await;
+
+    // The public status page, logged out, as the screen at the counter shows it: the look-up
+    // service in words big enough to read across the hall.
+    c.goto(&format!("{base}/status"))
+        .await
+        .expect("status page");
+    let portal = wait_for(&c, ".status-service[data-state=\"healthy\"]").await;
+    let text = portal.text().await.expect("text");
+    assert!(
+        text.contains("Layanan cek NIK ke Dukcapil") && text.contains("tersedia"),
+        "{text}"
+    );
+    let px = c
+        .execute(
+            "return parseFloat(getComputedStyle(document.querySelector('.status-word')).fontSize);",
+            vec![],
+        )
+        .await
+        .expect("font size");
+    assert!(px.as_f64().unwrap_or(0.0) >= 32.0, "status word at {px} px");
+    assert!(
+        c.find(Locator::Css("#logout")).await.is_err(),
+        "no session on the public page"
+    );
+    shot(&c, "status-layar").await;
     c.close().await.expect("close the session");
     sim.shutdown().await;
 }

@@ -174,6 +174,9 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
         .route("/", get(pages::overview::page))
         .route("/topologi", get(pages::topology::page))
         .route("/riwayat", get(pages::history::page))
+        .route("/ketersediaan", get(pages::availability::page))
+        .route("/ketersediaan/{file}", get(pages::availability::download))
+        .route("/status", get(pages::status::page))
         .route(
             "/cek-nik",
             get(pages::lookup::page).post(pages::lookup::submit),

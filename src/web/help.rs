@@ -97,7 +97,7 @@ pub const PICTURES: [(&str, &[u8]); 10] = [
 
 /// Where each dashboard page's help link leads: (the page's `active` name, guide page, section
 /// anchor in Indonesian, section anchor in English). An empty anchor is the page's top.
-pub const SECTIONS: [(&str, &str, &str, &str); 9] = [
+pub const SECTIONS: [(&str, &str, &str, &str); 10] = [
     (
         "overview",
         "03-memantau",
@@ -127,6 +127,12 @@ pub const SECTIONS: [(&str, &str, &str, &str); 9] = [
         "06-data-balikan",
         "6-2-mengunggah",
         "6-2-uploading",
+    ),
+    (
+        "availability",
+        "03-memantau",
+        "3-2-halaman-dasbor",
+        "3-1-the-dashboard-s-pages",
     ),
     ("documents", "07-kajian-laporan", "", ""),
     ("audit", "08-pengguna", "8-5-log-audit", ""),

@@ -2,12 +2,14 @@
 //! and render a template from `web/templates`.
 
 pub mod audit;
+pub mod availability;
 pub mod balikan;
 pub mod chart;
 pub mod documents;
 pub mod history;
 pub mod lookup;
 pub mod overview;
+pub mod status;
 pub mod topology;
 pub mod trace;
 
