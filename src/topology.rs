@@ -12,6 +12,7 @@ mod bandwidth;
 mod cidr;
 mod diagnostic;
 pub mod lint;
+pub mod maintenance;
 mod raw;
 mod tree;
 mod validate;
@@ -72,6 +73,8 @@ pub struct Topology {
     pub probe_dir: PathBuf,
     /// The bandwidth reflector this appliance offers to its peers; `None`: `/reflect` is off.
     pub reflector: Option<Reflector>,
+    /// Planned work (`maintenance:`), not counted as failures.
+    pub maintenance: maintenance::Schedule,
 }
 
 /// Who may use this appliance's bandwidth reflector (`GET /reflect`), and how much.

@@ -473,3 +473,114 @@ fn egress_mistakes_are_located(#[case] egress: &str, #[case] at: &str, #[case] m
     assert_eq!(line, l, "{message}");
     assert!(col <= c, "{message}: column {col} after {c}");
 }
+
+/// The demo with a `maintenance:` section.
+fn demo_with_maintenance(windows: &str) -> String {
+    format!("{}\nmaintenance:\n{windows}", demo_text())
+}
+
+#[test]
+fn maintenance_windows_are_declared_once_weekly_or_monthly_in_wib() {
+    use chrono::{TimeZone, Utc};
+    use juknis::topology::maintenance::{Recurrence, Subject};
+    let t = parse(&demo_with_maintenance(
+        "  - note: Pemeliharaan rutin Diskominfo\n    links: [wan-kominfo]\n    weekly: {day: minggu, at: \"22:00\", duration: 3h}\n  - paths: [balikan]\n    once: {from: \"2026-12-12 22:00\", to: \"2026-12-13 02:00\"}\n  - monthly: {day: 1, at: \"23.00\", duration: 90m}\n",
+    ))
+    .expect("valid");
+    let w = &t.maintenance.windows;
+    assert_eq!(w.len(), 3);
+    assert_eq!(w[0].note, "Pemeliharaan rutin Diskominfo");
+    assert!(matches!(w[0].when, Recurrence::Weekly { minutes: 180, .. }));
+    assert_eq!(w[2].note, "Pemeliharaan terjadwal", "a default note");
+    // Sunday 6 December 2026, 23:00 WIB (16:00 UTC): the Diskominfo window covers the portal,
+    // whose primary route crosses wan-kominfo.
+    let sunday = Utc.with_ymd_and_hms(2026, 12, 6, 16, 0, 0).unwrap();
+    let (win, end) = t
+        .maintenance
+        .active(&t, Subject::Path("portal"), sunday)
+        .expect("on");
+    assert_eq!(win.note, "Pemeliharaan rutin Diskominfo");
+    assert_eq!(end, Utc.with_ymd_and_hms(2026, 12, 6, 18, 0, 0).unwrap());
+    // The one-off covers only the data balikan path.
+    let twelfth = Utc.with_ymd_and_hms(2026, 12, 12, 16, 0, 0).unwrap();
+    assert!(
+        t.maintenance
+            .active(&t, Subject::Path("balikan"), twelfth)
+            .is_some()
+    );
+    assert!(
+        t.maintenance
+            .active(&t, Subject::Path("portal"), twelfth)
+            .is_none()
+    );
+    assert!(
+        parse(&demo_text())
+            .expect("demo")
+            .maintenance
+            .windows
+            .is_empty()
+    );
+}
+
+#[rstest]
+#[case::two_kinds(
+    "  - weekly: {day: minggu, at: \"22:00\", duration: 1h}\n    once: {from: \"2026-12-12 22:00\", to: \"2026-12-13 02:00\"}\n",
+    "weekly:",
+    "exactly one of `once`, `weekly` or `monthly`"
+)]
+#[case::bad_day(
+    "  - weekly: {day: minggon, at: \"22:00\", duration: 1h}\n",
+    "minggon",
+    "`minggon` is not a day of the week"
+)]
+#[case::bad_time(
+    "  - weekly: {day: minggu, at: \"24:30\", duration: 1h}\n",
+    "24:30",
+    "`24:30` is not a time of day"
+)]
+#[case::bad_duration(
+    "  - monthly: {day: 1, at: \"22:00\", duration: 2d}\n",
+    "2d",
+    "`2d` is not a duration"
+)]
+#[case::too_long(
+    "  - weekly: {day: minggu, at: \"22:00\", duration: 200h}\n",
+    "200h",
+    "longer than the time between"
+)]
+#[case::day_31(
+    "  - monthly: {day: 31, at: \"22:00\", duration: 1h}\n",
+    "31",
+    "day 31 is not in every month"
+)]
+#[case::backwards(
+    "  - once: {from: \"2026-12-13 02:00\", to: \"2026-12-12 22:00\"}\n",
+    "from: \"2026-12-13",
+    "ends before it starts"
+)]
+#[case::bad_date(
+    "  - once: {from: \"2026-12-32 02:00\", to: \"2027-01-01 22:00\"}\n",
+    "2026-12-32",
+    "is not a date and time"
+)]
+#[case::unknown_link(
+    "  - links: [wan-isp]\n    weekly: {day: minggu, at: \"22:00\", duration: 1h}\n",
+    "wan-isp",
+    "link `wan-isp`, which is not declared"
+)]
+#[case::unknown_key(
+    "  - weekly: {day: minggu, at: \"22:00\", duration: 1h, every: 2}\n",
+    "every",
+    "unknown key `every`"
+)]
+fn maintenance_mistakes_are_located(
+    #[case] windows: &str,
+    #[case] at: &str,
+    #[case] message: &str,
+) {
+    let text = demo_with_maintenance(windows);
+    let (line, col, _) = error_saying(&text, message);
+    let (l, c) = line_col_of(&text, at);
+    assert_eq!(line, l, "{message}");
+    assert!(col <= c, "{message}: column {col} after {c}");
+}

@@ -48,6 +48,49 @@ raw_struct! {
         pub probe_dir: Option<S<String>>,
         /// The bandwidth reflector (`GET /reflect`), off unless this section is given.
         pub reflector: Option<S<Reflector>>,
+        /// Planned work: windows that are not counted as failures.
+        #[serde(default)]
+        pub maintenance: Vec<S<Maintenance>>,
+    }
+}
+
+raw_struct! {
+    #[derive(Debug, Deserialize)]
+    pub struct Maintenance {
+        pub note: Option<String>,
+        #[serde(default)]
+        pub paths: Vec<S<String>>,
+        #[serde(default)]
+        pub links: Vec<S<String>>,
+        pub once: Option<S<Once>>,
+        pub weekly: Option<S<Weekly>>,
+        pub monthly: Option<S<Monthly>>,
+    }
+}
+
+raw_struct! {
+    #[derive(Debug, Deserialize)]
+    pub struct Once {
+        pub from: Option<S<String>>,
+        pub to: Option<S<String>>,
+    }
+}
+
+raw_struct! {
+    #[derive(Debug, Deserialize)]
+    pub struct Weekly {
+        pub day: Option<S<String>>,
+        pub at: Option<S<String>>,
+        pub duration: Option<S<String>>,
+    }
+}
+
+raw_struct! {
+    #[derive(Debug, Deserialize)]
+    pub struct Monthly {
+        pub day: Option<S<u32>>,
+        pub at: Option<S<String>>,
+        pub duration: Option<S<String>>,
     }
 }
 

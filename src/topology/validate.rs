@@ -128,6 +128,7 @@ pub fn parse(
     let links = links(&mut cx, &raw.links, &nodes, known_profiles.as_ref());
     let paths = paths(&mut cx, &raw.paths, &nodes, &links);
     let reflector = raw.reflector.as_ref().map(|r| reflector(&mut cx, r));
+    let maintenance = maintenance(&mut cx, &raw.maintenance, &paths, &links);
 
     if !cx.diags.is_empty() {
         cx.diags.sort();
@@ -149,7 +150,196 @@ pub fn parse(
         paths,
         probe_dir,
         reflector,
+        maintenance,
     })
+}
+
+/// The `maintenance` list: each window once, weekly or monthly (WIB), scoped to declared paths
+/// and links (none: everything).
+fn maintenance(
+    cx: &mut Ctx<'_>,
+    raw: &[S<raw::Maintenance>],
+    paths: &[Path],
+    links: &[Link],
+) -> super::maintenance::Schedule {
+    use super::maintenance::{self as m, Recurrence, Scope, Window};
+    let mut windows = Vec::new();
+    for item in raw {
+        let w = &item.value;
+        let mut scope = Scope::default();
+        for p in &w.paths {
+            match paths.iter().find(|x| x.id.as_str() == p.value) {
+                Some(x) => scope.paths.push(x.id.clone()),
+                None => cx.error_hint(
+                    p,
+                    format!(
+                        "maintenance names path `{}`, which is not declared",
+                        p.value
+                    ),
+                    "use a path id from `paths:`, or leave `paths` out to cover every path",
+                ),
+            }
+        }
+        for l in &w.links {
+            match links.iter().find(|x| x.id.as_str() == l.value) {
+                Some(x) => scope.links.push(x.id.clone()),
+                None => cx.error_hint(
+                    l,
+                    format!(
+                        "maintenance names link `{}`, which is not declared",
+                        l.value
+                    ),
+                    "use a link id from `links:`",
+                ),
+            }
+        }
+        let given = [w.once.is_some(), w.weekly.is_some(), w.monthly.is_some()];
+        if given.iter().filter(|g| **g).count() != 1 {
+            cx.error_hint(
+                item,
+                "a maintenance window needs exactly one of `once`, `weekly` or `monthly`",
+                "e.g. `weekly: {day: minggu, at: \"22:00\", duration: 3h}` or `once: {from: \"2026-12-12 22:00\", to: \"2026-12-13 02:00\"}` (WIB)",
+            );
+            continue;
+        }
+        let when = if let Some(o) = &w.once {
+            let instant = |cx: &mut Ctx<'_>, v: &Option<S<String>>, key: &str| match v {
+                Some(v) => match m::parse_wib(&v.value) {
+                    Some(t) => Some(t),
+                    None => {
+                        cx.error_hint(
+                            v,
+                            format!("`{}` is not a date and time", v.value),
+                            "write `YYYY-MM-DD HH:MM` in WIB, e.g. \"2026-12-12 22:00\"",
+                        );
+                        None
+                    }
+                },
+                None => {
+                    cx.error_hint(
+                        o,
+                        format!("`once` is missing `{key}`"),
+                        format!("add `{key}: \"YYYY-MM-DD HH:MM\"` (WIB)"),
+                    );
+                    None
+                }
+            };
+            let (from, to) = (
+                instant(cx, &o.value.from, "from"),
+                instant(cx, &o.value.to, "to"),
+            );
+            match (from, to) {
+                (Some(from), Some(to)) if from < to => Some(Recurrence::Once { from, to }),
+                (Some(_), Some(_)) => {
+                    cx.error(o, "the window ends before it starts");
+                    None
+                }
+                _ => None,
+            }
+        } else {
+            let (at, duration, max_minutes) = match (&w.weekly, &w.monthly) {
+                (Some(r), _) => (&r.value.at, &r.value.duration, 7 * 24 * 60),
+                (_, Some(r)) => (&r.value.at, &r.value.duration, 28 * 24 * 60),
+                _ => continue,
+            };
+            let at = match at {
+                Some(a) => m::parse_time(&a.value).or_else(|| {
+                    cx.error_hint(
+                        a,
+                        format!("`{}` is not a time of day", a.value),
+                        "write `HH:MM` in WIB, e.g. \"22:00\"",
+                    );
+                    None
+                }),
+                None => {
+                    cx.error_hint(
+                        item,
+                        "the window is missing `at`",
+                        "add `at: \"22:00\"` (WIB)",
+                    );
+                    None
+                }
+            };
+            let minutes = match duration {
+                Some(d) => match m::parse_minutes(&d.value) {
+                    Some(n) if n <= max_minutes => Some(n),
+                    Some(_) => {
+                        cx.error(
+                            d,
+                            "the window is longer than the time between two of its starts",
+                        );
+                        None
+                    }
+                    None => {
+                        cx.error_hint(
+                            d,
+                            format!("`{}` is not a duration", d.value),
+                            "write minutes or hours, e.g. `90m`, `3h`, `1h30m`",
+                        );
+                        None
+                    }
+                },
+                None => {
+                    cx.error_hint(
+                        item,
+                        "the window is missing `duration`",
+                        "add e.g. `duration: 3h`",
+                    );
+                    None
+                }
+            };
+            match (&w.weekly, &w.monthly, at, minutes) {
+                (Some(r), _, Some(at), Some(minutes)) => match &r.value.day {
+                    Some(d) => match m::parse_weekday(&d.value) {
+                        Some(day) => Some(Recurrence::Weekly { day, at, minutes }),
+                        None => {
+                            cx.error_hint(
+                                d,
+                                format!("`{}` is not a day of the week", d.value),
+                                "write senin, selasa, rabu, kamis, jumat, sabtu or minggu",
+                            );
+                            None
+                        }
+                    },
+                    None => {
+                        cx.error_hint(r, "`weekly` is missing `day`", "add e.g. `day: minggu`");
+                        None
+                    }
+                },
+                (_, Some(r), Some(at), Some(minutes)) => match &r.value.day {
+                    Some(d) if (1..=28).contains(&d.value) => Some(Recurrence::Monthly {
+                        day: d.value,
+                        at,
+                        minutes,
+                    }),
+                    Some(d) => {
+                        cx.error_hint(
+                            d,
+                            format!("day {} is not in every month", d.value),
+                            "use a day from 1 to 28",
+                        );
+                        None
+                    }
+                    None => {
+                        cx.error_hint(r, "`monthly` is missing `day`", "add e.g. `day: 1`");
+                        None
+                    }
+                },
+                _ => None,
+            }
+        };
+        if let Some(when) = when {
+            windows.push(Window {
+                when,
+                scope,
+                note: w
+                    .note
+                    .clone()
+                    .unwrap_or_else(|| "Pemeliharaan terjadwal".to_owned()),
+            });
+        }
+    }
+    super::maintenance::Schedule { windows }
 }
 
 /// The reflector section: peers as IP addresses, a byte cap and a rate.
