@@ -161,6 +161,19 @@ pub struct Text {
     pub trace_note: &'static str,
     pub trace_failed: &'static str,
     pub trace_by: &'static str,
+    // Riwayat: each bandwidth round with its method, burst, direction or why there is no figure.
+    pub bw_rounds: &'static str,
+    pub bw_rounds_note: &'static str,
+    pub bw_method: &'static str,
+    pub bw_result: &'static str,
+    pub bw_direction: &'static str,
+    pub bw_bytes: &'static str,
+    pub bw_trains: &'static str,
+    pub bw_download: &'static str,
+    pub bw_round_trip: &'static str,
+    pub bw_down: &'static str,
+    pub bw_up: &'static str,
+    pub bw_no_figure: &'static str,
 }
 
 pub static ID: Text = Text {
@@ -273,6 +286,18 @@ pub static ID: Text = Text {
     trace_note: "Keterangan",
     trace_failed: "Penelusuran jalur tidak dapat dijalankan",
     trace_by: "oleh",
+    bw_rounds: "Pengukuran bandwidth",
+    bw_rounds_note: "Putaran terbaru lebih dulu. Putaran yang tidak menghasilkan angka tidak masuk grafik dan tidak dihitung.",
+    bw_method: "Metode",
+    bw_result: "Hasil",
+    bw_direction: "Arah",
+    bw_bytes: "Byte terpakai",
+    bw_trains: "rangkaian paket (echo)",
+    bw_download: "unduhan",
+    bw_round_trip: "pulang-pergi (arah yang lebih sempit)",
+    bw_down: "unduh (Dukcapil ke OPD)",
+    bw_up: "unggah (OPD ke Dukcapil)",
+    bw_no_figure: "tanpa angka",
 };
 
 pub static EN: Text = Text {
@@ -385,6 +410,18 @@ pub static EN: Text = Text {
     trace_note: "Note",
     trace_failed: "The path trace could not run",
     trace_by: "by",
+    bw_rounds: "Bandwidth measurements",
+    bw_rounds_note: "Newest round first. Rounds that gave no figure are not in the chart and are not counted.",
+    bw_method: "Method",
+    bw_result: "Result",
+    bw_direction: "Direction",
+    bw_bytes: "Bytes spent",
+    bw_trains: "packet trains (echo)",
+    bw_download: "download",
+    bw_round_trip: "round trip (the narrower direction)",
+    bw_down: "down (Dukcapil to OPD)",
+    bw_up: "up (OPD to Dukcapil)",
+    bw_no_figure: "no figure",
 };
 
 /// A Unix time as `2026-11-27 02:11:28 WIB`.
