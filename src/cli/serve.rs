@@ -929,7 +929,8 @@ fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
             let from = last_rollup - 120;
             if let Err(e) = store
                 .rollup(60, from, now + 60)
-                .and_then(|_| store.rollup(3600, from - 3600, now + 3600))
+                // `rollup` floors `from` to its hour: the hours of the minutes just rolled up.
+                .and_then(|_| store.rollup(3600, from, now + 3600))
             {
                 tracing::error!(error = %e, "rolling up");
             }
