@@ -186,10 +186,11 @@ pub struct TargetHealth {
     pub since: i64,
     /// Unix milliseconds at which the last round started.
     pub last_started_ms: i64,
-    /// Unix milliseconds at which the first of the current run of bad rounds started (`None`
-    /// while the last round was healthy): the window in which the hops before this one must
-    /// have been heard from before a fault is placed.
-    pub trouble_started_ms: Option<i64>,
+    /// Unix milliseconds at which the first of the current run of bad rounds ended (`None`
+    /// while the last round was healthy): the fault was there by then, so a round of a hop
+    /// before this one that started at or after it crossed the network after the fault, and
+    /// only such rounds may place it (see [`Tracker::route`]).
+    pub trouble_seen_ms: Option<i64>,
 }
 
 /// A change of a target's committed state, for logs, metrics and incidents.
@@ -219,18 +220,23 @@ impl Tracker {
     /// round started. The first round of a target is taken at once; later changes need their
     /// streak.
     pub fn observe(&mut self, target: &TargetKey, level: Level, now: i64) -> Option<Transition> {
-        self.observe_round(target, level, now, now.saturating_mul(1000))
+        let ms = now.saturating_mul(1000);
+        self.observe_round(target, level, now, ms, ms)
     }
 
-    /// [`Tracker::observe`] for a round placed in time at `started_ms` (unix milliseconds; the
-    /// daemon passes the round's end, so that a window opened by a failing round only counts
-    /// rounds that crossed the network after it failed) and judged at `now` (unix seconds).
+    /// [`Tracker::observe`] for a round that started at `started_ms` and ended at `ended_ms`
+    /// (unix milliseconds), judged at `now` (unix seconds). Both ends matter for placing a
+    /// fault: a failing round's end is when the fault was certainly there, and only rounds of
+    /// the hops before it that started after that moment tell where it is. A round that
+    /// straddles the fault (its first echoes answered, the last lost, judged healthy by its
+    /// thresholds) would otherwise clear a hop that is in fact cut off.
     pub fn observe_round(
         &mut self,
         target: &TargetKey,
         level: Level,
         now: i64,
         started_ms: i64,
+        ended_ms: i64,
     ) -> Option<Transition> {
         let h = self.hysteresis;
         let bad = is_bad(level.state);
@@ -244,7 +250,7 @@ impl Tracker {
                     streak: 0,
                     since: now,
                     last_started_ms: started_ms,
-                    trouble_started_ms: bad.then_some(started_ms),
+                    trouble_seen_ms: bad.then_some(ended_ms),
                 },
             );
             return Some(Transition {
@@ -257,10 +263,10 @@ impl Tracker {
         let from = t.committed.state;
         let to = level.state;
         t.last_started_ms = started_ms;
-        t.trouble_started_ms = match (bad, t.trouble_started_ms) {
+        t.trouble_seen_ms = match (bad, t.trouble_seen_ms) {
             (false, _) => None,
-            (true, Some(s)) => Some(s.min(started_ms)),
-            (true, None) => Some(started_ms),
+            (true, Some(s)) => Some(s.min(ended_ms)),
+            (true, None) => Some(ended_ms),
         };
         let previous = std::mem::replace(&mut t.last, level.clone());
         if to == from {
@@ -394,10 +400,10 @@ impl Tracker {
             .fold(bad.state, |acc, (_, l)| acc.worst(l.state))
             .worst(bad.state);
         // Where the trouble starts. A service fault lives on its node. A network fault is placed
-        // only from rounds of the same window: every hop before the failing one must have been
-        // heard from since the trouble began there, or a hop whose rounds happen to come first
-        // would be blamed for a fault that lies before it (its predecessors are re-probed at
-        // once when it turns bad, see `cli::serve`).
+        // only from rounds of the same window: every hop before the failing one must have a
+        // round that started after the trouble on this route was first seen, or a hop whose
+        // rounds happen to come first would be blamed for a fault that lies before it (its
+        // predecessors are re-probed at once when it turns bad, see `cli::serve`).
         let place = if bad.cause.is_some_and(Cause::is_service) {
             Place::At {
                 i: bad_i,
@@ -467,11 +473,11 @@ impl Tracker {
     }
 
     /// Place a network fault whose first committed bad hop is `bad_i`: walk the hops before
-    /// it, each judged by its rounds that started since trouble began at `bad_i`. The first
-    /// such hop that is bad is the place; one not heard from in that window leaves the place
-    /// pending.
+    /// it, each judged by its last round if that round started after the trouble from `bad_i`
+    /// on was first seen. The first such hop that is bad is the place; one without such a
+    /// round leaves the place pending.
     fn place(&self, route: &Route, probed: &[(usize, Level)], bad_i: usize, bad: &Level) -> Place {
-        let window = self.trouble_start(&route.hops[bad_i]);
+        let window = self.trouble_seen(route, bad_i);
         let mut prev = None;
         for (i, _) in probed.iter().filter(|(i, _)| *i < bad_i) {
             let hop = &route.hops[*i];
@@ -498,14 +504,25 @@ impl Tracker {
         }
     }
 
-    /// When the trouble on `node` began (unix ms): the latest start of a run of bad rounds over
-    /// its targets that are not healthy.
-    fn trouble_start(&self, node: &NodeId) -> i64 {
+    /// When the trouble from hop `bad_i` of `route` on was first seen (unix ms): the earliest
+    /// end of a first bad round over the targets of that hop and the hops after it whose last
+    /// rounds are bad. The fault was there by then, wherever it is; a hop before `bad_i` that
+    /// answered a round started since then is before the fault. Falls back to when `bad_i`
+    /// was committed bad (its last round may be good again while its state recovers).
+    fn trouble_seen(&self, route: &Route, bad_i: usize) -> i64 {
+        let after = &route.hops[bad_i..];
         self.targets
             .iter()
-            .filter(|(k, t)| &k.node == node && is_bad(t.committed.state))
-            .map(|(_, t)| t.trouble_started_ms.unwrap_or(t.since.saturating_mul(1000)))
-            .max()
+            .filter(|(k, _)| after.contains(&k.node))
+            .filter_map(|(_, t)| t.trouble_seen_ms)
+            .min()
+            .or_else(|| {
+                self.targets
+                    .iter()
+                    .filter(|(k, t)| k.node == route.hops[bad_i] && is_bad(t.committed.state))
+                    .map(|(_, t)| t.since.saturating_mul(1000))
+                    .max()
+            })
             .unwrap_or(i64::MIN)
     }
 

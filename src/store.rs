@@ -105,6 +105,10 @@ const MIGRATIONS: &[&str] = &[
         bytes INTEGER NOT NULL,
         PRIMARY KEY (node, profile, ts_ms)
      ) WITHOUT ROWID;",
+    // 5: the hourly rollup finds the targets with minute rollups in its window from this index
+    // alone, then reads each target's minutes along the primary key; it used to scan every
+    // minute rollup kept (90 days), a cost that grew each day (BENCHMARKS.md §2).
+    "CREATE INDEX rollups_bucket ON rollups(resolution_s, bucket_s);",
 ];
 
 /// How one bandwidth round measured, beside its [`Sample`].
@@ -441,30 +445,43 @@ impl Store {
                     acc.add_iface(rx, tx, rx, tx, 1.0);
                 }
             } else {
+                // The targets with minutes in the window, from the covering index
+                // `rollups_bucket`; then each target's minutes along the primary key. One query
+                // over the window's minutes for all targets scans every minute rollup kept.
+                let targets: Vec<(String, String)> = tx
+                    .prepare_cached(
+                        "SELECT DISTINCT node, profile FROM rollups
+                         WHERE resolution_s = 60 AND bucket_s >= ?1 AND bucket_s < ?2",
+                    )?
+                    .query_map(params![from, to_s], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
                 let mut st = tx.prepare_cached(
                     "SELECT node, profile, bucket_s, rounds, ok_rounds, rtt_p50_s, rtt_min_s, rtt_max_s,
                             loss_mean, jitter_mean_s, bandwidth_mean_bps, bytes,
                             rx_mean_bps, tx_mean_bps, rx_max_bps, tx_max_bps
-                     FROM rollups WHERE resolution_s = 60 AND bucket_s >= ?1 AND bucket_s < ?2",
+                     FROM rollups WHERE resolution_s = 60 AND node = ?3 AND profile = ?4
+                       AND bucket_s >= ?1 AND bucket_s < ?2",
                 )?;
-                let mut rows = st.query(params![from, to_s])?;
-                while let Some(r) = rows.next()? {
-                    let b: i64 = r.get(2)?;
-                    let bucket = b - b.rem_euclid(resolution_s);
-                    let acc = groups.entry((r.get(0)?, r.get(1)?, bucket)).or_default();
-                    acc.add(
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                        r.get(10)?,
-                        r.get(11)?,
-                    );
-                    let w = r.get::<_, i64>(3)? as f64;
-                    acc.add_iface(r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, w);
+                for (node, profile) in &targets {
+                    let mut rows = st.query(params![from, to_s, node, profile])?;
+                    while let Some(r) = rows.next()? {
+                        let b: i64 = r.get(2)?;
+                        let bucket = b - b.rem_euclid(resolution_s);
+                        let acc = groups.entry((r.get(0)?, r.get(1)?, bucket)).or_default();
+                        acc.add(
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                            r.get(8)?,
+                            r.get(9)?,
+                            r.get(10)?,
+                            r.get(11)?,
+                        );
+                        let w = r.get::<_, i64>(3)? as f64;
+                        acc.add_iface(r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, w);
+                    }
                 }
             }
             let mut put = tx.prepare_cached(

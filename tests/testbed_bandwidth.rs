@@ -340,6 +340,73 @@ fn download_stops_when_stable() -> Result<()> {
     Ok(())
 }
 
+/// Asymmetric shaping: `juknis bandwidth --download` sets the trains (the narrower direction)
+/// beside a download (the down direction) and names the direction that limits, as the shapers
+/// were set: the up one when it is the narrower, the down one otherwise.
+#[test]
+fn the_limiting_direction_of_an_asymmetric_link_is_named() -> Result<()> {
+    let mut failures = Vec::new();
+    for (i, (cell, want)) in [
+        (
+            Cell {
+                down: Some(RATE_2M),
+                ..Cell::shaped(RATE_1M, 16 * KB)
+            },
+            "up",
+        ),
+        (
+            Cell {
+                down: Some(RATE_1M),
+                ..Cell::shaped(RATE_2M, 16 * KB)
+            },
+            "down",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let Some(tb) = Testbed::new_or_skip(cell.config(i as u64 + 40), &["ss"])? else {
+            return Ok(());
+        };
+        let host = tb.dukcapil_addr().to_string();
+        let exe = reflector_exe()?;
+        let listen = format!("{host}:{REFLECTOR_PORT}");
+        let _reflector = tb.spawn_in(Ns::Dukcapil, &[exe.to_str().context("path")?, &listen])?;
+        tb.wait_for_tcp_listener(Ns::Dukcapil, REFLECTOR_PORT, Duration::from_secs(10))?;
+        let url = format!("http://{listen}/reflect?bytes={REFLECT_BYTES}");
+        let budget = (cell.iperf3_bytes() / 10).to_string();
+        let v = juknis_json(
+            &tb,
+            &[
+                "bandwidth",
+                "--target",
+                &host,
+                "--json",
+                "--byte-budget",
+                &budget,
+                "--download",
+                &url,
+            ],
+        )?;
+        let got = v["limiting"]["limiting"].as_str().unwrap_or("none");
+        eprintln!(
+            "{}: trains {:?}, download {:?}: {got} ({})",
+            cell.name(),
+            v["estimate_bps"].as_f64().map(f64::round),
+            v["download"]["estimate_bps"].as_f64().map(f64::round),
+            v["limiting"]["text"].as_str().unwrap_or_default()
+        );
+        if got != *want {
+            failures.push(format!(
+                "{}: the {want} direction limits, juknis says {got}: {v}",
+                cell.name()
+            ));
+        }
+    }
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
+}
+
 /// Every cell, with iperf3 beside juknis: BENCHMARKS.md's table (about 10 minutes).
 #[test]
 #[ignore = "benchmark: scripts/bench-bandwidth.sh"]

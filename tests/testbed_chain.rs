@@ -55,7 +55,6 @@ fn path_states(
 }
 
 #[test]
-#[ignore = "flaky (1 run in 3 on the merged main, 2026-12-04): the first verdict names the right link, but a later one can still blame the next hop; issue 13 stays open until this passes every run: cargo test --test testbed_chain -- --ignored"]
 fn the_first_verdict_names_the_broken_link_not_the_next_hop() -> Result<()> {
     let Some(chain) = Chain::new_or_skip(&[Router::new("kominfo"), Router::new("dukcapil")])?
     else {
@@ -69,7 +68,7 @@ fn the_first_verdict_names_the_broken_link_not_the_next_hop() -> Result<()> {
         .arg(&config)
         .arg("--state-dir")
         .arg(state.path())
-        .env("JUKNIS_LOG", "info")
+        .env("JUKNIS_LOG", "info,juknis::cli::serve=debug")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -116,6 +115,8 @@ fn the_first_verdict_names_the_broken_link_not_the_next_hop() -> Result<()> {
     // (every 3 s) need up to 9 s more. Watch long enough for both.
     let after = path_states(&lines, Instant::now() + Duration::from_secs(16), &mut log);
     serve.terminate(Duration::from_secs(15))?;
+    // Shown only when the test fails (libtest captures a passing test's output).
+    eprintln!("the daemon's log:\n{}", log.join("\n"));
 
     let verdicts: Vec<&String> = after.iter().filter(|l| !is_healthy(l)).collect();
     eprintln!(
@@ -133,12 +134,13 @@ fn the_first_verdict_names_the_broken_link_not_the_next_hop() -> Result<()> {
     );
     ensure!(
         verdicts.iter().all(|l| !l.contains(WRONG)),
-        "a verdict blamed the hop after the broken link:\n{}",
+        "a verdict blamed the hop after the broken link:\n{}\nlog:\n{}",
         verdicts
             .iter()
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
-            .join("\n")
+            .join("\n"),
+        log.join("\n")
     );
     let first_placed = verdicts
         .iter()

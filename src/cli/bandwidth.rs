@@ -35,6 +35,10 @@ pub struct Args {
     /// `byte_budget`: a larger budget crosses a larger shaper burst.
     #[arg(long, value_name = "BYTES")]
     byte_budget: Option<u64>,
+    /// After the packet trains, download this URL (e.g. a juknis reflector) and say which
+    /// direction limits: the trains measure the narrower direction, the download the down one.
+    #[arg(long, value_name = "URL")]
+    download: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -59,6 +63,22 @@ struct Report<'a> {
     direction: Option<String>,
     contracted_bps: Option<u64>,
     outcome: &'a probe::Outcome,
+    /// With --download: the download's figure (TCP goodput) and bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download: Option<DownloadReport>,
+    /// With --download, when both gave a figure: which direction limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limiting: Option<probe::bandwidth::direction::Verdict>,
+}
+
+#[derive(Serialize)]
+struct DownloadReport {
+    target: String,
+    estimate_bps: Option<f64>,
+    bytes_spent: u64,
+    seconds: f64,
+    ok: bool,
+    reason: Option<String>,
 }
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
@@ -136,6 +156,29 @@ pub fn run(args: Args) -> ExitCode {
             None => return fail(super::EXIT_BAD_CONFIG, format!("no profile `{name}`")),
         },
     };
+    let download = match &args.download {
+        None => None,
+        Some(_) if target.url.is_some() => {
+            return fail(
+                super::EXIT_BAD_CONFIG,
+                "--download compares a download with packet trains: give a host as --target",
+            );
+        }
+        Some(u) => match Target::parse(u) {
+            Ok(t) if t.url.is_some() => match builtin("throughput") {
+                Some(Ok(p)) => Some((t, p)),
+                Some(Err(e)) => return fail(super::EXIT_INTERNAL, e),
+                None => return fail(super::EXIT_INTERNAL, "no built-in throughput profile"),
+            },
+            Ok(_) => {
+                return fail(
+                    super::EXIT_BAD_CONFIG,
+                    format!("--download {u}: not an http(s) URL"),
+                );
+            }
+            Err(e) => return fail(super::EXIT_BAD_CONFIG, format!("--download {u}: {e}")),
+        },
+    };
     if profile.kind != probe::Kind::Bandwidth {
         return fail(
             super::EXIT_BAD_CONFIG,
@@ -160,7 +203,19 @@ pub fn run(args: Args) -> ExitCode {
         contracted,
         args.json,
         args.byte_budget,
+        download,
     ))
+}
+
+/// The download of --download, measured after the trains.
+async fn download_once(target: Target, profile: Profile) -> Result<probe::Outcome, String> {
+    let spec = match &profile.spec {
+        probe::Spec::Bandwidth(s) => s.clone(),
+        _ => return Err("the throughput profile is not a bandwidth test".into()),
+    };
+    let p = probe::bandwidth::BandwidthProbe::new(target, spec, profile.timeout)
+        .map_err(|e| e.to_string())?;
+    probe::Probe::run(&p).await.map_err(|e| e.to_string())
 }
 
 async fn measure(
@@ -169,6 +224,7 @@ async fn measure(
     contracted: Option<u64>,
     json: bool,
     byte_budget: Option<u64>,
+    download: Option<(Target, Profile)>,
 ) -> ExitCode {
     let bar = indicatif::ProgressBar::new_spinner();
     if json {
@@ -208,6 +264,16 @@ async fn measure(
         Ok(o) => o,
         Err(e) => return fail(super::EXIT_UNAVAILABLE, e),
     };
+    let down = match download {
+        Some((t, p)) => {
+            let shown = t.to_string();
+            match download_once(t, p).await {
+                Ok(o) => Some((shown, o)),
+                Err(e) => return fail(super::EXIT_UNAVAILABLE, format!("--download: {e}")),
+            }
+        }
+        None => None,
+    };
     bar.finish_and_clear();
     let method = match &outcome.detail {
         Detail::Bandwidth(d) if d.method == "throughput" => "throughput",
@@ -236,6 +302,22 @@ async fn measure(
         direction: detail.and_then(|d| d.direction.clone()),
         contracted_bps: contracted,
         outcome: &outcome,
+        download: down.as_ref().map(|(t, o)| DownloadReport {
+            target: t.clone(),
+            estimate_bps: o.measures().bandwidth_bps,
+            bytes_spent: o.bytes_spent,
+            seconds: o.elapsed.as_secs_f64(),
+            ok: o.ok,
+            reason: o.reason.as_ref().map(ToString::to_string),
+        }),
+        limiting: est
+            .filter(|_| outcome.ok)
+            .zip(
+                down.as_ref()
+                    .filter(|(_, o)| o.ok)
+                    .and_then(|(_, o)| o.measures().bandwidth_bps),
+            )
+            .map(|(rt, d)| probe::bandwidth::direction::verdict(rt, d)),
     };
     if json {
         println!(
@@ -254,6 +336,19 @@ async fn measure(
                 report.reason.as_deref().unwrap_or("no answer"),
                 report.bytes_spent
             ),
+        }
+        if let Some(d) = &report.download {
+            println!(
+                "{}: {} kbit/s (download), {} bytes spent in {:.1} s",
+                d.target,
+                d.estimate_bps
+                    .map_or("-".into(), |b| format!("{:.0}", b / 1e3)),
+                d.bytes_spent,
+                d.seconds
+            );
+        }
+        if let Some(v) = &report.limiting {
+            println!("{}", v.text);
         }
         if let (Some(bps), Some(c)) = (est, contracted) {
             println!(

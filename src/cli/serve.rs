@@ -658,14 +658,15 @@ async fn consume(
                 let was_good = h
                     .target(&r.key)
                     .is_none_or(|t| matches!(t.last.state, State::Healthy | State::Unknown));
-                // A round is placed in time by its end: a hop's good round that started before
-                // the fault but was answered before the failing hop's round timed out would
-                // otherwise count as heard from "since the trouble began" and move the blame
-                // one hop on (seen in tests/testbed_chain.rs).
+                // Both ends of the round: a failing round's end is when the fault was surely
+                // there; only rounds of the hops before it that started later may place it
+                // (health::Tracker::observe_round).
                 let ended_ms = o
                     .started_unix_ms
                     .saturating_add(i64::try_from(o.elapsed.as_millis()).unwrap_or(i64::MAX));
-                let transition = h.observe_round(&r.key, r.level.clone(), now, ended_ms);
+                tracing::debug!(target = %r.key, state = r.level.state.as_str(), started_ms = o.started_unix_ms, ended_ms, "round judged");
+                let transition =
+                    h.observe_round(&r.key, r.level.clone(), now, o.started_unix_ms, ended_ms);
                 let turned_bad = was_good && matches!(r.level.state, State::Degraded | State::Down);
                 let again = if turned_bad {
                     h.before(&shared.topology(), &r.key.node)
@@ -928,7 +929,8 @@ fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
             let from = last_rollup - 120;
             if let Err(e) = store
                 .rollup(60, from, now + 60)
-                .and_then(|_| store.rollup(3600, from - 3600, now + 3600))
+                // `rollup` floors `from` to its hour: the hours of the minutes just rolled up.
+                .and_then(|_| store.rollup(3600, from, now + 3600))
             {
                 tracing::error!(error = %e, "rolling up");
             }

@@ -164,9 +164,9 @@ fn all_good_is_healthy_and_nothing_probed_is_unknown() {
 }
 
 /// Every hop healthy at `t0`; then the Web Portal's rounds fail from `t0 + 1` s until it is
-/// committed down at `t0 + 3` s, while `dukcapil-router` (the hop before) reports `before` at
-/// `before_at` (None: not heard from since `t0`).
-fn portal_down_with(before: Option<(Level, i64)>) -> Tracker {
+/// committed down at `t0 + 3` s, while `dukcapil-router` (the hop before) reports a round
+/// `(level, started_ms, ended_ms)` (None: not heard from since `t0`).
+fn portal_down_with(before: Option<(Level, i64, i64)>) -> Tracker {
     let mut t = Tracker::new(Hysteresis::default());
     for hop in HOPS {
         t.observe(&key(hop, "icmp"), Level::healthy(), 100);
@@ -176,27 +176,41 @@ fn portal_down_with(before: Option<(Level, i64)>) -> Tracker {
         t.observe(&key("web-portal", "icmp"), dead.clone(), s);
     }
     for hop in ["opd-router", "ap-dukcapil", "kominfo-router"] {
-        t.observe_round(&key(hop, "icmp"), Level::healthy(), 102, 101_500);
+        t.observe_round(&key(hop, "icmp"), Level::healthy(), 102, 101_500, 101_700);
     }
-    if let Some((level, at)) = before {
-        t.observe_round(&key("dukcapil-router", "icmp"), level, at / 1000, at);
+    if let Some((level, started, ended)) = before {
+        t.observe_round(
+            &key("dukcapil-router", "icmp"),
+            level,
+            ended / 1000,
+            started,
+            ended,
+        );
     }
     t
 }
 
 #[rstest]
 #[case::the_hop_before_is_down_too(
-    Some((Level::bad(State::Down, Cause::Unreachable, "semua echo hilang"), 101_200)),
+    Some((Level::bad(State::Down, Cause::Unreachable, "semua echo hilang"), 101_200, 102_200)),
     Some(("kominfo-router", "dukcapil-router")),
     "Tidak ada jawaban mulai antara Router Diskominfo (IP koneksi) dan Router Disdukcapil (semua echo hilang)"
 )]
 #[case::the_hop_before_answers(
-    Some((Level::healthy(), 101_200)),
+    Some((Level::healthy(), 101_200, 101_300)),
     Some(("dukcapil-router", "web-portal")),
     "Tidak ada jawaban mulai antara Router Disdukcapil dan Web Portal (semua echo hilang)"
 )]
 #[case::the_hop_before_was_heard_only_before_the_trouble(
-    Some((Level::healthy(), 100_900)),
+    Some((Level::healthy(), 100_900, 100_950)),
+    None,
+    "Tidak ada jawaban di Web Portal; letak gangguan belum dipastikan: menunggu hasil baru dari Router Disdukcapil"
+)]
+// Its round started before the portal's first failing round ended and was answered in part (a
+// lost last echo is within its loss threshold): it crossed the network partly before the fault
+// and cannot clear the hop. Placed by its end, it used to blame the link after it.
+#[case::the_hop_befores_round_straddles_the_fault(
+    Some((Level::healthy(), 100_700, 101_400)),
     None,
     "Tidak ada jawaban di Web Portal; letak gangguan belum dipastikan: menunggu hasil baru dari Router Disdukcapil"
 )]
@@ -206,7 +220,7 @@ fn portal_down_with(before: Option<(Level, i64)>) -> Tracker {
     "Tidak ada jawaban di Web Portal; letak gangguan belum dipastikan: menunggu hasil baru dari Router Disdukcapil"
 )]
 fn a_fault_is_placed_only_from_rounds_of_the_same_window(
-    #[case] before: Option<(Level, i64)>,
+    #[case] before: Option<(Level, i64, i64)>,
     #[case] at: Option<(&str, &str)>,
     #[case] reason: &str,
 ) {
@@ -220,6 +234,51 @@ fn a_fault_is_placed_only_from_rounds_of_the_same_window(
         at.map(|(a, b)| (Some(NodeId::new(a)), NodeId::new(b)))
     );
     assert_eq!(r.reason, reason);
+}
+
+/// Once the hop before the portal is committed down too, the place stays known: the hops
+/// before it answered rounds that started after the portal's trouble was first seen, which is
+/// after the fault whichever hop it lies at. Judged only from the later hop's own window, the
+/// verdict went back to "belum dipastikan" and the incident took that reason.
+#[test]
+fn the_place_stays_known_when_the_hop_before_is_committed_down_later() {
+    let topo = demo();
+    let dead = Level::bad(State::Down, Cause::Unreachable, "semua echo hilang");
+    let mut t = portal_down_with(Some((dead.clone(), 101_200, 102_200)));
+    let before = t.path(&topo, &PathId::new("portal")).expect("path");
+    assert_eq!(
+        before.routes[0].at,
+        Some((
+            Some(NodeId::new("kominfo-router")),
+            NodeId::new("dukcapil-router")
+        ))
+    );
+    // Two more failing rounds commit dukcapil-router down; kominfo-router was last heard at
+    // 101_500, before those but after the portal's trouble was seen.
+    for s in [105, 108] {
+        t.observe_round(
+            &key("dukcapil-router", "icmp"),
+            dead.clone(),
+            s,
+            s * 1000 - 1000,
+            s * 1000,
+        );
+    }
+    let v = t.path(&topo, &PathId::new("portal")).expect("path");
+    let r = &v.routes[0];
+    assert_eq!(
+        r.at,
+        Some((
+            Some(NodeId::new("kominfo-router")),
+            NodeId::new("dukcapil-router")
+        )),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason
+            .starts_with("Tidak ada jawaban mulai antara Router Diskominfo")
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! budget cannot cross the burst. Without that socket (IPv6, no permission) they fall back to
 //! surge-ping's user-space instants and the second-half spread of each train.
 
+pub mod direction;
 mod knee;
 mod plan;
 pub mod stamped;

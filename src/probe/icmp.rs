@@ -10,12 +10,15 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use surge_ping::{Client, Config, ICMP, PingIdentifier, PingSequence, SurgeError};
+use surge_ping::{Client, Config, ICMP, IcmpPacket, PingIdentifier, PingSequence, SurgeError};
 use tokio::time::Instant;
 
 use super::profile::IcmpSpec;
 use super::stats::{self, RttSummary, icmp_packet_bytes};
 use super::{BoxFuture, Error, Host, Kind, Outcome, Probe, Reason, Target};
+
+#[cfg(test)]
+mod tests;
 
 /// What a round measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,7 +175,12 @@ impl IcmpProbe {
         let mut last_err: Option<Reason> = None;
         for (_, r) in results {
             match r {
-                Ok((_, rtt)) => rtts.push(rtt),
+                Ok((packet, rtt)) => match answer(&packet) {
+                    Answer::Reply => rtts.push(rtt),
+                    // A router's "unreachable" or "time exceeded" is not the target answering:
+                    // the echo is lost, and the round says who spoke instead.
+                    Answer::Error(message) => last_err = Some(Reason::Unreachable { message }),
+                },
                 Err(SurgeError::Timeout { .. }) => {}
                 Err(SurgeError::IOError(e)) => last_err = Some(Reason::from_io(&e)),
                 Err(e) => {
@@ -277,6 +285,68 @@ pub(crate) fn open(ip: IpAddr, target: &Target) -> Result<(Client, &'static str)
     }
 }
 
+/// What came back for one echo. surge-ping hands an ICMP error quoting the echo (a router's
+/// "destination unreachable" or "time exceeded") to the echo's waiter as if it were the reply;
+/// only an echo reply is the target answering.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Answer {
+    Reply,
+    /// An error from a router on the way, described for the round's reason.
+    Error(String),
+}
+
+/// Echo reply types: ICMPv4 0, ICMPv6 129.
+const ECHO_REPLY_V4: u8 = 0;
+const ECHO_REPLY_V6: u8 = 129;
+
+pub(crate) fn answer(packet: &IcmpPacket) -> Answer {
+    let (ty, code, from) = match packet {
+        IcmpPacket::V4(p) => (
+            p.get_icmp_type().0,
+            p.get_icmp_code().0,
+            IpAddr::V4(p.get_source()),
+        ),
+        IcmpPacket::V6(p) => (
+            p.get_icmpv6_type().0,
+            p.get_icmpv6_code().0,
+            IpAddr::V6(p.get_source()),
+        ),
+    };
+    let reply = if from.is_ipv4() {
+        ECHO_REPLY_V4
+    } else {
+        ECHO_REPLY_V6
+    };
+    if ty == reply {
+        return Answer::Reply;
+    }
+    Answer::Error(format!(
+        "{} answered {} instead of {}",
+        from,
+        icmp_error_words(from.is_ipv6(), ty, code),
+        packet.real_destination()
+    ))
+}
+
+/// The common ICMP errors in words (RFC 792, RFC 4443); others by number.
+fn icmp_error_words(v6: bool, ty: u8, code: u8) -> String {
+    let words = match (v6, ty, code) {
+        (false, 3, 0) => "network unreachable",
+        (false, 3, 1) => "host unreachable",
+        (false, 3, 3) => "port unreachable",
+        (false, 3, 13) => "administratively prohibited",
+        (false, 3, _) => "destination unreachable",
+        (false, 11, _) => "time exceeded",
+        (true, 1, 0) => "no route to destination",
+        (true, 1, 1) => "administratively prohibited",
+        (true, 1, 3) => "address unreachable",
+        (true, 1, _) => "destination unreachable",
+        (true, 3, _) => "time exceeded",
+        _ => return format!("ICMP type {ty} code {code}"),
+    };
+    words.to_string()
+}
+
 /// Identifiers differ per round so concurrent rounds on a raw socket do not take each other's
 /// replies.
 pub(crate) fn next_ident() -> PingIdentifier {
@@ -310,11 +380,15 @@ pub(crate) async fn train(
         async move {
             // The send happens in the first poll, so this instant is the send time.
             let sent_at = Instant::now();
-            p.ping(seq, &payload).await.ok().map(|(_, rtt)| {
-                (sent_at + rtt)
-                    .saturating_duration_since(origin)
-                    .as_secs_f64()
-            })
+            p.ping(seq, &payload)
+                .await
+                .ok()
+                .filter(|(packet, _)| matches!(answer(packet), Answer::Reply))
+                .map(|(_, rtt)| {
+                    (sent_at + rtt)
+                        .saturating_duration_since(origin)
+                        .as_secs_f64()
+                })
         }
     });
     let mut arrivals: Vec<f64> = futures_util::future::join_all(futs)

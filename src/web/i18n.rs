@@ -191,6 +191,19 @@ pub struct Text {
     pub status_quota_left: &'static str,
     pub status_updated: &'static str,
     pub status_note: &'static str,
+    // Riwayat: each bandwidth round with its method, burst, direction or why there is no figure.
+    pub bw_rounds: &'static str,
+    pub bw_rounds_note: &'static str,
+    pub bw_method: &'static str,
+    pub bw_result: &'static str,
+    pub bw_direction: &'static str,
+    pub bw_bytes: &'static str,
+    pub bw_trains: &'static str,
+    pub bw_download: &'static str,
+    pub bw_round_trip: &'static str,
+    pub bw_down: &'static str,
+    pub bw_up: &'static str,
+    pub bw_no_figure: &'static str,
 }
 
 pub static ID: Text = Text {
@@ -332,6 +345,18 @@ pub static ID: Text = Text {
     status_quota_left: "tersisa",
     status_updated: "Diperbarui",
     status_note: "Halaman ini diperbarui otomatis setiap 30 detik.",
+    bw_rounds: "Pengukuran bandwidth",
+    bw_rounds_note: "Putaran terbaru lebih dulu. Putaran yang tidak menghasilkan angka tidak masuk grafik dan tidak dihitung.",
+    bw_method: "Metode",
+    bw_result: "Hasil",
+    bw_direction: "Arah",
+    bw_bytes: "Byte terpakai",
+    bw_trains: "rangkaian paket (echo)",
+    bw_download: "unduhan",
+    bw_round_trip: "pulang-pergi (arah yang lebih sempit)",
+    bw_down: "unduh (Dukcapil ke OPD)",
+    bw_up: "unggah (OPD ke Dukcapil)",
+    bw_no_figure: "tanpa angka",
 };
 
 pub static EN: Text = Text {
@@ -473,6 +498,18 @@ pub static EN: Text = Text {
     status_quota_left: "left",
     status_updated: "Updated",
     status_note: "This page refreshes itself every 30 seconds.",
+    bw_rounds: "Bandwidth measurements",
+    bw_rounds_note: "Newest round first. Rounds that gave no figure are not in the chart and are not counted.",
+    bw_method: "Method",
+    bw_result: "Result",
+    bw_direction: "Direction",
+    bw_bytes: "Bytes spent",
+    bw_trains: "packet trains (echo)",
+    bw_download: "download",
+    bw_round_trip: "round trip (the narrower direction)",
+    bw_down: "down (Dukcapil to OPD)",
+    bw_up: "up (OPD to Dukcapil)",
+    bw_no_figure: "no figure",
 };
 
 /// A Unix time as `2026-11-27 02:11:28 WIB`.

@@ -1,5 +1,6 @@
 //! Riwayat: RTT, loss, jitter and bandwidth of one target over 1 h, 24 h, 7 d or 30 d from
-//! the store's rollups (raw samples when the last hour has no minute rollup yet).
+//! the store's rollups (raw samples when the last hour has no minute rollup yet), and each
+//! bandwidth round with its method, burst, direction, or why it gave no figure.
 
 use std::sync::Arc;
 
@@ -40,6 +41,60 @@ pub struct Page {
     pub charts: Vec<Chart>,
     pub empty: bool,
     pub legend: Vec<(&'static str, &'static str)>,
+    /// The bandwidth rounds of the range, newest first (at most [`BW_ROUNDS`]).
+    pub bw_rounds: Vec<BwRound>,
+}
+
+/// Bandwidth rounds listed under the charts.
+pub const BW_ROUNDS: usize = 20;
+
+/// One bandwidth round as the technician reads it.
+pub struct BwRound {
+    pub when: String,
+    pub method: &'static str,
+    /// "burst ±32 KB, lalu 512 Kbps", or "tidak dapat ditentukan: ..." and no figure.
+    pub result: String,
+    pub measured: bool,
+    pub direction: &'static str,
+    pub bytes: u64,
+}
+
+impl BwRound {
+    fn of(row: &crate::store::BandwidthSample, t: &'static Text) -> BwRound {
+        use crate::probe::bandwidth::Detail;
+        let detail = Detail {
+            method: row.method.clone(),
+            // An undetermined round never shows a rate, whatever the row holds.
+            estimate_bps: row.estimate_bps.filter(|_| row.undetermined.is_none()),
+            per_train_bps: Vec::new(),
+            body_bytes: 0,
+            lost: 0,
+            burst_bytes: row.burst_bytes,
+            burst_min_bytes: row.burst_min_bytes,
+            capacity_bps: row.capacity_bps,
+            policed: row.policed,
+            direction: row.direction.clone(),
+            undetermined: row.undetermined.clone(),
+            clock: None,
+        };
+        BwRound {
+            when: crate::web::i18n::wib(row.ts_ms.div_euclid(1000)),
+            method: match row.method.as_str() {
+                "trains" => t.bw_trains,
+                "throughput" => t.bw_download,
+                _ => "-",
+            },
+            measured: detail.estimate_bps.is_some(),
+            result: detail.summary(),
+            direction: match row.direction.as_deref() {
+                Some("round_trip") => t.bw_round_trip,
+                Some("down") => t.bw_down,
+                Some("up") => t.bw_up,
+                _ => "-",
+            },
+            bytes: row.bytes,
+        }
+    }
 }
 
 pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http::Uri) -> Response {
@@ -63,6 +118,7 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
     let (from, to) = (now - span, now);
     let mut charts = Vec::new();
     let mut empty = true;
+    let mut bw_rounds = Vec::new();
     if let Some(target) = &target
         && let Some((node, profile)) = target.split_once('/')
     {
@@ -74,11 +130,20 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
             } else {
                 Vec::new()
             };
-            Ok((rollups, raw))
+            let rounds = s.bandwidth_samples(&node, &profile, from * 1000, (to + 1) * 1000)?;
+            Ok((rollups, raw, rounds))
         })
         .await;
+        if let Ok((_, _, rounds)) = &data {
+            bw_rounds = rounds
+                .iter()
+                .rev()
+                .take(BW_ROUNDS)
+                .map(|r| BwRound::of(r, t))
+                .collect();
+        }
         let (points, bw, jitter, step): (Vec<Point>, Series, Series, i64) = match data {
-            Ok((rollups, raw)) if raw.len() > rollups.len() => (
+            Ok((rollups, raw, _)) if raw.len() > rollups.len() => (
                 raw.iter()
                     .map(|s| Point {
                         t: s.ts_ms / 1000,
@@ -99,7 +164,7 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
                     .unwrap_or(60)
                     .max(1),
             ),
-            Ok((rollups, _)) => (
+            Ok((rollups, _, _)) => (
                 rollups
                     .iter()
                     .map(|r| Point {
@@ -126,8 +191,8 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
                 (Vec::new(), Vec::new(), Vec::new(), res)
             }
         };
-        empty = points.is_empty();
-        if !empty {
+        empty = points.is_empty() && bw_rounds.is_empty();
+        if !points.is_empty() {
             let loss: Vec<(i64, Option<f64>)> = points.iter().map(|p| (p.t, p.loss)).collect();
             charts.push(Chart {
                 title: t.rtt,
@@ -183,5 +248,6 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
         charts,
         empty,
         legend: LOSS_LEGEND.to_vec(),
+        bw_rounds,
     })
 }
