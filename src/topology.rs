@@ -12,6 +12,7 @@ mod bandwidth;
 mod cidr;
 mod diagnostic;
 pub mod lint;
+pub mod notifier;
 mod raw;
 mod tree;
 mod validate;
@@ -19,6 +20,7 @@ mod validate;
 pub use bandwidth::{Bandwidth, ParseError as BandwidthError};
 pub use cidr::Cidr;
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
+pub use notifier::{Channel, Notifier, NotifierId, SmtpSecurity, WebhookFormat};
 
 macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident),*) => {$(
@@ -72,6 +74,8 @@ pub struct Topology {
     pub probe_dir: PathBuf,
     /// The bandwidth reflector this appliance offers to its peers; `None`: `/reflect` is off.
     pub reflector: Option<Reflector>,
+    /// Where alerts go; empty: nobody is told (the dashboard and /metrics still show faults).
+    pub notifiers: Vec<Notifier>,
 }
 
 /// Who may use this appliance's bandwidth reflector (`GET /reflect`), and how much.

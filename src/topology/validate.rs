@@ -15,6 +15,8 @@ use super::{
     ServiceKind, SnmpPoll, SnmpVersion, Tier, TlsTrust, Topology, Zone, ZoneId, ZoneKind,
 };
 
+mod notifiers;
+
 const DEFAULT_PROBE_SHARE_PERCENT: f64 = 1.0;
 
 struct Ctx<'a> {
@@ -128,6 +130,7 @@ pub fn parse(
     let links = links(&mut cx, &raw.links, &nodes, known_profiles.as_ref());
     let paths = paths(&mut cx, &raw.paths, &nodes, &links);
     let reflector = raw.reflector.as_ref().map(|r| reflector(&mut cx, r));
+    let notifiers = notifiers::notifiers(&mut cx, &raw.notifiers);
 
     if !cx.diags.is_empty() {
         cx.diags.sort();
@@ -149,6 +152,7 @@ pub fn parse(
         paths,
         probe_dir,
         reflector,
+        notifiers,
     })
 }
 
