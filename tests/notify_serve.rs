@@ -58,7 +58,7 @@ zones:
   - {{id: disdukcapil, kind: disdukcapil}}
 nodes:
   - {{id: opd-router, zone: opd, kind: router, name: Router OPD, address: 127.0.0.1, probes: [icmp]}}
-  - {{id: web-portal, zone: disdukcapil, kind: service, service: web_portal, name: Web Portal, address: 127.0.0.1, probes: [tcp]}}
+  - {{id: web-portal, zone: disdukcapil, kind: service, service: web_portal, name: Web Portal, address: 127.0.0.1, url: \"https://127.0.0.1:{closed}/\", probes: [tcp]}}
 links:
   - {{id: wan, from: opd-router, to: web-portal}}
 paths:

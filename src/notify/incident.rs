@@ -15,6 +15,10 @@ use crate::topology::Notifier;
 /// that flaps inside this time stays one incident: one alert, one recovery.
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(120);
 
+/// How long an alert waits for the verdict to name the failing hop (the hops before a failing
+/// one are probed again first) before it goes without one.
+pub const HOP_WAIT: Duration = Duration::from_secs(30);
+
 /// One fault: where the paths it stops first fail, since when, and which paths it touches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
@@ -88,6 +92,8 @@ impl Event {
 pub enum Hold {
     /// The notifier's `max_per_hour` is spent; tried again at the next observation.
     RateLimited,
+    /// The verdict does not yet say where the fault is (see [`HOP_WAIT`]).
+    Locating,
 }
 
 /// A notifier's policy, as the incident logic needs it.
@@ -258,7 +264,7 @@ impl Alerter {
             // Ended when the paths turned healthy, not when the settle time ran out.
             for notifier in o.told.keys() {
                 if let Some(p) = policies.iter().find(|p| &p.notifier == notifier)
-                    && self.decide(p, Kind::Recovery, now_ms).is_ok()
+                    && self.decide(p, Kind::Recovery, None, now_ms).is_ok()
                 {
                     events.push(Event {
                         notifier: notifier.clone(),
@@ -286,7 +292,8 @@ impl Alerter {
                         _ => continue,
                     },
                 };
-                if self.decide(p, kind, now_ms).is_err() {
+                let incident = self.open[i].incident.clone();
+                if self.decide(p, kind, Some(&incident), now_ms).is_err() {
                     continue;
                 }
                 let o = &mut self.open[i];
@@ -311,9 +318,23 @@ impl Alerter {
 
     /// Whether a message of `kind` goes to notifier `p` now: the one place where sending is
     /// decided (maintenance windows belong here). A recovery always goes to a notifier that
-    /// was told of the fault; alerts and reminders wait while the hour's budget is spent.
-    /// Records the send when the answer is yes.
-    fn decide(&mut self, p: &Policy, kind: Kind, now_ms: i64) -> Result<(), Hold> {
+    /// was told of the fault; an alert waits up to [`HOP_WAIT`] for the verdict to name the
+    /// failing hop; alerts and reminders wait while the hour's budget is spent. Records the
+    /// send when the answer is yes.
+    fn decide(
+        &mut self,
+        p: &Policy,
+        kind: Kind,
+        incident: Option<&Incident>,
+        now_ms: i64,
+    ) -> Result<(), Hold> {
+        if kind == Kind::Alert
+            && let Some(i) = incident
+            && i.hop.is_none()
+            && u64::try_from(now_ms - i.opened_ms).unwrap_or(0) < HOP_WAIT.as_millis() as u64
+        {
+            return Err(Hold::Locating);
+        }
         let sent = self.sent.entry(p.notifier.clone()).or_default();
         sent.retain(|t| now_ms - t < 3_600_000);
         if kind != Kind::Recovery && sent.len() >= p.max_per_hour as usize {

@@ -227,3 +227,27 @@ fn idempotency_keys_differ_by_kind_seq_and_notifier_and_repeat_for_the_same_even
     assert_eq!(all.len(), 3);
     assert_eq!(all[0].key(), all[0].clone().key());
 }
+
+#[test]
+fn an_alert_waits_briefly_for_the_verdict_to_name_the_hop() {
+    let mut a = Alerter::default();
+    let p = policy(None, 12);
+    let unsure = vec![verdict("portal", State::Down, None)];
+    assert!(a.observe(&unsure, &p, SETTLE, 0).is_empty());
+    let sure = vec![verdict(
+        "portal",
+        State::Down,
+        Some(("opd-router", "kominfo-router")),
+    )];
+    let ev = a.observe(&sure, &p, SETTLE, 2_000);
+    assert_eq!(kinds(&ev), vec![(Kind::Alert, 0)]);
+    assert_eq!(ev[0].incident.hop.as_deref(), Some("kominfo-router"));
+    // A verdict that never names a hop still alerts, after HOP_WAIT.
+    let mut b = Alerter::default();
+    assert!(b.observe(&unsure, &p, SETTLE, 0).is_empty());
+    assert!(b.observe(&unsure, &p, SETTLE, 29_000).is_empty());
+    assert_eq!(
+        kinds(&b.observe(&unsure, &p, SETTLE, 30_000)),
+        vec![(Kind::Alert, 0)]
+    );
+}
