@@ -10,7 +10,10 @@ use crate::notify::incident::{Alerter, Policy};
 const T0: i64 = 1_796_355_720_000;
 const MIN: i64 = 60_000;
 
-fn events(paths: &[(&str, State, Option<(&str, &str)>)]) -> Vec<Event> {
+/// A path, its state, and where it fails (last good hop, first bad hop).
+type Case<'a> = (&'a str, State, Option<(&'a str, &'a str)>);
+
+fn events(paths: &[Case<'_>]) -> Vec<Event> {
     let mut a = Alerter::default();
     let p = vec![Policy {
         notifier: "grup".into(),
