@@ -438,7 +438,7 @@ fn services(
             "the topology has no data balikan service with a URL: the outbox only queues"
         ),
     }
-    start_notifiers(shared, state_dir, &secrets, tracker, cancel)?;
+    dashboard.notify = start_notifiers(shared, state_dir, &secrets, tracker, cancel)?;
     // The dashboard last: it is the only router with a fallback (an HTML 404).
     let dash = web::dashboard::router(Arc::clone(shared), dashboard)
         .context("opening the dashboard users")?;
@@ -463,10 +463,10 @@ fn start_notifiers(
     secrets: &gate::Secrets,
     tracker: &TaskTracker,
     cancel: &CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<crate::notify::Queue>> {
     let topology = shared.topology();
     if topology.notifiers.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let queue = crate::notify::Queue::open(state_dir).context("opening the notification queue")?;
     let sender = crate::notify::Sender::new(
@@ -487,12 +487,12 @@ fn start_notifiers(
     ));
     tracker.spawn(crate::notify::run_sender(
         sender,
-        queue,
+        queue.clone(),
         shared.metrics.clone(),
         cancel.clone(),
     ));
     tracing::info!(notifiers = topology.notifiers.len(), "notifiers started");
-    Ok(())
+    Ok(Some(queue))
 }
 
 /// Run the scheduler; on SIGHUP re-read the topology and its profiles and, when they are
