@@ -170,21 +170,21 @@ impl Drop for Smtp {
 }
 
 fn smtp(maildir: &Path) -> Smtp {
+    smtp_with(maildir, &[])
+}
+
+/// aiosmtpd with extra options (`--tlscert`/`--tlskey` for STARTTLS, required by default;
+/// `--smtpscert`/`--smtpskey` for TLS from the first byte).
+fn smtp_with(maildir: &Path, extra: &[&std::ffi::OsStr]) -> Smtp {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
         .expect("addr")
         .port();
     let child = Command::new("/usr/bin/python3")
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-        ])
-        .arg("aiosmtpd.handlers.Mailbox")
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(maildir)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -492,5 +492,91 @@ async fn a_refusing_receiver_is_retried_shown_as_failing_and_gets_the_alert_once
     assert!(
         text.contains("juknis_notify_failing{notifier=\"am\"} 0"),
         "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_goes_over_starttls_and_tls_trusting_only_the_configured_ca() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("cert");
+    let (cert, key) = (dir.path().join("smtp.pem"), dir.path().join("smtp.key"));
+    std::fs::write(&cert, ck.cert.pem()).expect("write");
+    std::fs::write(&key, ck.signing_key.serialize_pem()).expect("write");
+    let os = |p: &Path| p.as_os_str().to_owned();
+    let (c, k) = (os(&cert), os(&key));
+    let (md_start, md_tls) = (dir.path().join("starttls"), dir.path().join("tls"));
+    // STARTTLS is required by this server: a client that stays in plain text is refused.
+    let starttls = smtp_with(
+        &md_start,
+        &["--tlscert".as_ref(), &c, "--tlskey".as_ref(), &k],
+    );
+    let wrapped = smtp_with(
+        &md_tls,
+        &["--smtpscert".as_ref(), &c, "--smtpskey".as_ref(), &k],
+    );
+    let f = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notify/topology.yaml"),
+    )
+    .expect("fixture");
+    let (head, _) = f.split_once("notifiers:").expect("section");
+    let email = |id: &str, port: u16, security: &str, ca: bool| {
+        let ca = if ca {
+            format!(", tls_ca: \"{}\"", cert.display())
+        } else {
+            String::new()
+        };
+        format!(
+            "  - {{id: {id}, kind: email, smtp: 127.0.0.1, port: {port}, security: {security}{ca}, from: juknis@opd.example.go.id, to: [teknisi@opd.example.go.id]}}\n"
+        )
+    };
+    let text = format!(
+        "{head}notifiers:\n{}{}{}",
+        email("pinned-starttls", starttls.port, "starttls", true),
+        email("pinned-tls", wrapped.port, "tls", true),
+        email("system-roots", starttls.port, "starttls", false),
+    );
+    let profiles = |_: &Path| Some(["icmp".to_string()].into_iter().collect());
+    let t = Arc::new(
+        juknis::topology::parse(&text, Path::new("t.yaml"), &profiles)
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let queue = Queue::open(&dir.path().join("state")).expect("queue");
+    let mut d = Dispatcher::new(Arc::clone(&t), queue.clone()).expect("dispatcher");
+    d.observe(&both(State::Down), 1_796_355_720_000)
+        .expect("observe");
+    let sender = Sender::new(&t.agreement.opd, &t.notifiers, &BTreeMap::new()).expect("sender");
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(juknis::notify::run_sender(
+        sender,
+        queue.clone(),
+        juknis::metrics::Metrics::new(),
+        cancel.clone(),
+    ));
+    wait_for("both e-mails and the refusal", || {
+        mails(&md_start).len() == 1
+            && mails(&md_tls).len() == 1
+            && queue
+                .status()
+                .expect("status")
+                .iter()
+                .any(|s| s.notifier == "system-roots" && s.failed_attempts >= 1)
+    })
+    .await;
+    cancel.cancel();
+    let _ = task.await;
+    for m in [mails(&md_start), mails(&md_tls)] {
+        assert!(m[0].contains("[GANGGUAN]"), "{m:?}");
+    }
+    // The self-signed server is not trusted by the system's roots: never sent in the clear.
+    let st = queue.status().expect("status");
+    let sys = st
+        .iter()
+        .find(|s| s.notifier == "system-roots")
+        .expect("status");
+    assert_eq!(sys.sent, 0, "{st:?}");
+    let err = sys.last_error.clone().unwrap_or_default();
+    assert!(
+        err.to_lowercase().contains("certificate") || err.contains("UnknownIssuer"),
+        "{err}"
     );
 }

@@ -131,6 +131,12 @@ fn the_example_loads_with_its_defaults() {
     "unknown SMTP security `startls`",
     "did you mean `starttls`?"
 )]
+#[case::tls_ca_without_tls(
+    "  - {id: a, kind: email, smtp: m.example.go.id, security: none, tls_ca: ca.pem, from: j@example.go.id, to: [x@example.go.id]}\n",
+    "notifiers:1",
+    "has `tls_ca` but `security: none`",
+    "starttls"
+)]
 #[case::template_not_json(
     "  - {id: a, kind: whatsapp, url: \"http://127.0.0.1:3000/s\", to: [\"1@c.us\"], template: '{\"text\": \"{{text}}\"}'}\n",
     "notifiers:1",

@@ -109,26 +109,37 @@ impl Sender {
                     smtp,
                     port,
                     security,
+                    tls_ca,
                     ..
                 } => {
+                    use lettre::transport::smtp::client::{
+                        Certificate, CertificateStore, Tls, TlsParameters,
+                    };
                     let setup = |e: lettre::transport::smtp::Error| Error::Setup {
                         notifier: id.clone(),
                         why: chain(&e),
                     };
+                    let mut params = TlsParameters::builder(smtp.clone());
+                    if let Some(ca) = tls_ca {
+                        let pem = std::fs::read(ca).map_err(|e| Error::Setup {
+                            notifier: id.clone(),
+                            why: format!("tls_ca {}: {e}", ca.display()),
+                        })?;
+                        let cert = Certificate::from_pem(&pem).map_err(|e| Error::Setup {
+                            notifier: id.clone(),
+                            why: format!("tls_ca {}: {}", ca.display(), chain(&e)),
+                        })?;
+                        // Only this CA: an OPD's own mail server, not the public roots.
+                        params = params
+                            .certificate_store(CertificateStore::None)
+                            .add_root_certificate(cert);
+                    }
                     let tls = match security {
-                        SmtpSecurity::None => lettre::transport::smtp::client::Tls::None,
-                        SmtpSecurity::StartTls => lettre::transport::smtp::client::Tls::Required(
-                            lettre::transport::smtp::client::TlsParameters::new_rustls(
-                                smtp.clone(),
-                            )
-                            .map_err(setup)?,
-                        ),
-                        SmtpSecurity::Tls => lettre::transport::smtp::client::Tls::Wrapper(
-                            lettre::transport::smtp::client::TlsParameters::new_rustls(
-                                smtp.clone(),
-                            )
-                            .map_err(setup)?,
-                        ),
+                        SmtpSecurity::None => Tls::None,
+                        SmtpSecurity::StartTls => {
+                            Tls::Required(params.build_rustls().map_err(setup)?)
+                        }
+                        SmtpSecurity::Tls => Tls::Wrapper(params.build_rustls().map_err(setup)?),
                     };
                     let mut b =
                         lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(

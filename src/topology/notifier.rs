@@ -73,6 +73,9 @@ pub enum Channel {
         smtp: String,
         port: u16,
         security: SmtpSecurity,
+        /// The only CA trusted for the server's certificate (an OPD's own mail server);
+        /// `None`: the system's roots.
+        tls_ca: Option<std::path::PathBuf>,
         from: String,
         to: Vec<String>,
     },

@@ -76,6 +76,9 @@ raw_struct! {
         pub port: Option<S<u16>>,
         /// `starttls` (default), `tls` or `none` (loopback relays only).
         pub security: Option<S<String>>,
+        /// A PEM file with the CA (or self-signed certificate) of the SMTP server, relative to
+        /// this file; the system's roots when absent.
+        pub tls_ca: Option<S<String>>,
         pub from: Option<S<String>>,
         /// The entry under `notifiers:` in the secrets file (bot token, bearer token, SMTP login).
         pub credentials: Option<S<String>>,

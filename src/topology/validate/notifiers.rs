@@ -28,7 +28,7 @@ fn notifier(cx: &mut Ctx<'_>, item: &S<raw::Notifier>) -> Option<Notifier> {
     check_id(cx, id, "notifier");
     let name = id.value.clone();
     // Keys that belong to another kind are a mistake the user should hear about.
-    let used: [(&str, bool); 8] = [
+    let used: [(&str, bool); 9] = [
         ("api_url", n.api_url.is_some()),
         ("url", n.url.is_some()),
         ("template", n.template.is_some()),
@@ -36,12 +36,13 @@ fn notifier(cx: &mut Ctx<'_>, item: &S<raw::Notifier>) -> Option<Notifier> {
         ("smtp", n.smtp.is_some()),
         ("port", n.port.is_some()),
         ("security", n.security.is_some()),
+        ("tls_ca", n.tls_ca.is_some()),
         ("from", n.from.is_some()),
     ];
     let allowed: &[&str] = match kind.value.as_str() {
         "telegram" => &["api_url"],
         "whatsapp" => &["url", "template"],
-        "email" => &["smtp", "port", "security", "from"],
+        "email" => &["smtp", "port", "security", "tls_ca", "from"],
         "webhook" => &["url", "format"],
         other => {
             let hint = did_you_mean(other, Channel::KINDS)
@@ -195,11 +196,22 @@ fn notifier(cx: &mut Ctx<'_>, item: &S<raw::Notifier>) -> Option<Notifier> {
                 cx.error(p, "port 0 is not an SMTP port");
             }
             let port = n.port.as_ref().map_or(security.default_port(), |p| p.value);
+            let tls_ca = n.tls_ca.as_ref().map(|c| {
+                if security == SmtpSecurity::None {
+                    cx.error_hint(
+                        c,
+                        format!("notifier `{name}` has `tls_ca` but `security: none`"),
+                        "use `security: starttls` or `tls`, or remove `tls_ca`",
+                    );
+                }
+                super::resolve(cx.file, &c.value)
+            });
             match (smtp, from) {
                 (Some(smtp), Some(from)) => Some(Channel::Email {
                     smtp,
                     port,
                     security,
+                    tls_ca,
                     from,
                     to,
                 }),
