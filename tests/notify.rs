@@ -580,3 +580,68 @@ async fn email_goes_over_starttls_and_tls_trusting_only_the_configured_ca() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifier_leaves_from_its_egress_source_address() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let peers: Arc<Mutex<Vec<std::net::IpAddr>>> = Arc::default();
+    let p = peers.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(
+            move |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<
+                std::net::SocketAddr,
+            >| {
+                let p = p.clone();
+                async move {
+                    p.lock().expect("lock").push(peer.ip());
+                    StatusCode::OK
+                }
+            },
+        ),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        axum::serve(
+            l,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    let f = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notify/topology.yaml"),
+    )
+    .expect("fixture");
+    let (head, _) = f.split_once("notifiers:").expect("section");
+    // 127.0.0.2 stands for the internet-side address: the default route would pick 127.0.0.1.
+    let text = format!(
+        "{head}notifiers:\n  - {{id: inet, kind: webhook, url: \"http://127.0.0.1:{port}/hook\", egress: {{source: 127.0.0.2}}}}\n"
+    );
+    let profiles = |_: &Path| Some(["icmp".to_string()].into_iter().collect());
+    let t = Arc::new(
+        juknis::topology::parse(&text, Path::new("t.yaml"), &profiles)
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let queue = Queue::open(dir.path()).expect("queue");
+    let mut d = Dispatcher::new(Arc::clone(&t), queue.clone()).expect("dispatcher");
+    d.observe(&both(State::Down), 1_796_355_720_000)
+        .expect("observe");
+    let sender = Sender::new(&t.agreement.opd, &t.notifiers, &BTreeMap::new()).expect("sender");
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(juknis::notify::run_sender(
+        sender,
+        queue.clone(),
+        juknis::metrics::Metrics::new(),
+        cancel.clone(),
+    ));
+    wait_for("the delivery", || !peers.lock().expect("lock").is_empty()).await;
+    cancel.cancel();
+    let _ = task.await;
+    assert_eq!(
+        peers.lock().expect("lock").clone(),
+        vec!["127.0.0.2".parse::<std::net::IpAddr>().expect("ip")]
+    );
+}
