@@ -252,3 +252,22 @@ fn secrets_are_named_not_held_and_a_missing_one_stops_the_start() {
         "{err}"
     );
 }
+
+/// The commented example in the shipped /etc/juknis/topology.yaml is valid once uncommented.
+#[test]
+fn the_shipped_commented_example_is_valid() {
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/etc/topology.yaml"),
+    )
+    .expect("shipped topology");
+    let (_, block) = shipped
+        .split_once("# notifiers:\n")
+        .expect("commented example");
+    let block: String = block
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let t = parse(&with(&block)).expect("valid example");
+    assert_eq!(t.notifiers.len(), 2);
+}
