@@ -188,10 +188,22 @@ pub fn backoff(attempts: u32) -> Duration {
     Duration::from_secs(s.min(600))
 }
 
+/// Sent deliveries are kept this long (for audits), then pruned.
+pub const KEEP_SENT: Duration = Duration::from_secs(90 * 86_400);
+
 /// Deliver queued messages until cancelled: due ones oldest first, each marked sent once its
 /// channel accepted it, failures retried with [`backoff`].
 pub async fn run_sender(sender: Sender, queue: Queue, metrics: Metrics, cancel: CancellationToken) {
+    let mut pruned_at: Option<tokio::time::Instant> = None;
     loop {
+        if pruned_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+            pruned_at = Some(tokio::time::Instant::now());
+            let q = queue.clone();
+            let before = now_ms() - i64::try_from(KEEP_SENT.as_millis()).unwrap_or(i64::MAX);
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || q.prune(before)).await {
+                tracing::warn!(error = %e, "cannot prune the notification queue");
+            }
+        }
         let q = queue.clone();
         let due = tokio::task::spawn_blocking(move || q.due(now_ms(), 50))
             .await

@@ -304,7 +304,19 @@ impl Queue {
             .map_err(self.db_err("read status"))
     }
 
-    /// Every delivery ever queued: (notifier, recipient, key, sent), for tests and audits.
+    /// Forget deliveries sent before `before_ms` (waiting ones are never dropped). Returns how
+    /// many went.
+    pub fn prune(&self, before_ms: i64) -> Result<usize, Error> {
+        self.conn()
+            .execute(
+                "DELETE FROM delivery WHERE sent_ms IS NOT NULL AND sent_ms < ?1",
+                params![before_ms],
+            )
+            .map_err(self.db_err("prune"))
+    }
+
+    /// Every delivery queued and not pruned: (notifier, recipient, key, sent), for tests and
+    /// audits.
     pub fn all(&self) -> Result<Vec<(String, String, String, bool)>, Error> {
         let conn = self.conn();
         let mut st = conn
@@ -316,5 +328,68 @@ impl Queue {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .map_err(self.db_err("list"))?;
         rows.collect::<Result<_, _>>().map_err(self.db_err("list"))
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+    use crate::health::State;
+    use crate::notify::incident::{Incident, Kind};
+
+    fn event(id: &str) -> Event {
+        Event {
+            notifier: "grup".into(),
+            kind: Kind::Alert,
+            seq: 0,
+            at_ms: 0,
+            incident: Incident {
+                id: id.into(),
+                opened_ms: 0,
+                state: State::Down,
+                cause: None,
+                hop: None,
+                last_good: None,
+                reason: String::new(),
+                paths: vec!["portal".into()],
+            },
+        }
+    }
+
+    fn msg() -> Message {
+        Message {
+            subject: "s".into(),
+            text: "t".into(),
+        }
+    }
+
+    #[test]
+    fn a_delivery_is_queued_once_survives_reopening_and_only_sent_ones_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Queue::open(dir.path()).unwrap();
+        let a = Alerter::default();
+        let d = vec![
+            ("c1".to_string(), event("i1"), msg()),
+            ("c2".to_string(), event("i1"), msg()),
+        ];
+        assert_eq!(q.commit(&a, &d, 10).unwrap(), 2);
+        // The same event again (a retried commit): nothing new.
+        assert_eq!(q.commit(&a, &d, 20).unwrap(), 0);
+        assert_eq!(
+            q.commit(&a, &[("c1".into(), event("i2"), msg())], 30)
+                .unwrap(),
+            1
+        );
+        let due = q.due(30, 10).unwrap();
+        assert_eq!(due.len(), 3);
+        q.sent(due[0].id, 100).unwrap();
+        q.failed(due[1].id, "503", 1_000).unwrap();
+        drop(q);
+        let q = Queue::open(dir.path()).unwrap();
+        assert_eq!(q.due(500, 10).unwrap().len(), 1, "the failed one waits");
+        assert_eq!(q.next_due().unwrap(), Some(30));
+        assert_eq!(q.prune(1_000_000).unwrap(), 1, "only the sent one goes");
+        assert_eq!(q.all().unwrap().len(), 2);
     }
 }
