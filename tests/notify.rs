@@ -645,3 +645,51 @@ async fn a_notifier_leaves_from_its_egress_source_address() {
         vec!["127.0.0.2".parse::<std::net::IpAddr>().expect("ip")]
     );
 }
+
+#[tokio::test]
+async fn a_failed_telegram_delivery_never_shows_the_bot_token() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let seen = Seen::default();
+    let refusing = serve(telegram(seen.clone())).await;
+    let f = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notify/topology.yaml"),
+    )
+    .expect("fixture");
+    let (head, _) = f.split_once("notifiers:").expect("section");
+    // One API is not listening; the other refuses this token (401).
+    let text = format!(
+        "{head}notifiers:\n  - {{id: down, kind: telegram, api_url: \"http://127.0.0.1:{closed}\", to: [\"-1\"], credentials: bot}}\n  - {{id: wrong, kind: telegram, api_url: \"http://127.0.0.1:{refusing}\", to: [\"-1\"], credentials: bot}}\n"
+    );
+    let profiles = |_: &Path| Some(["icmp".to_string()].into_iter().collect());
+    let t = Arc::new(
+        juknis::topology::parse(&text, Path::new("t.yaml"), &profiles)
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let queue = Queue::open(dir.path()).expect("queue");
+    let mut d = Dispatcher::new(Arc::clone(&t), queue.clone()).expect("dispatcher");
+    d.observe(&both(State::Down), 1_796_355_720_000)
+        .expect("observe");
+    let secret = "987654:KUNCI-BOT-RAHASIA";
+    let mut logins = BTreeMap::new();
+    logins.insert(
+        "bot".to_string(),
+        NotifierLogin {
+            token: Some(secret.into()),
+            ..Default::default()
+        },
+    );
+    let sender = Sender::new(&t.agreement.opd, &t.notifiers, &logins).expect("sender");
+    let due = queue.due(i64::MAX, 10).expect("due");
+    assert_eq!(due.len(), 2);
+    for delivery in &due {
+        let err = sender.send(delivery).await.expect_err("fails").to_string();
+        assert!(!err.contains(secret) && !err.contains("KUNCI"), "{err}");
+        assert!(err.contains(&delivery.notifier), "{err}");
+    }
+    assert!(seen.all().is_empty());
+}
