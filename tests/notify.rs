@@ -376,6 +376,10 @@ async fn one_fault_gives_one_alert_and_one_recovery_on_every_channel() {
     assert_eq!(hooks[0]["groupKey"], hooks[1]["groupKey"]);
     assert_eq!(hooks[0]["alerts"].as_array().map(Vec::len), Some(2));
     assert_eq!(hooks[0]["alerts"][0]["labels"]["hop"], "kominfo-router");
+    // The whole payload as an Alertmanager receiver gets it.
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).expect("json");
+    insta::assert_snapshot!("alertmanager_firing", pretty(&hooks[0]));
+    insta::assert_snapshot!("alertmanager_resolved", pretty(&hooks[1]));
 
     let m = mails(&maildir);
     assert_eq!(m.len(), 2, "{m:#?}");
