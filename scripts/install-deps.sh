@@ -15,6 +15,8 @@ if [ "$what" = test ]; then
   packages+=(iproute2 iputils-ping iperf3 poppler-utils prometheus systemd chromium chromium-driver snmpd time)
   # unzip: tests/study.rs opens the .docx study (a zip) with it.
   packages+=(unzip)
+  # python3-aiosmtpd: the e-mail notifier is tested against a real SMTP server (tests/notify.rs).
+  packages+=(python3-aiosmtpd)
 fi
 
 # cargo-deb: tests/deploy_deb.rs packages the binary of the test run and checks the package.

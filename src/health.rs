@@ -14,7 +14,9 @@ use crate::topology::{LinkId, NodeId, PathId, Route, Topology};
 mod tests;
 
 /// The health of something, worst last. Shown in Bahasa Indonesia on the dashboard.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     Healthy,
@@ -73,7 +75,7 @@ impl fmt::Display for State {
 
 /// What kind of trouble a probe saw. Orders the explanation: a dead hop, then a TLS or DNS
 /// fault (the path carries packets but the service cannot be used), then quality problems.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     Unreachable,

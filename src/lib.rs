@@ -10,6 +10,7 @@ pub mod health;
 pub mod logtext;
 pub mod metrics;
 pub mod nik;
+pub mod notify;
 pub mod outbox;
 pub mod portal;
 pub mod probe;

@@ -44,6 +44,11 @@ pub struct Metrics {
     pub balikan_records: IntGaugeVec,
     pub balikan_oldest_pending: prometheus::Gauge,
     pub balikan_send_failures: IntCounterVec,
+    // Notifiers (src/notify).
+    pub notify_deliveries: IntCounterVec,
+    pub notify_pending: IntGaugeVec,
+    pub notify_failing: IntGaugeVec,
+    pub notify_incidents_open: IntGauge,
     pub build_info: IntGaugeVec,
 }
 
@@ -241,6 +246,29 @@ impl Metrics {
                 "juknis_balikan_send_failures_total",
                 "Failed attempts to deliver a data balikan batch, by reason.",
                 &["reason"],
+            ),
+            notify_deliveries: c(
+                "juknis_notify_deliveries_total",
+                "Attempts to deliver a notification, by notifier and result (sent or failed).",
+                &["notifier", "result"],
+            ),
+            notify_pending: ig(
+                "juknis_notify_pending",
+                "Notifications queued and not yet accepted by the notifier's channel.",
+                &["notifier"],
+            ),
+            notify_failing: ig(
+                "juknis_notify_failing",
+                "1 while the notifier's oldest waiting notification has failed 3 times or more.",
+                &["notifier"],
+            ),
+            notify_incidents_open: reg(
+                &r,
+                IntGauge::new(
+                    "juknis_notify_incidents_open",
+                    "Incidents (faults grouped by their first failing hop) open now.",
+                )
+                .expect("valid metric"),
             ),
             build_info: ig(
                 "juknis_build_info",

@@ -13,6 +13,7 @@ mod cidr;
 mod diagnostic;
 pub mod lint;
 pub mod maintenance;
+pub mod notifier;
 mod raw;
 mod tree;
 mod validate;
@@ -20,6 +21,7 @@ mod validate;
 pub use bandwidth::{Bandwidth, ParseError as BandwidthError};
 pub use cidr::Cidr;
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
+pub use notifier::{Channel, Notifier, NotifierId, SmtpSecurity, WebhookFormat};
 
 macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident),*) => {$(
@@ -75,6 +77,8 @@ pub struct Topology {
     pub reflector: Option<Reflector>,
     /// Planned work (`maintenance:`), not counted as failures.
     pub maintenance: maintenance::Schedule,
+    /// Where alerts go; empty: nobody is told (the dashboard and /metrics still show faults).
+    pub notifiers: Vec<Notifier>,
 }
 
 /// Who may use this appliance's bandwidth reflector (`GET /reflect`), and how much.

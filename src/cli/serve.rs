@@ -101,6 +101,15 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(super::EXIT_BAD_CONFIG);
         }
     };
+    // So is a notifier whose secret is missing or incomplete, or whose egress cannot be used.
+    if let Err(e) = crate::notify::Sender::new(
+        &topology.agreement.opd,
+        &topology.notifiers,
+        &secrets.notifiers,
+    ) {
+        eprintln!("{e}");
+        return ExitCode::from(super::EXIT_BAD_CONFIG);
+    }
     let opts = Options {
         topology,
         profiles,
@@ -429,10 +438,61 @@ fn services(
             "the topology has no data balikan service with a URL: the outbox only queues"
         ),
     }
+    dashboard.notify = start_notifiers(shared, state_dir, &secrets, tracker, cancel)?;
     // The dashboard last: it is the only router with a fallback (an HTML 404).
     let dash = web::dashboard::router(Arc::clone(shared), dashboard)
         .context("opening the dashboard users")?;
     Ok(app.merge(dash))
+}
+
+/// How often path verdicts are turned into notifications (`JUKNIS_NOTIFY_EVERY_MS` shortens it
+/// for tests).
+fn notify_every() -> Duration {
+    std::env::var("JUKNIS_NOTIFY_EVERY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| (10..=60_000).contains(ms))
+        .map_or(Duration::from_secs(5), Duration::from_millis)
+}
+
+/// The notifiers: the dispatcher (verdicts to the durable queue) and the sender, when the
+/// topology declares any. Notifier changes take effect at the next start.
+fn start_notifiers(
+    shared: &Arc<Shared>,
+    state_dir: &Path,
+    secrets: &gate::Secrets,
+    tracker: &TaskTracker,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Option<crate::notify::Queue>> {
+    let topology = shared.topology();
+    if topology.notifiers.is_empty() {
+        return Ok(None);
+    }
+    let queue = crate::notify::Queue::open(state_dir).context("opening the notification queue")?;
+    let sender = crate::notify::Sender::new(
+        &topology.agreement.opd,
+        &topology.notifiers,
+        &secrets.notifiers,
+    )
+    .context("the notifiers")?;
+    let dispatcher = crate::notify::Dispatcher::new(Arc::clone(&topology), queue.clone())
+        .context("the notification state")?;
+    let s = Arc::clone(shared);
+    tracker.spawn(crate::notify::run_dispatcher(
+        dispatcher,
+        move || s.verdicts(),
+        shared.metrics.clone(),
+        notify_every(),
+        cancel.clone(),
+    ));
+    tracker.spawn(crate::notify::run_sender(
+        sender,
+        queue.clone(),
+        shared.metrics.clone(),
+        cancel.clone(),
+    ));
+    tracing::info!(notifiers = topology.notifiers.len(), "notifiers started");
+    Ok(Some(queue))
 }
 
 /// Run the scheduler; on SIGHUP re-read the topology and its profiles and, when they are

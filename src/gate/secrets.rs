@@ -94,6 +94,28 @@ pub struct Secrets {
     tokens: Vec<(String, [u8; 32])>,
     /// SNMP communities and v3 users by name, for the links' `snmp: {credentials: NAME}`.
     pub snmp: BTreeMap<String, crate::probe::snmp::Credentials>,
+    /// Notifier logins by name, for the topology's `notifiers: [{credentials: NAME}]`.
+    pub notifiers: BTreeMap<String, NotifierLogin>,
+}
+
+/// A notifier's secret: a bot or bearer token, or an SMTP user and password. `Debug` shows
+/// neither token nor password.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifierLogin {
+    /// Telegram's bot token, or the bearer token of a WhatsApp gateway or webhook.
+    #[serde(default, deserialize_with = "secret_opt")]
+    pub token: Option<Secret>,
+    /// SMTP user name.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// SMTP password.
+    #[serde(default, deserialize_with = "secret_opt")]
+    pub password: Option<Secret>,
+}
+
+fn secret_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    Option::<String>::deserialize(d).map(|o| o.map(Secret::from))
 }
 
 impl std::fmt::Debug for Secrets {
@@ -102,6 +124,7 @@ impl std::fmt::Debug for Secrets {
             .field("portal", &self.portal)
             .field("snmp", &self.snmp)
             .field("balikan", &self.balikan)
+            .field("notifiers", &self.notifiers)
             .field(
                 "applications",
                 &self.tokens.iter().map(|(a, _)| a).collect::<Vec<_>>(),
@@ -121,6 +144,8 @@ struct RawFile {
     api_tokens: BTreeMap<String, String>,
     #[serde(default)]
     snmp: BTreeMap<String, crate::probe::snmp::RawCredentials>,
+    #[serde(default)]
+    notifiers: BTreeMap<String, NotifierLogin>,
 }
 
 #[derive(Deserialize, Default)]
@@ -204,6 +229,7 @@ impl Secrets {
             balikan: None,
             api_tokens: BTreeMap::new(),
             snmp: BTreeMap::new(),
+            notifiers: BTreeMap::new(),
         };
         if let Some(path) = file {
             let text = read_private(path)?;
@@ -314,6 +340,7 @@ impl Secrets {
             balikan,
             tokens: tokens.into_iter().collect(),
             snmp,
+            notifiers: raw.notifiers,
         })
     }
 
@@ -324,6 +351,7 @@ impl Secrets {
             balikan: None,
             tokens: Vec::new(),
             snmp: BTreeMap::new(),
+            notifiers: BTreeMap::new(),
         }
     }
 

@@ -51,6 +51,9 @@ raw_struct! {
         /// Planned work: windows that are not counted as failures.
         #[serde(default)]
         pub maintenance: Vec<S<Maintenance>>,
+        /// Where alerts go (Telegram, WhatsApp, e-mail, webhooks); none by default.
+        #[serde(default)]
+        pub notifiers: Vec<S<Notifier>>,
     }
 }
 
@@ -91,6 +94,43 @@ raw_struct! {
         pub day: Option<S<u32>>,
         pub at: Option<S<String>>,
         pub duration: Option<S<String>>,
+    }
+}
+
+raw_struct! {
+    /// One notifier: `{id, kind, to, ...}`; which keys apply depends on `kind`.
+    #[derive(Debug, Deserialize)]
+    pub struct Notifier {
+        pub id: Option<S<String>>,
+        pub kind: Option<S<String>>,
+        /// Telegram chat ids, WhatsApp chat ids or numbers, e-mail addresses.
+        #[serde(default)]
+        pub to: Vec<S<String>>,
+        /// The Telegram Bot API's base URL (`https://api.telegram.org` by default).
+        pub api_url: Option<S<String>>,
+        /// The WhatsApp gateway's or the webhook's URL.
+        pub url: Option<S<String>>,
+        /// The WhatsApp gateway's JSON body, with `{{to}}` and `{{text}}` placeholders.
+        pub template: Option<S<String>>,
+        /// A webhook's body: `json` (default) or `alertmanager`.
+        pub format: Option<S<String>>,
+        /// The SMTP server's host name or address.
+        pub smtp: Option<S<String>>,
+        pub port: Option<S<u16>>,
+        /// `starttls` (default), `tls` or `none` (loopback relays only).
+        pub security: Option<S<String>>,
+        /// A PEM file with the CA (or self-signed certificate) of the SMTP server, relative to
+        /// this file; the system's roots when absent.
+        pub tls_ca: Option<S<String>>,
+        pub from: Option<S<String>>,
+        /// The entry under `notifiers:` in the secrets file (bot token, bearer token, SMTP login).
+        pub credentials: Option<S<String>>,
+        /// How often a fault that lasts is told again (`1h` by default, `off` for never).
+        pub reminder: Option<S<String>>,
+        /// Most messages in any hour; more (reminders first) wait.
+        pub max_per_hour: Option<S<u32>>,
+        /// How the notifier's traffic leaves: by the internet, not the Dukcapil link.
+        pub egress: Option<S<Egress>>,
     }
 }
 

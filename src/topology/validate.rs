@@ -15,6 +15,8 @@ use super::{
     ServiceKind, SnmpPoll, SnmpVersion, Tier, TlsTrust, Topology, Zone, ZoneId, ZoneKind,
 };
 
+mod notifiers;
+
 const DEFAULT_PROBE_SHARE_PERCENT: f64 = 1.0;
 
 struct Ctx<'a> {
@@ -129,6 +131,7 @@ pub fn parse(
     let paths = paths(&mut cx, &raw.paths, &nodes, &links);
     let reflector = raw.reflector.as_ref().map(|r| reflector(&mut cx, r));
     let maintenance = maintenance(&mut cx, &raw.maintenance, &paths, &links);
+    let notifiers = notifiers::notifiers(&mut cx, &raw.notifiers);
 
     if !cx.diags.is_empty() {
         cx.diags.sort();
@@ -151,6 +154,7 @@ pub fn parse(
         probe_dir,
         reflector,
         maintenance,
+        notifiers,
     })
 }
 

@@ -57,6 +57,9 @@ pub struct Config {
     pub gate: Option<crate::gate::Gate>,
     /// The data balikan outbox the upload feeds (`None`: not available).
     pub outbox: Option<crate::outbox::Outbox>,
+    /// The notification queue, for the Ringkasan line on notifiers that keep failing
+    /// (`None`: no notifiers).
+    pub notify: Option<crate::notify::Queue>,
 }
 
 impl Config {
@@ -72,6 +75,7 @@ impl Config {
             session_idle: Duration::from_secs(30 * 60),
             gate: None,
             outbox: None,
+            notify: None,
         }
     }
 }

@@ -38,6 +38,14 @@ pub struct IncidentRow {
     pub traces: Vec<TraceView>,
 }
 
+/// A notifier whose oldest waiting message has failed [`crate::notify::FAILING_AFTER`] times.
+pub struct NotifyRow {
+    pub notifier: String,
+    pub attempts: u32,
+    pub pending: u64,
+    pub error: String,
+}
+
 #[derive(Template)]
 #[template(path = "overview.html")]
 pub struct Page {
@@ -53,6 +61,8 @@ pub struct Page {
     pub updated: String,
     /// Whether this user may run a path trace (technicians and admins).
     pub may_trace: bool,
+    /// Notifiers that keep failing.
+    pub notify_failing: Vec<NotifyRow>,
 }
 
 pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
@@ -120,6 +130,23 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
             }
         })
         .collect();
+    let notify_failing = match dash.cfg.notify.clone() {
+        Some(q) => tokio::task::spawn_blocking(move || q.status())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.failed_attempts >= crate::notify::FAILING_AFTER)
+            .map(|s| NotifyRow {
+                notifier: s.notifier,
+                attempts: s.failed_attempts,
+                pending: s.pending,
+                error: s.last_error.unwrap_or_default(),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let (quota_limit, quota_used) = dash.quota();
     let quota_pct = quota_limit.map_or(0, |l| {
         (quota_used * 100).checked_div(l).unwrap_or(0).min(100)
@@ -136,5 +163,6 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
         incidents_error,
         updated: status.updated,
         may_trace: a.user().may_trace(),
+        notify_failing,
     })
 }

@@ -1,0 +1,177 @@
+//! The notification queue through the real binary: `juknis serve` sees a path die (a TCP
+//! probe to a closed loopback port), queues the alert, is killed with SIGKILL while the
+//! receiver refuses it, and after a restart delivers that same alert, once, without a second
+//! alert for the same fault.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::Value;
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A topology of two hops on loopback: the router answers pings, the portal's port is closed.
+fn config(dir: &Path, hook: u16) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("topology")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("probes")).expect("mkdir");
+    std::fs::copy(
+        root.join("tests/fixtures/fast/icmp.yaml"),
+        dir.join("probes/icmp.yaml"),
+    )
+    .expect("copy");
+    let closed = free_port();
+    std::fs::write(
+        dir.join("probes/tcp.yaml"),
+        format!(
+            "kind: tcp\ninterval: 1s\ntimeout: 500ms\nport: {closed}\nthresholds:\n  rtt_warn: 200ms\n  rtt_crit: 800ms\n"
+        ),
+    )
+    .expect("write");
+    let t = format!(
+        "agreement:
+  opd: Dinas Uji
+  contacts:
+    - {{party: disdukcapil, name: Tim Teknis Uji, phone: \"0800-0000-0003\"}}
+zones:
+  - {{id: opd, kind: opd}}
+  - {{id: disdukcapil, kind: disdukcapil}}
+nodes:
+  - {{id: opd-router, zone: opd, kind: router, name: Router OPD, address: 127.0.0.1, probes: [icmp]}}
+  - {{id: web-portal, zone: disdukcapil, kind: service, service: web_portal, name: Web Portal, address: 127.0.0.1, url: \"https://127.0.0.1:{closed}/\", probes: [tcp]}}
+links:
+  - {{id: wan, from: opd-router, to: web-portal}}
+paths:
+  - {{id: portal, service: web-portal, primary: [opd-router, web-portal]}}
+notifiers:
+  - {{id: hook, kind: webhook, url: \"http://127.0.0.1:{hook}/hook\"}}
+"
+    );
+    let file = dir.join("topology/uji.yaml");
+    std::fs::write(&file, t).expect("write");
+    file
+}
+
+fn start(config: &Path, state: &Path) -> Serve {
+    Serve(
+        Command::new(env!("CARGO_BIN_EXE_juknis"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{}", free_port()),
+                "--state-dir",
+            ])
+            .arg(state)
+            .env("JUKNIS_NOTIFY_EVERY_MS", "200")
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("juknis serve starts"),
+    )
+}
+
+#[derive(Default)]
+struct Hook {
+    refuse: bool,
+    attempts: Vec<String>,
+    accepted: Vec<Value>,
+}
+
+fn wait(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_queued_alert_survives_sigkill_and_is_delivered_once() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let hook = Arc::new(Mutex::new(Hook {
+        refuse: true,
+        ..Default::default()
+    }));
+    let h = hook.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, Json(body): Json<Value>| {
+            let h = h.clone();
+            async move {
+                let mut h = h.lock().expect("lock");
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                h.attempts.push(key);
+                if h.refuse {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                h.accepted.push(body);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    rt.spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = config(dir.path(), port);
+    let state = dir.path().join("state");
+    let mut serve = start(&config, &state);
+    // The portal dies after three failed rounds; the alert is queued and refused.
+    wait("a refused alert", 45, || {
+        !hook.lock().expect("lock").attempts.is_empty()
+    });
+    serve.0.kill().expect("SIGKILL");
+    let _ = serve.0.wait();
+    drop(serve);
+    hook.lock().expect("lock").refuse = false;
+
+    // After the restart the same alert goes out (its retry is due 5 s after the refusal).
+    let _serve = start(&config, &state);
+    wait("the alert after the restart", 45, || {
+        !hook.lock().expect("lock").accepted.is_empty()
+    });
+    // The fault lasts: no second alert for it, whatever the restart did.
+    std::thread::sleep(Duration::from_secs(3));
+    let h = hook.lock().expect("lock");
+    assert_eq!(h.accepted.len(), 1, "{:#?}", h.accepted);
+    let body = &h.accepted[0];
+    assert_eq!(body["event"], "alert");
+    assert_eq!(body["incident"]["hop"], "web-portal");
+    assert!(
+        body["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("cek NIK ditahan")),
+        "{body}"
+    );
+    // Every attempt, before and after the kill, carried the one idempotency key.
+    let first = &h.attempts[0];
+    assert!(!first.is_empty());
+    assert!(h.attempts.iter().all(|k| k == first), "{:?}", h.attempts);
+}
