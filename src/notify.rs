@@ -9,6 +9,7 @@
 //! (notifiers, contacts), `metrics` and `sqlite`; must not depend on `gate` (beyond the
 //! secrets type), `outbox` or the dashboard.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::health::PathVerdict;
 use crate::metrics::Metrics;
 use crate::topology::Topology;
+use crate::topology::maintenance::Subject;
 
 pub mod incident;
 pub mod message;
@@ -111,7 +113,20 @@ impl Dispatcher {
     /// produces the same messages again.
     pub fn observe(&mut self, verdicts: &[PathVerdict], now_ms: i64) -> Result<usize, Error> {
         let mut next = self.alerter.clone();
-        let events = next.observe(verdicts, &self.policies, self.settle, now_ms);
+        let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now_ms).unwrap_or_default();
+        let quiet: BTreeSet<String> = self
+            .topology
+            .paths
+            .iter()
+            .filter(|p| {
+                self.topology
+                    .maintenance
+                    .active(&self.topology, Subject::Path(p.id.as_str()), at)
+                    .is_some()
+            })
+            .map(|p| p.id.to_string())
+            .collect();
+        let events = next.observe_quiet(verdicts, &self.policies, self.settle, now_ms, &quiet);
         if events.is_empty() && next == self.alerter {
             return Ok(0);
         }

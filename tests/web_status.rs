@@ -183,3 +183,45 @@ async fn the_availability_page_shows_the_month_and_its_csv_opens_in_excel() {
         assert_eq!(res.status(), status, "{uri}");
     }
 }
+
+#[tokio::test]
+async fn inside_a_maintenance_window_the_pages_say_planned_work_until_when() {
+    use chrono::{Duration as D, FixedOffset, Utc};
+    let wib = FixedOffset::east_opt(7 * 3600).expect("WIB");
+    let now = Utc::now().with_timezone(&wib);
+    let at = |t: chrono::DateTime<FixedOffset>| t.format("%Y-%m-%d %H:%M").to_string();
+    let text = include_str!("../topology/demo.yaml").to_owned()
+        + &format!(
+            "\nmaintenance:\n  - links: [wan-kominfo]\n    note: Penggantian router Diskominfo\n    once: {{from: \"{}\", to: \"{}\"}}\n",
+            at(now - D::hours(1)),
+            at(now + D::hours(2)),
+        );
+    let t = juknis::topology::parse(&text, std::path::Path::new("demo.yaml"), &|_| None)
+        .expect("topology");
+    let shared = juknis::web::Shared::new(
+        t,
+        juknis::health::Tracker::new(juknis::health::Hysteresis::default()),
+        juknis::metrics::Metrics::new(),
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app_on(Arc::clone(&shared), dir.path());
+    for _ in 0..6 {
+        observe_all(&shared, State::Down, now_s() - 60);
+    }
+    let until = format!("{}:00 WIB", at(now + D::hours(2)));
+    let (res, body) = send(&app, get("/status", None)).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        body.contains(&format!("Pemeliharaan terjadwal sampai {until}"))
+            && body.contains("Penggantian router Diskominfo"),
+        "{until} not in {body}"
+    );
+    // The Ringkasan says it too, to the technician who logs in.
+    let (cookie, _) = login(&app, "admin").await;
+    let (_, body) = send(&app, get("/", Some(&cookie))).await;
+    assert!(
+        body.contains("data-role=\"maintenance\"")
+            && body.contains("Pemeliharaan terjadwal sampai"),
+        "{body}"
+    );
+}

@@ -3,7 +3,7 @@
 //! reminders while it lasts, the recovery once it has held. Pure: no IO, no clock; the state
 //! serialises so that a restart neither repeats an alert nor forgets a recovery.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -154,6 +154,22 @@ impl Alerter {
         settle: Duration,
         now_ms: i64,
     ) -> Vec<Event> {
+        self.observe_quiet(verdicts, policies, settle, now_ms, &BTreeSet::new())
+    }
+
+    /// [`Alerter::observe`], with the paths inside a maintenance window now (`quiet`): an
+    /// incident all of whose paths are quiet opens and is tracked, but no alert or reminder
+    /// goes out; if it outlasts the window, the alert goes then. A recovery still reaches a
+    /// notifier that was told of the fault before the window began, so nobody is left
+    /// believing the link is down.
+    pub fn observe_quiet(
+        &mut self,
+        verdicts: &[PathVerdict],
+        policies: &[Policy],
+        settle: Duration,
+        now_ms: i64,
+        quiet: &BTreeSet<String>,
+    ) -> Vec<Event> {
         let mut events = Vec::new();
         // 1. Bad paths join the incident that holds them, or the one failing at the same hop,
         //    or open a new one.
@@ -293,6 +309,10 @@ impl Alerter {
                     },
                 };
                 let incident = self.open[i].incident.clone();
+                if incident.paths.iter().all(|p| quiet.contains(p)) {
+                    // Planned work, not a fault to tell (yet).
+                    continue;
+                }
                 if self.decide(p, kind, Some(&incident), now_ms).is_err() {
                     continue;
                 }

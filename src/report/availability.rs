@@ -17,6 +17,7 @@ use super::calendar::{self, datetime_short, month_name, wib_midnight};
 use super::gather::{self, Error, STORE_FILE};
 use super::semester::{Availability, Subject};
 use crate::store::{Rollup, Store};
+use crate::topology::maintenance::{self, Subject as Sub};
 use crate::topology::{PathId, Topology};
 
 /// Rollup resolution the month is read from (hourly rollups are kept two years).
@@ -108,11 +109,13 @@ impl fmt::Display for Month {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     pub availability: Availability,
-    /// Seconds the path was down (its incidents in state `down`) within the month; `None` for
-    /// links, which have no incidents of their own.
+    /// Seconds the path was down (its incidents in state `down`) within the month, outside its
+    /// maintenance windows; `None` for links, which have no incidents of their own.
     pub down_s: Option<i64>,
-    /// Seconds it was degraded.
+    /// Seconds it was degraded (outside maintenance windows).
     pub degraded_s: Option<i64>,
+    /// Seconds of declared maintenance windows in the month (planned work, counted apart).
+    pub planned_s: i64,
     /// Incidents that overlap the month.
     pub incidents: Option<usize>,
 }
@@ -217,17 +220,23 @@ pub fn gather(
                         .filter(|i| i.path == a.id)
                         .collect::<Vec<_>>()
                 });
+            let windows = t.maintenance.planned(t, Sub::Path(&a.id), from, to);
             let sum = |state: &str| {
                 path.as_ref().map(|is| {
                     is.iter()
                         .filter(|i| i.state == state)
-                        .map(|i| i.within_s)
+                        .map(|i| {
+                            let start = i.started.timestamp().max(from_s);
+                            let end = start + i.within_s;
+                            i.within_s - maintenance::overlap_s(&windows, start, end)
+                        })
                         .sum()
                 })
             };
             Row {
                 down_s: sum("down"),
                 degraded_s: sum("degraded"),
+                planned_s: a.planned_s,
                 incidents: path.as_ref().map(Vec::len),
                 availability: a,
             }
@@ -248,7 +257,8 @@ impl Monthly {
     pub fn text(&self) -> String {
         let mut out = format!(
             "Ketersediaan jalur dan tautan, {} (WIB)\nPeriode: {} s.d. {}\n\
-             Ketersediaan = putaran pemantauan berhasil / seluruh putaran (rollup per jam).\n\n",
+             Ketersediaan = putaran pemantauan berhasil / seluruh putaran (rollup per jam); \
+             jam yang bersinggungan dengan pemeliharaan terjadwal tidak dihitung.\n\n",
             self.month.name(),
             datetime_short(self.from),
             datetime_short(self.to),
@@ -276,6 +286,12 @@ impl Monthly {
                     "; terputus {} dalam {} gangguan",
                     calendar::duration_words(down),
                     n
+                ));
+            }
+            if r.planned_s > 0 {
+                out.push_str(&format!(
+                    "; pemeliharaan terjadwal {} (tidak dihitung)",
+                    calendar::duration_words(r.planned_s)
                 ));
             }
             out.push('\n');
@@ -313,6 +329,7 @@ impl Monthly {
             "Ketersediaan (%)",
             "Terputus (menit)",
             "Menurun (menit)",
+            "Pemeliharaan (menit)",
             "Jumlah gangguan",
             "Keterangan",
         ])?;
@@ -335,6 +352,7 @@ impl Monthly {
                 r.percent().map(|p| sep.number(p, 3)).unwrap_or_default(),
                 minutes(r.down_s),
                 minutes(r.degraded_s),
+                sep.number(r.planned_s as f64 / 60.0, 1),
                 r.incidents.map(|n| n.to_string()).unwrap_or_default(),
                 r.why_none().unwrap_or("").to_owned(),
             ])?;

@@ -12,7 +12,7 @@ use super::scan;
 use super::semester::{AuditCheck, Availability, Facts, Incident, Subject};
 use crate::gate::{audit, quota};
 use crate::store::{self, Store};
-use crate::topology::{NodeId, Topology};
+use crate::topology::{NodeId, Topology, maintenance};
 
 /// The store's file in the state dir (as `juknis serve` names it).
 pub const STORE_FILE: &str = "juknis.db";
@@ -148,16 +148,37 @@ pub fn network(
     } else {
         None
     };
-    let rounds = |node: &NodeId| -> Result<(u64, u64), Error> {
-        match &store {
-            Some(s) => Ok(s.rounds(HOUR, node.as_str(), from_s, to_s)?),
-            None => Ok((0, 0)),
+    // Rounds of `node` in the period outside `planned` (hours that touch a window left out).
+    let rounds = |node: &NodeId, planned: &[(i64, i64)]| -> Result<(u64, u64), Error> {
+        let Some(s) = &store else {
+            return Ok((0, 0));
+        };
+        let (mut r, mut ok) = (0, 0);
+        for (a, b) in outside(from_s, to_s, planned) {
+            let (x, y) = s.rounds(HOUR, node.as_str(), a, b)?;
+            r += x;
+            ok += y;
         }
+        Ok((r, ok))
+    };
+    let at = |s: i64| Utc.timestamp_opt(s, 0).single().unwrap_or_default();
+    let planned = |subject: maintenance::Subject<'_>| -> Vec<(i64, i64)> {
+        t.maintenance
+            .planned(t, subject, at(from_s), at(to_s))
+            .into_iter()
+            .map(|(a, b)| (a.timestamp(), b.timestamp()))
+            .collect()
+    };
+    let planned_s = |w: &[(i64, i64)]| -> i64 {
+        w.iter()
+            .map(|&(a, b)| (b.min(to_s) - a.max(from_s)).max(0))
+            .sum()
     };
     let probed = |node: &NodeId| t.node(node).is_some_and(|n| !n.probes.is_empty());
     let mut out = Vec::new();
     for p in &t.paths {
-        let (r, ok) = rounds(&p.service)?;
+        let windows = planned(maintenance::Subject::Path(p.id.as_str()));
+        let (r, ok) = rounds(&p.service, &windows)?;
         out.push(Availability {
             subject: Subject::Path,
             id: p.id.to_string(),
@@ -165,9 +186,11 @@ pub fn network(
             measured_at: (probed(&p.service) || r > 0).then(|| node_name(t, &p.service)),
             rounds: r,
             ok_rounds: ok,
+            planned_s: planned_s(&windows),
         });
     }
     for l in t.contracted_links() {
+        let windows = planned(maintenance::Subject::Link(l.id.as_str()));
         // The link's far end, then the hops behind it on the routes that use it: a hop that
         // answers means the link carried traffic.
         let behind = std::iter::once(l.to.clone()).chain(t.paths.iter().flat_map(|p| {
@@ -183,7 +206,7 @@ pub fn network(
         // the topology probes (it has no data yet).
         let mut measured = None;
         for node in behind {
-            let (r, ok) = rounds(&node)?;
+            let (r, ok) = rounds(&node, &windows)?;
             if r > 0 {
                 measured = Some((node, r, ok));
                 break;
@@ -205,6 +228,7 @@ pub fn network(
                 measured_at: Some(node_name(t, &node)),
                 rounds: r,
                 ok_rounds: ok,
+                planned_s: planned_s(&windows),
             },
             None => Availability {
                 subject: Subject::Link,
@@ -213,6 +237,7 @@ pub fn network(
                 measured_at: None,
                 rounds: 0,
                 ok_rounds: 0,
+                planned_s: planned_s(&windows),
             },
         });
     }
@@ -223,7 +248,6 @@ pub fn network(
                 Some(p) => format!("{} ({})", node_name(t, &p.service), p.id),
                 None => i.subject.clone(),
             };
-            let at = |s: i64| Utc.timestamp_opt(s, 0).single().unwrap_or_default();
             incidents.push(Incident {
                 subject,
                 state: i.state,
@@ -234,4 +258,35 @@ pub fn network(
         }
     }
     Ok((out, incidents))
+}
+
+/// The parts of `[from, to)` outside the `planned` windows, each window widened to whole hours
+/// (the rollups' buckets): an hour that touches planned work is not counted either way.
+pub fn outside(from: i64, to: i64, planned: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut cut: Vec<(i64, i64)> = planned
+        .iter()
+        .map(|&(a, b)| {
+            (
+                a - a.rem_euclid(HOUR),
+                b + (HOUR - b.rem_euclid(HOUR)) % HOUR,
+            )
+        })
+        .collect();
+    cut.sort_unstable();
+    let mut out = Vec::new();
+    let mut at = from;
+    for (a, b) in cut {
+        if a > at {
+            out.push((at, a.min(to)));
+        }
+        at = at.max(b);
+        if at >= to {
+            break;
+        }
+    }
+    if at < to {
+        out.push((at, to));
+    }
+    out.retain(|(a, b)| a < b);
+    out
 }

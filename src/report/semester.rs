@@ -63,8 +63,12 @@ pub struct Availability {
     pub name: String,
     /// The node whose probes stand for it; `None` when nothing probes it.
     pub measured_at: Option<String>,
+    /// Rounds in the period outside planned maintenance (hours that touch a window are left
+    /// out: planned work is not the provider's failure).
     pub rounds: u64,
     pub ok_rounds: u64,
+    /// Seconds of declared maintenance windows (`maintenance:`) within the period.
+    pub planned_s: i64,
 }
 
 /// One period when a path was not healthy.
@@ -979,6 +983,11 @@ fn availability_table(f: &Facts, n: &mut Numbers) -> Block {
                 } else {
                     percent(x.ok_rounds, x.rounds)
                 },
+                if x.planned_s == 0 {
+                    "-".to_owned()
+                } else {
+                    duration_words(x.planned_s)
+                },
             ]
         })
         .collect();
@@ -991,12 +1000,14 @@ fn availability_table(f: &Facts, n: &mut Numbers) -> Block {
             "Putaran",
             "Berhasil",
             "Ketersediaan",
+            "Pemeliharaan terjadwal (tidak dihitung)",
         ],
         rows,
         &[
             Align::Left,
             Align::Left,
             Align::Left,
+            Align::Right,
             Align::Right,
             Align::Right,
             Align::Right,

@@ -251,3 +251,57 @@ fn an_alert_waits_briefly_for_the_verdict_to_name_the_hop() {
         vec![(Kind::Alert, 0)]
     );
 }
+
+#[test]
+fn a_fault_inside_a_maintenance_window_is_told_only_if_it_outlasts_it() {
+    let mut a = Alerter::default();
+    let p = policy(Some(3600), 12);
+    let both: BTreeSet<String> = ["portal", "balikan"].map(String::from).into();
+    let portal_only: BTreeSet<String> = ["portal"].map(String::from).into();
+    // Inside the window: tracked, not told, no reminder either.
+    assert!(
+        a.observe_quiet(&down_at_kominfo(), &p, SETTLE, 0, &both)
+            .is_empty()
+    );
+    assert_eq!(a.open().count(), 1);
+    assert!(
+        a.observe_quiet(&down_at_kominfo(), &p, SETTLE, 2 * 3_600_000, &both)
+            .is_empty()
+    );
+    // Half the incident's paths out of their window: the fault is real for the other one.
+    let ev = a.observe_quiet(
+        &down_at_kominfo(),
+        &p,
+        SETTLE,
+        2 * 3_600_000 + MIN,
+        &portal_only,
+    );
+    assert_eq!(kinds(&ev), vec![(Kind::Alert, 0)]);
+
+    // A fault that heals inside its window is never told, nor its recovery.
+    let mut b = Alerter::default();
+    assert!(
+        b.observe_quiet(&down_at_kominfo(), &p, SETTLE, 0, &both)
+            .is_empty()
+    );
+    assert!(
+        b.observe_quiet(&healthy(), &p, SETTLE, MIN, &both)
+            .is_empty()
+    );
+    assert!(
+        b.observe_quiet(&healthy(), &p, SETTLE, 20 * MIN, &both)
+            .is_empty()
+    );
+    assert_eq!(b.open().count(), 0);
+
+    // Told before the window began: the recovery still goes, so nobody waits on a link that
+    // is back.
+    let mut c = Alerter::default();
+    assert_eq!(c.observe(&down_at_kominfo(), &p, SETTLE, 0).len(), 1);
+    assert!(
+        c.observe_quiet(&healthy(), &p, SETTLE, MIN, &both)
+            .is_empty()
+    );
+    let ev = c.observe_quiet(&healthy(), &p, SETTLE, 20 * MIN, &both);
+    assert_eq!(kinds(&ev), vec![(Kind::Recovery, 0)]);
+}

@@ -289,3 +289,60 @@ fn a_missing_state_dir_is_an_error_and_an_empty_one_has_no_figures() {
         "read-only: nothing created"
     );
 }
+
+#[test]
+fn planned_maintenance_is_counted_apart_from_failures() {
+    let dir = state_dir();
+    // 1 November 00.00-01.00 WIB was announced work on the Diskominfo link, which the portal's
+    // primary route crosses: the outage's November hour falls inside it.
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("topology/demo.yaml"),
+    )
+    .unwrap()
+        + "\nmaintenance:\n  - links: [wan-kominfo]\n    note: Penggantian router Diskominfo\n    once: {from: \"2026-11-01 00:00\", to: \"2026-11-01 01:00\"}\n";
+    let t = crate::topology::parse(&text, std::path::Path::new("demo.yaml"), &|_| None).unwrap();
+    let m = gather(
+        &t,
+        dir.path(),
+        Month::new(2026, 11).unwrap(),
+        utc(2027, 1, 1, 0, 0),
+    )
+    .unwrap();
+    let portal = m
+        .rows
+        .iter()
+        .find(|r| r.availability.id == "portal")
+        .unwrap();
+    assert_eq!(portal.planned_s, 3600);
+    assert_eq!(portal.down_s, Some(0), "the outage was all planned");
+    assert_eq!(portal.degraded_s, Some(1800), "2 November was not planned");
+    // The window's hour (60 of 60 rounds answered) is left out of the rounds.
+    assert_eq!(
+        (portal.availability.rounds, portal.availability.ok_rounds),
+        (540, 510)
+    );
+    let text = m.text();
+    assert!(
+        text.contains("pemeliharaan terjadwal 1 jam (tidak dihitung)"),
+        "{text}"
+    );
+    let csv = String::from_utf8(m.availability_csv(Separator::Semicolon).unwrap()).unwrap();
+    assert!(csv.contains("Pemeliharaan (menit)"), "{csv}");
+    assert!(csv.contains(";60,0;"), "{csv}");
+}
+
+#[rstest]
+#[case::none(0, 10_800, &[], &[(0, 10_800)])]
+#[case::hour_aligned(0, 10_800, &[(3600, 7200)], &[(0, 3600), (7200, 10_800)])]
+#[case::widened_to_hours(0, 10_800, &[(4000, 5000)], &[(0, 3600), (7200, 10_800)])]
+#[case::covers_the_start(3600, 10_800, &[(0, 7200)], &[(7200, 10_800)])]
+#[case::covers_everything(0, 10_800, &[(0, 20_000)], &[])]
+#[case::overlapping(0, 18_000, &[(3600, 7200), (5000, 10_000)], &[(0, 3600), (10_800, 18_000)])]
+fn outside_leaves_out_whole_hours(
+    #[case] from: i64,
+    #[case] to: i64,
+    #[case] planned: &[(i64, i64)],
+    #[case] want: &[(i64, i64)],
+) {
+    assert_eq!(crate::report::gather::outside(from, to, planned), want);
+}

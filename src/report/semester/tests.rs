@@ -120,6 +120,7 @@ fn busy() -> Facts {
         measured_at: Some("Web Portal".into()),
         rounds: 2000,
         ok_rounds: 1990,
+        planned_s: 0,
     }];
     // 1 h + 3 h + 12 min = 4 jam 12 menit.
     f.incidents = vec![

@@ -26,6 +26,8 @@ pub struct Row {
     pub has_figure: bool,
     pub rounds: String,
     pub down: String,
+    /// Declared maintenance in the month, counted apart ("" when none).
+    pub planned: String,
     pub incidents: String,
 }
 
@@ -92,6 +94,11 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
                     .down_s
                     .map(crate::report::calendar::duration_words)
                     .unwrap_or_default(),
+                planned: if r.planned_s > 0 {
+                    crate::report::calendar::duration_words(r.planned_s)
+                } else {
+                    String::new()
+                },
                 incidents: r.incidents.map(|n| n.to_string()).unwrap_or_default(),
             }
         })

@@ -18,6 +18,8 @@ pub struct PathRow {
     pub routes: Vec<RouteRow>,
     /// The latest trace of this path, if any in the last 7 days.
     pub trace: Option<TraceView>,
+    /// "Pemeliharaan terjadwal sampai ..." inside a declared window.
+    pub maintenance: Option<String>,
 }
 
 pub struct RouteRow {
@@ -68,6 +70,7 @@ pub struct Page {
 pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
     let t = a.t();
     let verdicts = dash.shared.verdicts();
+    let topology = dash.shared.topology();
     let status = current(&dash, a.lang);
     let now = super::now_s();
     let traces = super::with_store(&dash.cfg.state_dir, move |s| {
@@ -78,6 +81,7 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
     let paths = verdicts
         .iter()
         .map(|v| PathRow {
+            maintenance: super::status::maintenance_now(&topology, v.path.as_str(), a.lang.text()),
             path: v.path.to_string(),
             state: v.state.as_str(),
             label: a.lang.state(v.state),

@@ -20,6 +20,8 @@ pub struct Service {
     pub word: &'static str,
     /// "sejak 2026-12-04 10:42:07 WIB" while it is not available.
     pub since: Option<String>,
+    /// "Pemeliharaan terjadwal sampai 02.00 WIB: <note>" inside a declared window.
+    pub maintenance: Option<String>,
 }
 
 #[derive(Template)]
@@ -69,11 +71,13 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, ctx: Ctx) -> Response {
                         .map(|i| format!("{} {}", t.status_since, wib(i.started_s)))
                 })
                 .flatten();
+            let maintenance = maintenance_now(&topology, v.path.as_str(), t);
             Service {
                 name,
                 state: v.state.as_str(),
                 word,
                 since,
+                maintenance,
             }
         })
         .collect();
@@ -90,4 +94,24 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, ctx: Ctx) -> Response {
         quota: limit.map(|l| (l.saturating_sub(used), l)),
         updated: wib(now),
     })
+}
+
+/// "Pemeliharaan terjadwal sampai 02.00 WIB (note)" when `path` is inside a declared window now.
+pub fn maintenance_now(
+    topology: &crate::topology::Topology,
+    path: &str,
+    t: &'static Text,
+) -> Option<String> {
+    use crate::topology::maintenance::Subject;
+    topology
+        .maintenance
+        .active(topology, Subject::Path(path), chrono::Utc::now())
+        .map(|(w, end)| {
+            format!(
+                "{} {} ({})",
+                t.maintenance_until,
+                wib(end.timestamp()),
+                w.note
+            )
+        })
 }
