@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::topology::{LinkId, NodeId, PathId, Route, Topology};
 
+pub mod failover;
+
 #[cfg(test)]
 mod tests;
 
