@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::health::failover::{self, Failover};
 use crate::health::{self, State};
 use crate::metrics::Metrics;
 use crate::nik::Nik;
 use crate::portal::{self, Record, Status};
-use crate::topology::{self, NodeKind, PathId, ServiceKind, TlsTrust, Topology};
+use crate::topology::{self, Egress, Node, NodeKind, PathId, ServiceKind, TlsTrust, Topology};
 
 pub mod api;
 pub mod audit;
@@ -323,9 +324,12 @@ fn route_segment_ok(s: &str) -> bool {
 }
 
 struct Inner {
-    client: portal::Client,
+    /// One client per route, bound as the route's `egress` says; same order as `routes`.
+    clients: Vec<portal::Client>,
     path: PathId,
     routes: Vec<String>,
+    failover: Mutex<Failover>,
+    active: tokio::sync::watch::Sender<ActiveRoute>,
     health: Arc<dyn health::Source>,
     metrics: Metrics,
     memory: pattern::Memory,
@@ -351,6 +355,23 @@ impl std::fmt::Debug for Inner {
     }
 }
 
+/// The route that carries a path's traffic now, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRoute {
+    /// The path.
+    pub path: PathId,
+    /// The route's index in the path (0: the primary).
+    pub index: usize,
+    /// `primary`, `alternate-1`, ...
+    pub route: String,
+    /// Since when it carries the traffic (the gate's start, or the last change).
+    pub since: DateTime<Utc>,
+    /// Why it became the active route; `None` at start.
+    pub why: Option<failover::Why>,
+    /// The route it took over from, at a change.
+    pub previous: Option<String>,
+}
+
 /// The gate. Cheap to clone; every clone shares quota, memory, breakers and audit log.
 #[derive(Debug, Clone)]
 pub struct Gate {
@@ -363,6 +384,37 @@ pub(crate) fn trust_of(t: &TlsTrust) -> Result<portal::Trust, portal::Error> {
         TlsTrust::Fingerprint(hex) => portal::Trust::fingerprint(hex),
         TlsTrust::CaFile(p) => portal::Trust::ca_file(p),
     }
+}
+
+/// The URL and TLS trust of `service` on a route: the route's own (`egress.url`,
+/// `egress.tls_pin`) where it declares them, else the node's.
+pub(crate) fn endpoint_of<'a>(
+    service: &'a Node,
+    egress: &'a Egress,
+) -> (Option<&'a str>, &'a TlsTrust) {
+    (
+        egress.url.as_deref().or(service.url.as_deref()),
+        egress.tls.as_ref().unwrap_or(&service.tls),
+    )
+}
+
+/// Bind a client configuration to a route's way out.
+pub(crate) fn bind(pc: &mut portal::Config, egress: &Egress) {
+    pc.local_address = egress.source;
+    pc.interface = egress.interface.clone();
+}
+
+/// The states of a path's routes as a route chooser sees them, the primary first: each
+/// route's verdict; a source that judges the path as a whole (no route verdicts) speaks for
+/// the primary.
+pub(crate) fn route_states(verdict: &health::PathVerdict, routes: usize) -> Vec<State> {
+    (0..routes)
+        .map(|n| match verdict.routes.get(n) {
+            Some(r) => r.state,
+            None if n == 0 && verdict.routes.is_empty() => verdict.state,
+            None => State::Unknown,
+        })
+        .collect()
 }
 
 fn quota_limit(q: topology::Quota) -> Option<u64> {
@@ -392,11 +444,6 @@ impl Gate {
             node: node.id.to_string(),
             detail,
         };
-        let url = node
-            .url
-            .as_deref()
-            .ok_or_else(|| url_err("it has none".into()))?;
-        let base: reqwest::Url = url.parse().map_err(|e| url_err(format!("`{url}`: {e}")))?;
         let account = cfg.secrets.portal.clone().ok_or_else(|| Error::NoAccount {
             dir: cfg.state_dir.clone(),
         })?;
@@ -405,15 +452,26 @@ impl Gate {
                 dir: cfg.state_dir.clone(),
             });
         }
-        let mut pc = portal::Config::new(
-            base,
-            &account.instansi_id,
-            account.credentials.clone(),
-            trust_of(&node.tls)?,
-        );
-        pc.timeout = cfg.timeout;
-        pc.elements = portal::Elements::of(&t.agreement.elements);
-        let client = portal::Client::new(pc)?;
+        // One client per route, each leaving as its route says: the route named in the audit
+        // is the route the request crossed.
+        let mut clients = Vec::with_capacity(path.routes.len());
+        for route in &path.routes {
+            let (url, trust) = endpoint_of(node, &route.egress);
+            let url = url.ok_or_else(|| url_err("it has none".into()))?;
+            let base: reqwest::Url = url
+                .parse()
+                .map_err(|e| url_err(format!("`{url}` ({}): {e}", route.name)))?;
+            let mut pc = portal::Config::new(
+                base,
+                &account.instansi_id,
+                account.credentials.clone(),
+                trust_of(trust)?,
+            );
+            pc.timeout = cfg.timeout;
+            pc.elements = portal::Elements::of(&t.agreement.elements);
+            bind(&mut pc, &route.egress);
+            clients.push(portal::Client::new(pc)?);
+        }
         crate::sqlite::create_state_dir(&cfg.state_dir).map_err(|source| Error::StateDir {
             dir: cfg.state_dir.clone(),
             source,
@@ -433,15 +491,30 @@ impl Gate {
         cfg.metrics
             .lookups_in_flight_limit
             .set(i64::try_from(max_in_flight).unwrap_or(i64::MAX));
-        for r in &routes {
+        for (n, r) in routes.iter().enumerate() {
             cfg.metrics
                 .breaker_open
                 .with_label_values(&[path.id.as_str(), r])
                 .set(0);
+            cfg.metrics
+                .route_active
+                .with_label_values(&[path.id.as_str(), r])
+                .set(i64::from(n == 0));
         }
+        let now = cfg.clock.now();
+        let (active, _) = tokio::sync::watch::channel(ActiveRoute {
+            path: path.id.clone(),
+            index: 0,
+            route: routes.first().cloned().unwrap_or_default(),
+            since: now,
+            why: None,
+            previous: None,
+        });
         Ok(Gate {
             inner: Arc::new(Inner {
-                client,
+                clients,
+                failover: Mutex::new(Failover::new(path.failback_hold, now)),
+                active,
                 path: path.id.clone(),
                 breakers: breaker::Breakers::new(cfg.breaker, routes.len()),
                 routes,
@@ -636,7 +709,16 @@ impl Gate {
         let route_name = i.routes.get(route).cloned().unwrap_or_default();
         *route_out = route_name.clone();
         *forwarded = true;
-        let result = i.client.lookup(&nik).await;
+        // Sent once, on this route's client only: a route change while it is in flight moves
+        // the next look-ups, never this one (no resend, one quota unit).
+        let Some(client) = i.clients.get(route) else {
+            let _ = i.quota.release(reservation);
+            return Err(Refused::new(
+                Refusal::Internal,
+                "Rute tidak dikenal; permintaan tidak dikirim. Hubungi admin.",
+            ));
+        };
+        let result = client.lookup(&nik).await;
         match result {
             Ok(answer) => {
                 i.breakers.record(ticket, breaker::Outcome::Success);
@@ -683,8 +765,9 @@ impl Gate {
         }
     }
 
-    /// The route to use: the healthiest Healthy or Degraded route whose breaker lets a request
-    /// through; else a `link_down` refusal naming the reason.
+    /// The route to use: the active route of the failover state machine
+    /// ([`health::failover`]), fed with each route's health, a route whose breaker is open
+    /// counting as down; else a `link_down` refusal naming the reason.
     fn choose_route(&self) -> Result<usize, Refused> {
         let i = &self.inner;
         let verdict = i.health.verdict(&i.path).ok_or_else(|| {
@@ -693,38 +776,101 @@ impl Gate {
                 Duration::from_secs(30),
             )
         })?;
-        if verdict.state == State::Unknown {
-            // Not known to be down, but not known to work either: nothing is sent.
-            return Err(Refused::new(
-                Refusal::LinkDown,
-                format!(
-                    "Kondisi jalur ke Web Portal belum diketahui: {}. Permintaan tidak dikirim dan \
-                     kuota tidak terpakai; coba lagi sebentar lagi.",
-                    verdict.reason()
-                ),
-            )
-            .after(Duration::from_secs(10)));
-        }
-        if !matches!(verdict.state, State::Healthy | State::Degraded) {
-            return Err(link_down(verdict.reason(), Duration::from_secs(30)));
-        }
-        let mut candidates: Vec<(usize, State)> = verdict
-            .routes
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| matches!(r.state, State::Healthy | State::Degraded))
-            .map(|(n, r)| (n, r.state))
-            .collect();
-        // Healthy before degraded, the path's order among equals; the verdict's best first.
-        candidates.sort_by_key(|(n, s)| (*s != State::Healthy, Some(*n) != verdict.best, *n));
         let mut soonest: Option<Duration> = None;
-        for (n, _) in &candidates {
-            match i.breakers.peek(*n) {
-                Ok(()) => return Ok(*n),
-                Err(after) => soonest = Some(soonest.map_or(after, |s| s.min(after))),
+        let mut states = route_states(&verdict, i.routes.len());
+        for (n, s) in states.iter_mut().enumerate() {
+            if let Err(after) = i.breakers.peek(n) {
+                soonest = Some(soonest.map_or(after, |s| s.min(after)));
+                *s = State::Down;
             }
         }
-        Err(self.breaker_refusal(soonest.unwrap_or(Duration::from_secs(30))))
+        let active = self.update_active(&states);
+        match states.get(active).copied().unwrap_or(State::Unknown) {
+            State::Healthy | State::Degraded => Ok(active),
+            _ if i.breakers.peek(active).is_err() => {
+                Err(self.breaker_refusal(soonest.unwrap_or(Duration::from_secs(30))))
+            }
+            _ if verdict.state == State::Unknown => {
+                // Not known to be down, but not known to work either: nothing is sent.
+                Err(Refused::new(
+                    Refusal::LinkDown,
+                    format!(
+                        "Kondisi jalur ke Web Portal belum diketahui: {}. Permintaan tidak dikirim dan \
+                         kuota tidak terpakai; coba lagi sebentar lagi.",
+                        verdict.reason()
+                    ),
+                )
+                .after(Duration::from_secs(10)))
+            }
+            _ => Err(link_down(verdict.reason(), Duration::from_secs(30))),
+        }
+    }
+
+    /// Feed the routes' states to the failover state machine; on a change, say so in the
+    /// log, the metrics and to [`Gate::watch_route`]'s receivers. Returns the active route.
+    fn update_active(&self, states: &[State]) -> usize {
+        let i = &self.inner;
+        let now = i.clock.now();
+        let (change, active, since) = {
+            let mut f = i.failover.lock().unwrap_or_else(|p| p.into_inner());
+            let c = f.update(states, now);
+            (c, f.active(), f.since())
+        };
+        if let Some(c) = change {
+            let from = i.routes.get(c.from).cloned().unwrap_or_default();
+            let to = i.routes.get(c.to).cloned().unwrap_or_default();
+            tracing::warn!(
+                path = %i.path,
+                from = from.as_str(),
+                to = to.as_str(),
+                why = c.why.as_str(),
+                "Web Portal traffic moved to another route"
+            );
+            for (n, r) in i.routes.iter().enumerate() {
+                i.metrics
+                    .route_active
+                    .with_label_values(&[i.path.as_str(), r])
+                    .set(i64::from(n == c.to));
+            }
+            i.metrics
+                .route_changes
+                .with_label_values(&[i.path.as_str(), c.why.as_str()])
+                .inc();
+            i.active.send_replace(ActiveRoute {
+                path: i.path.clone(),
+                index: c.to,
+                route: to,
+                since,
+                why: Some(c.why),
+                previous: Some(from),
+            });
+        }
+        active
+    }
+
+    /// Judge the routes again without a look-up (call every few seconds), so that a failover
+    /// or failback is decided, logged and shown when it happens, not at the next look-up.
+    pub fn refresh_route(&self) {
+        let i = &self.inner;
+        if let Some(v) = i.health.verdict(&i.path) {
+            let mut states = route_states(&v, i.routes.len());
+            for (n, s) in states.iter_mut().enumerate() {
+                if i.breakers.peek(n).is_err() {
+                    *s = State::Down;
+                }
+            }
+            self.update_active(&states);
+        }
+    }
+
+    /// The route that carries look-ups now, and since when.
+    pub fn active_route(&self) -> ActiveRoute {
+        self.inner.active.borrow().clone()
+    }
+
+    /// Told of every change of the active route (the incident history, the dashboard).
+    pub fn watch_route(&self) -> tokio::sync::watch::Receiver<ActiveRoute> {
+        self.inner.active.subscribe()
     }
 
     fn breaker_refusal(&self, after: Duration) -> Refused {

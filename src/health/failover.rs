@@ -13,10 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::State;
 
-/// The default failback hold: five minutes of an uninterrupted healthy primary. Long enough
-/// for several probe rounds (30 s by default) to agree, short enough that a paid backup (a
-/// metered VPN) is not kept on long after the Diskominfo link is repaired.
-pub const DEFAULT_FAILBACK_HOLD: Duration = Duration::from_secs(300);
+pub use crate::topology::DEFAULT_FAILBACK_HOLD;
 
 /// Why the active route changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,471 @@
+//! The gate's routes (issue 14): one portal client per route, bound as the route's `egress`
+//! says; failover and failback by the state machine; a look-up sent once, on one route, with
+//! the audit naming that route. Two simulators stand for the Web Portal as reached by the
+//! primary (Diskominfo) and by the backup (a VPN concentrator's NAT address, its own URL and
+//! certificate pin).
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+mod gate_support;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gate_support::{APP, PURPOSE};
+use juknis::gate::{self, Caller, Gate, ManualClock, Refusal, Rules};
+use juknis::health::failover::Why;
+use juknis::health::{PathVerdict, RouteVerdict, Source, State};
+use juknis::metrics::Metrics;
+use juknis::sim::{self, Handle};
+use juknis::topology::{self, PathId, Topology};
+
+/// A health source whose routes say what the test sets, the primary first.
+struct Routes(Mutex<Vec<State>>);
+
+impl Routes {
+    fn new(states: &[State]) -> Arc<Routes> {
+        Arc::new(Routes(Mutex::new(states.to_vec())))
+    }
+    fn set(&self, states: &[State]) {
+        *self.0.lock().unwrap() = states.to_vec();
+    }
+}
+
+impl Source for Routes {
+    fn verdict(&self, path: &PathId) -> Option<PathVerdict> {
+        let states = self.0.lock().unwrap().clone();
+        let routes: Vec<RouteVerdict> = states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| RouteVerdict {
+                route: if i == 0 {
+                    "primary".into()
+                } else {
+                    format!("alternate-{i}")
+                },
+                state: *s,
+                cause: None,
+                at: None,
+                reason: format!("rute {i}: {}", s.as_str()),
+                links: Vec::new(),
+            })
+            .collect();
+        let best = (0..states.len()).min_by_key(|i| (states[*i] != State::Healthy, *i));
+        Some(PathVerdict {
+            path: path.clone(),
+            state: best.map_or(State::Unknown, |b| states[b]),
+            best,
+            routes,
+        })
+    }
+}
+
+/// The demo topology with the Web Portal at `primary`'s simulator and a VPN backup route
+/// whose `egress` is `backup_egress` (YAML flow map), with a 30 s failback hold.
+fn topology_with_backup(primary: &Handle, backup_egress: &str) -> Topology {
+    let fp = hex::encode(primary.fingerprint().unwrap());
+    let text = include_str!("../topology/demo.yaml")
+        .replace(
+            "url: \"https://127.0.0.5:18443/\"",
+            &format!("url: \"{}/\", tls_pin: \"{fp}\"", primary.base_url()),
+        )
+        .replace(
+            "  - {id: ditjen-db,",
+            "  - {id: vpn-gw, zone: diskominfo, kind: router, name: \"Gateway VPN\", address: 127.0.0.7}\n  - {id: ditjen-db,",
+        )
+        .replace(
+            "  - {id: dc-ditjen,",
+            "  - {id: vpn-opd, from: opd-router, to: vpn-gw, provider: ISP (VPN cadangan), bandwidth: 10 Mbps}\n  - {id: vpn-portal, from: vpn-gw, to: web-portal}\n  - {id: dc-ditjen,",
+        )
+        .replace(
+            "    primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, web-portal]\n  - id: balikan",
+            &format!(
+                "    primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, web-portal]\n    failback_hold: 30s\n    alternates:\n      - hops: [opd-router, vpn-gw, web-portal]\n        egress: {backup_egress}\n  - id: balikan"
+            ),
+        );
+    assert!(
+        text.contains("failback_hold"),
+        "demo topology changed shape"
+    );
+    topology::parse(&text, Path::new("demo.yaml"), &|_| None).unwrap_or_else(|d| panic!("{d}"))
+}
+
+/// The backup's egress reaching `backup`'s simulator from `source` (its own URL and pin).
+fn vpn_egress(backup: &Handle, source: &str) -> String {
+    format!(
+        "{{source: {source}, url: \"{}/\", tls_pin: \"{}\"}}",
+        backup.base_url(),
+        hex::encode(backup.fingerprint().unwrap())
+    )
+}
+
+struct Bed {
+    gate: Gate,
+    health: Arc<Routes>,
+    metrics: Metrics,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+}
+
+fn open(t: Topology) -> Bed {
+    let dir = tempfile::tempdir().unwrap();
+    let health = Routes::new(&[State::Healthy, State::Healthy]);
+    let metrics = Metrics::new();
+    let clock = Arc::new(ManualClock::new("2026-03-02T03:00:00Z".parse().unwrap()));
+    let mut cfg = gate::Config::new(
+        Arc::new(t),
+        health.clone(),
+        metrics.clone(),
+        dir.path(),
+        gate_support::secrets(sim::USER, sim::PASSWORD),
+    );
+    cfg.rules = Rules::off();
+    cfg.clock = clock.clone();
+    cfg.timeout = Duration::from_secs(5);
+    Bed {
+        gate: Gate::open(cfg).unwrap(),
+        health,
+        metrics,
+        clock,
+        dir: dir.path().to_path_buf(),
+        _dir: dir,
+    }
+}
+
+fn who() -> Caller {
+    Caller::Application(APP.into())
+}
+
+/// `(route, forwarded)` of every audit row, in order.
+fn audit_routes(dir: &Path) -> Vec<(String, bool)> {
+    let conn = rusqlite::Connection::open(dir.join("audit.db")).unwrap();
+    let mut st = conn
+        .prepare("SELECT route, forwarded FROM audit ORDER BY seq")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn active_gauge(m: &Metrics, route: &str) -> i64 {
+    m.route_active.with_label_values(&["portal", route]).get()
+}
+
+#[tokio::test]
+async fn look_ups_fail_over_to_the_backup_and_come_back_after_the_hold() {
+    let primary = gate_support::start_sim(None).await;
+    let backup = gate_support::start_sim(None).await;
+    let b = open(topology_with_backup(
+        &primary,
+        &vpn_egress(&backup, "127.0.0.1"),
+    ));
+    let nik = primary.samples()["found"].clone();
+    let (h, u) = (State::Healthy, State::Down);
+
+    // Both healthy: the primary carries the look-up.
+    let a = b.gate.lookup(&who(), &nik, PURPOSE).await.unwrap();
+    assert_eq!(a.route, "primary");
+    assert_eq!(
+        (
+            primary.stats().lookups_answered,
+            backup.stats().lookups_answered
+        ),
+        (1, 0)
+    );
+    assert_eq!(
+        (
+            active_gauge(&b.metrics, "primary"),
+            active_gauge(&b.metrics, "alternate-1")
+        ),
+        (1, 0)
+    );
+
+    // The primary goes down: the backup's own client (its URL, its pin) carries it.
+    b.health.set(&[u, h]);
+    let a = b.gate.lookup(&who(), &nik, PURPOSE).await.unwrap();
+    assert_eq!(a.route, "alternate-1");
+    assert!(a.status.is_found(), "{:?}", a.status);
+    assert_eq!(
+        (
+            primary.stats().lookups_answered,
+            backup.stats().lookups_answered
+        ),
+        (1, 1)
+    );
+    let active = b.gate.active_route();
+    assert_eq!(
+        (
+            active.route.as_str(),
+            active.why,
+            active.previous.as_deref()
+        ),
+        ("alternate-1", Some(Why::Failover), Some("primary"))
+    );
+    assert_eq!(
+        (
+            active_gauge(&b.metrics, "primary"),
+            active_gauge(&b.metrics, "alternate-1")
+        ),
+        (0, 1)
+    );
+
+    // The primary heals: traffic stays on the backup through the 30 s hold...
+    b.health.set(&[h, h]);
+    b.gate.refresh_route();
+    b.clock.set(
+        "2026-03-02T03:00:29Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+    );
+    let a = b.gate.lookup(&who(), &nik, PURPOSE).await.unwrap();
+    assert_eq!(a.route, "alternate-1", "failback before the hold");
+    // ...and comes back once the primary has been healthy for all of it.
+    b.clock.set(
+        "2026-03-02T03:00:30Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+    );
+    let a = b.gate.lookup(&who(), &nik, PURPOSE).await.unwrap();
+    assert_eq!(a.route, "primary");
+    let active = b.gate.active_route();
+    assert_eq!(
+        (active.route.as_str(), active.why),
+        ("primary", Some(Why::Failback))
+    );
+    assert_eq!(
+        active.since,
+        "2026-03-02T03:00:30Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    );
+    assert_eq!(
+        (
+            primary.stats().lookups_answered,
+            backup.stats().lookups_answered
+        ),
+        (2, 2)
+    );
+
+    // Every audit row names the route the request crossed; one quota unit per look-up.
+    assert_eq!(
+        audit_routes(&b.dir),
+        [
+            ("primary".to_owned(), true),
+            ("alternate-1".to_owned(), true),
+            ("alternate-1".to_owned(), true),
+            ("primary".to_owned(), true),
+        ]
+    );
+    assert_eq!(b.gate.quota_used_today().unwrap(), 4);
+    let changes = |why: &str| {
+        b.metrics
+            .route_changes
+            .with_label_values(&["portal", why])
+            .get()
+    };
+    assert_eq!((changes("failover"), changes("failback")), (1, 1));
+}
+
+#[tokio::test]
+async fn both_routes_down_refuses_and_spends_nothing() {
+    let primary = gate_support::start_sim(None).await;
+    let backup = gate_support::start_sim(None).await;
+    let b = open(topology_with_backup(
+        &primary,
+        &vpn_egress(&backup, "127.0.0.1"),
+    ));
+    b.health.set(&[State::Down, State::Down]);
+    let r = b
+        .gate
+        .lookup(&who(), &primary.samples()["found"], PURPOSE)
+        .await
+        .unwrap_err();
+    assert_eq!(r.kind, Refusal::LinkDown);
+    assert_eq!(b.gate.quota_used_today().unwrap(), 0);
+    assert_eq!(
+        primary.stats().lookups_answered + backup.stats().lookups_answered,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_look_up_in_flight_when_the_route_changes_is_not_resent() {
+    let primary = gate_support::start_sim(None).await;
+    let backup = gate_support::start_sim(None).await;
+    primary.set_faults(sim::Faults {
+        latency_ms: 1500,
+        ..sim::Faults::default()
+    });
+    let b = open(topology_with_backup(
+        &primary,
+        &vpn_egress(&backup, "127.0.0.1"),
+    ));
+    let nik = primary.samples()["found"].clone();
+
+    let in_flight = {
+        let (gate, nik) = (b.gate.clone(), nik.clone());
+        tokio::spawn(async move { gate.lookup(&who(), &nik, PURPOSE).await })
+    };
+    // While it waits for the slow primary, the primary is judged down and traffic moves.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    b.health.set(&[State::Down, State::Healthy]);
+    b.gate.refresh_route();
+    assert_eq!(b.gate.active_route().route, "alternate-1");
+    let a = in_flight.await.unwrap().unwrap();
+    assert_eq!(a.route, "primary", "answered on the route it was sent on");
+    assert!(a.status.is_found());
+    assert_eq!(
+        (
+            primary.stats().lookups_answered,
+            backup.stats().lookups_answered
+        ),
+        (1, 0),
+        "sent once, never again on the backup"
+    );
+    assert_eq!(b.gate.quota_used_today().unwrap(), 1);
+
+    // The next look-up takes the backup.
+    let a = b.gate.lookup(&who(), &nik, PURPOSE).await.unwrap();
+    assert_eq!(a.route, "alternate-1");
+    assert_eq!(
+        (
+            primary.stats().lookups_answered,
+            backup.stats().lookups_answered
+        ),
+        (1, 1)
+    );
+    assert_eq!(b.gate.quota_used_today().unwrap(), 2);
+    assert_eq!(
+        audit_routes(&b.dir),
+        [
+            ("primary".to_owned(), true),
+            ("alternate-1".to_owned(), true)
+        ]
+    );
+}
+
+/// The backup's client is bound to its `egress.source`: from an address this machine has, it
+/// reaches the service; from one it lacks (198.51.100.77, documentation range, assigned to
+/// nothing here), the bind fails before any packet leaves, so nothing is sent and the quota
+/// unit comes back. A client that ignored `egress.source` would connect in both cases.
+#[rstest::rstest]
+#[case::own_address("127.0.0.1", true)]
+#[case::another_loopback_address("127.0.0.2", true)]
+#[case::an_address_the_machine_lacks("198.51.100.77", false)]
+#[tokio::test]
+async fn the_backup_leaves_from_its_source_address(#[case] source: &str, #[case] reaches: bool) {
+    let primary = gate_support::start_sim(None).await;
+    let backup = gate_support::start_sim(None).await;
+    let b = open(topology_with_backup(&primary, &vpn_egress(&backup, source)));
+    b.health.set(&[State::Down, State::Healthy]);
+    let r = b
+        .gate
+        .lookup(&who(), &primary.samples()["found"], PURPOSE)
+        .await;
+    if reaches {
+        assert_eq!(r.unwrap().route, "alternate-1");
+        assert_eq!(backup.stats().lookups_answered, 1);
+        assert_eq!(b.gate.quota_used_today().unwrap(), 1);
+    } else {
+        let e = r.unwrap_err();
+        assert_eq!(e.kind, Refusal::PortalError);
+        assert!(e.message.contains("kuota tidak terpakai"), "{}", e.message);
+        assert_eq!(backup.stats().lookups_answered, 0);
+        assert_eq!(b.gate.quota_used_today().unwrap(), 0);
+        assert_eq!(audit_routes(&b.dir), [("alternate-1".to_owned(), false)]);
+    }
+    assert_eq!(primary.stats().lookups_answered, 0);
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// The backup's client is bound to its `egress.interface` (SO_BINDTODEVICE): bound to `lo`
+/// it reaches the loopback service; bound to an interface that does not exist, nothing leaves.
+#[rstest::rstest]
+#[case::loopback("lo", true)]
+#[case::missing("jk-none0", false)]
+#[tokio::test]
+async fn the_backup_leaves_by_its_interface(#[case] interface: &str, #[case] reaches: bool) {
+    if !is_root() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "SO_BINDTODEVICE needs root; CI=true, so this is a failure, not a skip"
+        );
+        eprintln!("skipped: SO_BINDTODEVICE needs root");
+        return;
+    }
+    let primary = gate_support::start_sim(None).await;
+    let backup = gate_support::start_sim(None).await;
+    let egress = format!(
+        "{{interface: {interface}, url: \"{}/\", tls_pin: \"{}\"}}",
+        backup.base_url(),
+        hex::encode(backup.fingerprint().unwrap())
+    );
+    let b = open(topology_with_backup(&primary, &egress));
+    b.health.set(&[State::Down, State::Healthy]);
+    let r = b
+        .gate
+        .lookup(&who(), &primary.samples()["found"], PURPOSE)
+        .await;
+    assert_eq!(r.is_ok(), reaches, "{r:?}");
+    assert_eq!(backup.stats().lookups_answered, u64::from(reaches));
+    assert_eq!(b.gate.quota_used_today().unwrap(), u64::from(reaches));
+}
+
+#[test]
+fn failback_hold_is_validated_where_it_is_written() {
+    let text = include_str!("../topology/demo.yaml").replace(
+        "    primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, web-portal]\n  - id: balikan",
+        "    primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, web-portal]\n    failback_hold: 2s\n  - id: balikan",
+    );
+    let e = topology::parse(&text, Path::new("demo.yaml"), &|_| None)
+        .unwrap_err()
+        .to_string();
+    let line = text
+        .lines()
+        .position(|l| l.contains("failback_hold"))
+        .unwrap()
+        + 1;
+    assert!(
+        e.contains(&format!("demo.yaml:{line}:")),
+        "located at line {line}: {e}"
+    );
+    assert!(e.contains("outside 10s..24h"), "{e}");
+    let bad = text.replace("failback_hold: 2s", "failback_hold: soon");
+    let e = topology::parse(&bad, Path::new("demo.yaml"), &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`soon` is not a duration"), "{e}");
+    let ok = text.replace("failback_hold: 2s", "failback_hold: 10m");
+    let t = topology::parse(&ok, Path::new("demo.yaml"), &|_| None).unwrap();
+    assert_eq!(
+        t.path(&PathId::new("portal".to_owned()))
+            .unwrap()
+            .failback_hold,
+        Duration::from_secs(600)
+    );
+    let default = topology::parse(
+        include_str!("../topology/demo.yaml"),
+        Path::new("demo.yaml"),
+        &|_| None,
+    )
+    .unwrap();
+    assert_eq!(
+        default
+            .path(&PathId::new("portal".to_owned()))
+            .unwrap()
+            .failback_hold,
+        topology::DEFAULT_FAILBACK_HOLD
+    );
+}
