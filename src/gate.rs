@@ -404,19 +404,6 @@ pub(crate) fn bind(pc: &mut portal::Config, egress: &Egress) {
     pc.interface = egress.interface.clone();
 }
 
-/// The states of a path's routes as a route chooser sees them, the primary first: each
-/// route's verdict; a source that judges the path as a whole (no route verdicts) speaks for
-/// the primary.
-pub(crate) fn route_states(verdict: &health::PathVerdict, routes: usize) -> Vec<State> {
-    (0..routes)
-        .map(|n| match verdict.routes.get(n) {
-            Some(r) => r.state,
-            None if n == 0 && verdict.routes.is_empty() => verdict.state,
-            None => State::Unknown,
-        })
-        .collect()
-}
-
 fn quota_limit(q: topology::Quota) -> Option<u64> {
     match q {
         topology::Quota::PerDay(n) => Some(u64::from(n)),
@@ -777,7 +764,7 @@ impl Gate {
             )
         })?;
         let mut soonest: Option<Duration> = None;
-        let mut states = route_states(&verdict, i.routes.len());
+        let mut states = verdict.route_states(i.routes.len());
         for (n, s) in states.iter_mut().enumerate() {
             if let Err(after) = i.breakers.peek(n) {
                 soonest = Some(soonest.map_or(after, |s| s.min(after)));
@@ -853,7 +840,7 @@ impl Gate {
     pub fn refresh_route(&self) {
         let i = &self.inner;
         if let Some(v) = i.health.verdict(&i.path) {
-            let mut states = route_states(&v, i.routes.len());
+            let mut states = v.route_states(i.routes.len());
             for (n, s) in states.iter_mut().enumerate() {
                 if i.breakers.peek(n).is_err() {
                     *s = State::Down;

@@ -641,6 +641,19 @@ pub struct PathVerdict {
 }
 
 impl PathVerdict {
+    /// The states of the path's `routes` routes as a route chooser sees them, the primary
+    /// first: each route's verdict; a source that judges the path as a whole (no route
+    /// verdicts) speaks for the primary; a route without a verdict is unknown.
+    pub fn route_states(&self, routes: usize) -> Vec<State> {
+        (0..routes)
+            .map(|n| match self.routes.get(n) {
+                Some(r) => r.state,
+                None if n == 0 && self.routes.is_empty() => self.state,
+                None => State::Unknown,
+            })
+            .collect()
+    }
+
     /// The reason shown for the path: its best route's.
     pub fn reason(&self) -> &str {
         self.best

@@ -19,7 +19,7 @@ use crate::probe::{self, profile::Profile, scheduler};
 use crate::store::{self, Sample, Store};
 use crate::topology::Topology;
 use crate::web::{self, Shared};
-use crate::{gate, outbox, portal};
+use crate::{gate, outbox};
 
 /// Arguments of `juknis serve`.
 #[derive(Debug, clap::Args)]
@@ -254,6 +254,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         .name("juknis-store".into())
         .spawn(move || write_store(store, store_rx))
         .context("starting the store writer")?;
+    let routes_tx = store_tx.clone();
     {
         // Join the writer when the rounds stop, so the store is flushed before we exit.
         let cancel = cancel.clone();
@@ -266,6 +267,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
 
     let app = services(
         &shared,
+        routes_tx,
         &opts.state_dir,
         secrets,
         opts.max_in_flight,
@@ -288,8 +290,13 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
 
 /// The HTTP services besides health and metrics: the NIK gate, the data balikan outbox (its
 /// API behind the applications' tokens, its sender as a task) and the bandwidth reflector.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the wiring's inputs, each used once"
+)]
 fn services(
     shared: &Arc<Shared>,
+    store_tx: std::sync::mpsc::SyncSender<StoreMsg>,
     state_dir: &Path,
     secrets: gate::Secrets,
     max_in_flight: usize,
@@ -319,16 +326,17 @@ fn services(
     match gate::Gate::open(gate_cfg) {
         Ok(g) => {
             // The pattern memory forgets idle callers every few minutes.
-            let (pruned, cancel) = (g.clone(), cancel.clone());
+            let (pruned, cancel2) = (g.clone(), cancel.clone());
             tracker.spawn(async move {
                 let mut every = tokio::time::interval(Duration::from_secs(300));
                 loop {
                     tokio::select! {
-                        () = cancel.cancelled() => return,
+                        () = cancel2.cancelled() => return,
                         _ = every.tick() => pruned.prune(),
                     }
                 }
             });
+            tracker.spawn(watch_routes(g.clone(), store_tx, cancel.clone()));
             dashboard.gate = Some(g.clone());
             app = app.merge(gate::api::router(g));
         }
@@ -387,27 +395,12 @@ fn services(
         &secrets.balikan,
         balikan_node.and_then(|n| n.url.as_ref().map(|u| (n, u))),
     ) {
-        (Some(account), Some((node, url))) => {
-            let endpoint: reqwest::Url = format!("{}/api/v1/balikan", url.trim_end_matches('/'))
-                .parse()
-                .with_context(|| format!("the data balikan URL of node `{}`", node.id))?;
-            let trust = gate::trust_of(&node.tls)?;
-            let credentials = secrets
-                .portal
-                .as_ref()
-                .map(|p| p.credentials.clone())
-                .unwrap_or(portal::Credentials {
-                    user_id: String::new(),
-                    password: Default::default(),
-                    ip_user: String::new(),
-                });
-            let mut cfg =
-                portal::Config::new(endpoint.clone(), &account.id_lembaga, credentials, trust);
-            cfg.balikan = Some(portal::BalikanConfig {
-                url: endpoint,
-                token: account.token.clone(),
-            });
-            let client = portal::Client::new(cfg).context("the data balikan client")?;
+        (Some(account), Some(_)) => {
+            // One client per route of the data balikan path, each bound as its route says.
+            let client =
+                outbox::sender::route_clients(&topology, &account.token, &account.id_lembaga)
+                    .context("the topology has no data balikan path")?
+                    .context("the data balikan client")?;
             let Some(send_cfg) =
                 outbox::sender::Config::from_topology(&topology, &account.id_lembaga)
             else {
@@ -433,6 +426,61 @@ fn services(
     let dash = web::dashboard::router(Arc::clone(shared), dashboard)
         .context("opening the dashboard users")?;
     Ok(app.merge(dash))
+}
+
+/// Judge the Web Portal's routes every few seconds (a failover or failback is decided when it
+/// happens, not at the next look-up) and keep each change of the active route in the
+/// incident history: an incident on `<path>:rute` opens when traffic leaves the primary and
+/// closes when it comes back.
+async fn watch_routes(
+    gate: gate::Gate,
+    store: std::sync::mpsc::SyncSender<StoreMsg>,
+    cancel: CancellationToken,
+) {
+    let mut changes = gate.watch_route();
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = every.tick() => gate.refresh_route(),
+            r = changes.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                let a = changes.borrow_and_update().clone();
+                let (state, reason) = route_incident(&a);
+                let _ = store.try_send(StoreMsg::State {
+                    subject: format!("{}:rute", a.path),
+                    state,
+                    reason,
+                    at: a.since.timestamp(),
+                });
+            }
+        }
+    }
+}
+
+/// The incident-history row of an active route: degraded with the reason while an alternate
+/// carries the traffic, healthy (closing the incident) on the primary.
+fn route_incident(a: &gate::ActiveRoute) -> (State, String) {
+    if a.index == 0 {
+        (
+            State::Healthy,
+            format!(
+                "Lalu lintas kembali ke jalur utama ({})",
+                a.previous.as_deref().unwrap_or("-")
+            ),
+        )
+    } else {
+        (
+            State::Degraded,
+            format!(
+                "Lalu lintas dialihkan ke jalur cadangan {} (dari {}): jalur sebelumnya terputus",
+                a.route,
+                a.previous.as_deref().unwrap_or("-")
+            ),
+        )
+    }
 }
 
 /// Run the scheduler; on SIGHUP re-read the topology and its profiles and, when they are

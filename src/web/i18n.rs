@@ -161,6 +161,9 @@ pub struct Text {
     pub trace_note: &'static str,
     pub trace_failed: &'static str,
     pub trace_by: &'static str,
+    // Routes: failover and failback (issue 14).
+    pub active_route: &'static str,
+    pub active_since: &'static str,
 }
 
 pub static ID: Text = Text {
@@ -273,6 +276,8 @@ pub static ID: Text = Text {
     trace_note: "Keterangan",
     trace_failed: "Penelusuran jalur tidak dapat dijalankan",
     trace_by: "oleh",
+    active_route: "Jalur aktif",
+    active_since: "sejak",
 };
 
 pub static EN: Text = Text {
@@ -385,6 +390,8 @@ pub static EN: Text = Text {
     trace_note: "Note",
     trace_failed: "The path trace could not run",
     trace_by: "by",
+    active_route: "Active route",
+    active_since: "since",
 };
 
 /// A Unix time as `2026-11-27 02:11:28 WIB`.
@@ -393,6 +400,11 @@ pub fn wib(ts_s: i64) -> String {
         Some(t) => wib_dt(t),
         None => "-".to_string(),
     }
+}
+
+/// `14.05 WIB`: the time of day in WIB, as Indonesian writes it.
+pub fn wib_hhmm(t: DateTime<Utc>) -> String {
+    format!("{} WIB", t.with_timezone(&Jakarta).format("%H.%M"))
 }
 
 pub fn wib_dt(t: DateTime<Utc>) -> String {

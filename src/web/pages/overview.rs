@@ -18,6 +18,9 @@ pub struct PathRow {
     pub routes: Vec<RouteRow>,
     /// The latest trace of this path, if any in the last 7 days.
     pub trace: Option<TraceView>,
+    /// The route that carries the path's traffic and since when (`14.05 WIB`), for the path
+    /// the gate forwards on.
+    pub active: Option<(String, String)>,
 }
 
 pub struct RouteRow {
@@ -65,9 +68,14 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
     })
     .await
     .unwrap_or_default();
+    let active = dash.cfg.gate.as_ref().map(crate::gate::Gate::active_route);
     let paths = verdicts
         .iter()
         .map(|v| PathRow {
+            active: active
+                .as_ref()
+                .filter(|a| a.path == v.path)
+                .map(|a| (a.route.clone(), crate::web::i18n::wib_hhmm(a.since))),
             path: v.path.to_string(),
             state: v.state.as_str(),
             label: a.lang.state(v.state),

@@ -6,6 +6,12 @@
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod gate_support;
+#[allow(
+    dead_code,
+    unused_imports,
+    reason = "the dashboard harness, partly used here"
+)]
+mod web_support;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -63,6 +69,16 @@ impl Source for Routes {
 /// The demo topology with the Web Portal at `primary`'s simulator and a VPN backup route
 /// whose `egress` is `backup_egress` (YAML flow map), with a 30 s failback hold.
 fn topology_with_backup(primary: &Handle, backup_egress: &str) -> Topology {
+    topology_with_backups(primary, backup_egress, None)
+}
+
+/// [`topology_with_backup`], and the data balikan path with a backup too when
+/// `balikan_egress` is given.
+fn topology_with_backups(
+    primary: &Handle,
+    backup_egress: &str,
+    balikan_egress: Option<&str>,
+) -> Topology {
     let fp = hex::encode(primary.fingerprint().unwrap());
     let text = include_str!("../topology/demo.yaml")
         .replace(
@@ -70,12 +86,19 @@ fn topology_with_backup(primary: &Handle, backup_egress: &str) -> Topology {
             &format!("url: \"{}/\", tls_pin: \"{fp}\"", primary.base_url()),
         )
         .replace(
+            "url: \"https://127.0.0.5:18443/data_balikan/public\"",
+            &format!(
+                "url: \"{}/data_balikan/public\", tls_pin: \"{fp}\"",
+                primary.base_url()
+            ),
+        )
+        .replace(
             "  - {id: ditjen-db,",
             "  - {id: vpn-gw, zone: diskominfo, kind: router, name: \"Gateway VPN\", address: 127.0.0.7}\n  - {id: ditjen-db,",
         )
         .replace(
             "  - {id: dc-ditjen,",
-            "  - {id: vpn-opd, from: opd-router, to: vpn-gw, provider: ISP (VPN cadangan), bandwidth: 10 Mbps}\n  - {id: vpn-portal, from: vpn-gw, to: web-portal}\n  - {id: dc-ditjen,",
+            "  - {id: vpn-opd, from: opd-router, to: vpn-gw, provider: ISP (VPN cadangan), bandwidth: 10 Mbps}\n  - {id: vpn-portal, from: vpn-gw, to: web-portal}\n  - {id: vpn-balikan, from: vpn-gw, to: data-balikan}\n  - {id: dc-ditjen,",
         )
         .replace(
             "    primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, web-portal]\n  - id: balikan",
@@ -83,8 +106,21 @@ fn topology_with_backup(primary: &Handle, backup_egress: &str) -> Topology {
                 "    primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, web-portal]\n    failback_hold: 30s\n    alternates:\n      - hops: [opd-router, vpn-gw, web-portal]\n        egress: {backup_egress}\n  - id: balikan"
             ),
         );
+    let text = match balikan_egress {
+        Some(e) => text.replace(
+            "    primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, data-balikan]\n",
+            &format!(
+                "    primary: [opd-router, ap-dukcapil, kominfo-router, dukcapil-router, data-balikan]\n    alternates:\n      - hops: [opd-router, vpn-gw, data-balikan]\n        egress: {e}\n"
+            ),
+        ),
+        None => text,
+    };
     assert!(
         text.contains("failback_hold"),
+        "demo topology changed shape"
+    );
+    assert!(
+        balikan_egress.is_none() || text.matches("alternates:").count() == 2,
         "demo topology changed shape"
     );
     topology::parse(&text, Path::new("demo.yaml"), &|_| None).unwrap_or_else(|d| panic!("{d}"))
@@ -467,5 +503,111 @@ fn failback_hold_is_validated_where_it_is_written() {
             .unwrap()
             .failback_hold,
         topology::DEFAULT_FAILBACK_HOLD
+    );
+}
+
+/// Ringkasan says which route carries the Web Portal's traffic and since when, in WIB, in
+/// Bahasa Indonesia and in English.
+#[tokio::test]
+async fn ringkasan_names_the_active_route_and_since_when() {
+    let primary = gate_support::start_sim(None).await;
+    let backup = gate_support::start_sim(None).await;
+    let b = open(topology_with_backup(
+        &primary,
+        &vpn_egress(&backup, "127.0.0.1"),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    web_support::users(dir.path());
+    let mut cfg = web_support::config(dir.path());
+    cfg.gate = Some(b.gate.clone());
+    let app = juknis::web::dashboard::router(web_support::shared(), cfg).unwrap();
+    let (cookie, _) = web_support::login(&app, "tech").await;
+
+    let (_, body) = web_support::send(&app, web_support::get("/", Some(&cookie))).await;
+    assert!(
+        body.contains("Jalur aktif: <strong>primary</strong> sejak 10.00 WIB"),
+        "{body}"
+    );
+    // 07:05 UTC is 14.05 WIB: the primary goes down, the backup takes over.
+    b.clock.set(
+        "2026-03-02T07:05:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+    );
+    b.health.set(&[State::Down, State::Healthy]);
+    b.gate.refresh_route();
+    let (_, body) = web_support::send(&app, web_support::get("/", Some(&cookie))).await;
+    assert!(
+        body.contains("Jalur aktif: <strong>alternate-1</strong> sejak 14.05 WIB"),
+        "{body}"
+    );
+    let (_, body) = web_support::send(&app, web_support::get("/?lang=en", Some(&cookie))).await;
+    assert!(
+        body.contains("Active route: <strong>alternate-1</strong> since 14.05 WIB"),
+        "{body}"
+    );
+}
+
+/// The data balikan sender posts on the active route of its path: the primary while it is
+/// usable, the backup's own client (its URL, its pin, its source) once the primary is down.
+#[rstest::rstest]
+#[case::primary_healthy(State::Healthy, (3, 0), "primary")]
+#[case::primary_down(State::Down, (0, 3), "alternate-1")]
+#[tokio::test]
+async fn data_balikan_leaves_by_the_active_route(
+    #[case] primary_state: State,
+    #[case] held: (usize, usize),
+    #[case] active: &str,
+) {
+    use juknis::outbox::{self, Outbox};
+    let primary = gate_support::start_sim(None).await;
+    let backup = gate_support::start_sim(None).await;
+    let balikan_egress = format!(
+        "{{source: 127.0.0.1, url: \"{}/data_balikan/public\", tls_pin: \"{}\"}}",
+        backup.base_url(),
+        hex::encode(backup.fingerprint().unwrap())
+    );
+    let t = topology_with_backups(
+        &primary,
+        &vpn_egress(&backup, "127.0.0.1"),
+        Some(&balikan_egress),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open(dir.path()).unwrap();
+    let csv = include_bytes!("fixtures/balikan/baik.csv");
+    let report = ob.import_csv("uji", csv).unwrap();
+    assert_eq!(report.accepted, 3, "{report}");
+    let token = juknis::secret::Secret::from(sim::DEFAULT_BALIKAN_TOKEN);
+    let clients = outbox::sender::route_clients(&t, &token, "3204DINSOS")
+        .unwrap()
+        .unwrap();
+    assert_eq!(clients.0.len(), 2);
+    let mut cfg = outbox::sender::Config::from_topology(&t, "3204DINSOS").unwrap();
+    assert_eq!(cfg.routes, ["primary", "alternate-1"]);
+    cfg.stop_when_empty = true;
+    let health = Routes::new(&[primary_state, State::Healthy]);
+    let metrics = Metrics::new();
+    let sender = outbox::Sender::new(ob.clone(), clients, health, cfg, metrics.clone());
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        sender.run(tokio_util::sync::CancellationToken::new()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        (
+            primary.balikan_records().len(),
+            backup.balikan_records().len()
+        ),
+        held
+    );
+    assert_eq!(ob.counts().unwrap().delivered, 3);
+    assert_eq!(
+        metrics
+            .route_active
+            .with_label_values(&["balikan", active])
+            .get(),
+        1
     );
 }
