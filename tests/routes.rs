@@ -6,11 +6,6 @@
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod gate_support;
-#[allow(
-    dead_code,
-    unused_imports,
-    reason = "the dashboard harness, partly used here"
-)]
 mod web_support;
 
 use std::path::Path;
