@@ -169,6 +169,15 @@ impl TargetKey {
     }
 }
 
+impl TargetKey {
+    /// The way out this target's probes take: the part of the profile after `@` (set by the
+    /// scheduler for the hops of a route with its own `egress`, see
+    /// [`crate::topology::Egress::via`]); `None` for probes that leave as the routing table says.
+    pub fn via(&self) -> Option<&str> {
+        self.profile.split_once('@').map(|(_, v)| v)
+    }
+}
+
 impl fmt::Display for TargetKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.node, self.profile)
@@ -305,10 +314,16 @@ impl Tracker {
     /// The health of one node: the worst committed level over its targets, `Unknown` when
     /// nothing probes it yet. A network cause outranks a service cause of the same state.
     pub fn node(&self, node: &NodeId) -> Level {
+        self.node_via(node, None, true)
+    }
+
+    /// The health of one node as seen by the probes that leave by `via` (see
+    /// [`TargetKey::via`]); with `any`, by every probe of it.
+    fn node_via(&self, node: &NodeId, via: Option<&str>, any: bool) -> Level {
         let worst = worst_of(
             self.targets
                 .iter()
-                .filter(|(k, _)| &k.node == node)
+                .filter(|(k, _)| &k.node == node && (any || k.via() == via))
                 .map(|(_, t)| &t.committed),
         );
         worst.unwrap_or(Level {
@@ -319,7 +334,23 @@ impl Tracker {
     }
 
     /// The verdict on one route of a path, walking its hops from the OPD outward.
+    ///
+    /// A route with its own `egress` is judged by the probes that leave as it does; a hop
+    /// that no such probe watches is judged by its other probes.
     pub fn route(&self, t: &Topology, route: &Route) -> RouteVerdict {
+        let via = route.egress.via();
+        let via = via.as_deref();
+        let level_of = |hop: &NodeId| {
+            let bound = self
+                .targets
+                .keys()
+                .any(|k| &k.node == hop && k.via() == via);
+            if bound {
+                self.node_via(hop, via, false)
+            } else {
+                self.node(hop)
+            }
+        };
         let probed: Vec<(usize, Level)> = route
             .hops
             .iter()
@@ -329,7 +360,7 @@ impl Tracker {
                 t.node(hop).is_some_and(|n| !n.probes.is_empty())
                     || self.targets.keys().any(|k| &k.node == *hop)
             })
-            .map(|(i, hop)| (i, self.node(hop)))
+            .map(|(i, hop)| (i, level_of(hop)))
             .collect();
         let name = |id: &NodeId| {
             t.node(id)

@@ -457,6 +457,29 @@ impl Egress {
         self == &Egress::default()
     }
 
+    /// The tag of the probes that leave as this route does (`198.51.100.2%wg0`, with the
+    /// route's own URL and a `pin` mark where it has them); `None` for a route that leaves as
+    /// the routing table says.
+    pub fn via(&self) -> Option<String> {
+        if self.is_default() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if let Some(s) = self.source {
+            parts.push(s.to_string());
+        }
+        if let Some(i) = &self.interface {
+            parts.push(format!("%{i}"));
+        }
+        if let Some(u) = &self.url {
+            parts.push(u.clone());
+        }
+        if self.tls.is_some() {
+            parts.push("pin".to_owned());
+        }
+        Some(parts.join(" "))
+    }
+
     /// "sumber 198.51.100.2, antarmuka wg0", or "" for a route that declares nothing.
     pub fn describe_id(&self) -> String {
         let mut parts = Vec::new();

@@ -77,8 +77,11 @@ fn topology_with_backups(
     let fp = hex::encode(primary.fingerprint().unwrap());
     let text = include_str!("../topology/demo.yaml")
         .replace(
-            "url: \"https://127.0.0.5:18443/\"",
-            &format!("url: \"{}/\", tls_pin: \"{fp}\"", primary.base_url()),
+            "address: 127.0.0.5, url: \"https://127.0.0.5:18443/\"",
+            &format!(
+                "address: 127.0.0.1, url: \"{}/\", tls_pin: \"{fp}\"",
+                primary.base_url()
+            ),
         )
         .replace(
             "url: \"https://127.0.0.5:18443/data_balikan/public\"",
@@ -605,4 +608,63 @@ async fn data_balikan_leaves_by_the_active_route(
             .get(),
         1
     );
+}
+
+/// The probes of a backup route's hops leave as its traffic does: the service node's TLS
+/// probe on the backup is bound to the route's source, aimed at the route's own URL and pin,
+/// and the backup route is judged by it. From an address this machine lacks, it cannot leave:
+/// the backup is down while the primary (judged by its own, unbound probes) stays healthy.
+#[rstest::rstest]
+#[case::reachable("127.0.0.2", State::Healthy)]
+#[case::bound_to_an_address_the_machine_lacks("198.51.100.77", State::Down)]
+#[tokio::test]
+async fn a_backup_route_is_judged_by_probes_that_leave_as_it_does(
+    #[case] source: &str,
+    #[case] backup_state: State,
+) {
+    use juknis::health::{Hysteresis, TargetKey, Tracker};
+    use juknis::probe::scheduler;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let primary = gate_support::start_sim(None).await;
+    let backup = gate_support::start_sim(None).await;
+    let t = topology_with_backup(&primary, &vpn_egress(&backup, source));
+    let profiles =
+        juknis::probe::profile::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("probes"))
+            .unwrap();
+    let (mut plan, errors) = scheduler::plan(&t, &profiles, None, &Default::default());
+    assert!(errors.is_empty(), "{errors:?}");
+    // The other probes (ICMP to the hops, which would need raw sockets) are taken as healthy:
+    // the TLS probes of the service decide here.
+    let mut tracker = Tracker::new(Hysteresis::default());
+    for task in plan
+        .tasks
+        .iter()
+        .filter(|t| !t.key.profile.starts_with("tls"))
+    {
+        tracker.observe(&task.key, juknis::health::Level::healthy(), 1_800_000_000);
+    }
+    plan.tasks
+        .retain(|task| task.key.profile.starts_with("tls"));
+    let via = t.paths[0].routes[1].egress.via().unwrap();
+    let bound = TargetKey::new(
+        juknis::topology::NodeId::new("web-portal"),
+        format!("tls@{via}"),
+    );
+    let task = plan
+        .tasks
+        .iter()
+        .find(|task| task.key == bound)
+        .expect("a bound TLS probe of the service on the backup");
+    assert_eq!(
+        task.probe.target().bind.source,
+        Some(source.parse().unwrap())
+    );
+    assert_eq!(task.probe.target().port, Some(backup.addr().port()));
+
+    for (key, round) in scheduler::run_once(&plan).await {
+        tracker.observe(&key, round.unwrap().level, 1_800_000_000);
+    }
+    let v = tracker.path(&t, &PathId::new("portal".to_owned())).unwrap();
+    assert_eq!(v.routes[0].state, State::Healthy, "{:?}", v.routes[0]);
+    assert_eq!(v.routes[1].state, backup_state, "{:?}", v.routes[1]);
 }
