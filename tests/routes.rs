@@ -668,3 +668,60 @@ async fn a_backup_route_is_judged_by_probes_that_leave_as_it_does(
     assert_eq!(v.routes[0].state, State::Healthy, "{:?}", v.routes[0]);
     assert_eq!(v.routes[1].state, backup_state, "{:?}", v.routes[1]);
 }
+
+/// A reloaded topology (SIGHUP) reaches the gate: new URLs and pins are used at the next
+/// look-up, the active route survives a reload that keeps the routes' names, the quota goes
+/// on, and a topology the gate cannot use is refused with the running routes kept.
+#[tokio::test]
+async fn the_gate_takes_a_reloaded_topology() {
+    let primary = gate_support::start_sim(None).await;
+    let backup = gate_support::start_sim(None).await;
+    let b = open(topology_with_backup(
+        &primary,
+        &vpn_egress(&backup, "127.0.0.1"),
+    ));
+    let nik = primary.samples()["found"].clone();
+    b.gate.lookup(&who(), &nik, PURPOSE).await.unwrap();
+    assert_eq!(primary.stats().lookups_answered, 1);
+
+    // The Web Portal moved: the same routes, the primary now reaching `backup`'s address.
+    let moved = topology_with_backup(&backup, &vpn_egress(&primary, "127.0.0.1"));
+    b.gate.reload(&moved).unwrap();
+    let a = b.gate.lookup(&who(), &nik, PURPOSE).await.unwrap();
+    assert_eq!(a.route, "primary");
+    assert_eq!(
+        (
+            primary.stats().lookups_answered,
+            backup.stats().lookups_answered
+        ),
+        (1, 1)
+    );
+
+    // Failed over, then reloaded with the same route names: still on the backup.
+    b.health.set(&[State::Down, State::Healthy]);
+    b.gate.refresh_route();
+    assert_eq!(b.gate.active_route().route, "alternate-1");
+    b.gate.reload(&moved).unwrap();
+    assert_eq!(b.gate.active_route().route, "alternate-1");
+    let a = b.gate.lookup(&who(), &nik, PURPOSE).await.unwrap();
+    assert_eq!(a.route, "alternate-1");
+    assert_eq!(
+        primary.stats().lookups_answered,
+        2,
+        "the backup now reaches `primary`"
+    );
+
+    // A topology without a Web Portal path is refused; the running routes stay.
+    let text = include_str!("../topology/demo.yaml");
+    let cut = text.find("  - id: portal").unwrap();
+    let without = format!(
+        "{}  - id: balikan{}",
+        &text[..cut],
+        text[cut..].split("  - id: balikan").nth(1).unwrap()
+    );
+    let t = topology::parse(&without, Path::new("demo.yaml"), &|_| None).unwrap();
+    assert!(b.gate.reload(&t).is_err());
+    let a = b.gate.lookup(&who(), &nik, PURPOSE).await.unwrap();
+    assert_eq!(a.route, "alternate-1");
+    assert_eq!(b.gate.quota_used_today().unwrap(), 4);
+}

@@ -336,7 +336,12 @@ fn services(
                     }
                 }
             });
-            tracker.spawn(watch_routes(g.clone(), store_tx, cancel.clone()));
+            tracker.spawn(watch_routes(
+                g.clone(),
+                Arc::clone(shared),
+                store_tx,
+                cancel.clone(),
+            ));
             dashboard.gate = Some(g.clone());
             app = app.merge(gate::api::router(g));
         }
@@ -396,24 +401,15 @@ fn services(
         balikan_node.and_then(|n| n.url.as_ref().map(|u| (n, u))),
     ) {
         (Some(account), Some(_)) => {
-            // One client per route of the data balikan path, each bound as its route says.
-            let client =
-                outbox::sender::route_clients(&topology, &account.token, &account.id_lembaga)
-                    .context("the topology has no data balikan path")?
-                    .context("the data balikan client")?;
-            let Some(send_cfg) =
-                outbox::sender::Config::from_topology(&topology, &account.id_lembaga)
-            else {
-                anyhow::bail!("the topology has no data balikan path");
-            };
-            let sender =
-                outbox::Sender::new(outbox, client, health, send_cfg, shared.metrics.clone());
-            let cancel = cancel.clone();
-            tracker.spawn(async move {
-                if let Err(e) = sender.run(cancel).await {
-                    tracing::error!(error = %e, "data balikan sender stopped");
-                }
-            });
+            let sender = balikan_sender(&topology, account, &outbox, &health, shared)?;
+            tracker.spawn(supervise_sender(
+                sender,
+                Arc::clone(shared),
+                account.clone(),
+                outbox,
+                health,
+                cancel.clone(),
+            ));
         }
         (None, Some(_)) => tracing::warn!(
             "data balikan is queued but not sent: no account (`balikan: {{token, id_lembaga}}` in secrets.yaml, or JUKNIS_BALIKAN_TOKEN and JUKNIS_BALIKAN_ID_LEMBAGA)"
@@ -432,17 +428,31 @@ fn services(
 /// happens, not at the next look-up) and keep each change of the active route in the
 /// incident history: an incident on `<path>:rute` opens when traffic leaves the primary and
 /// closes when it comes back.
+///
+/// A topology reloaded on SIGHUP (by [`supervise_probes`]) reaches the gate here too: its
+/// routes, URLs, pins and egress are built again ([`gate::Gate::reload`]).
 async fn watch_routes(
     gate: gate::Gate,
+    shared: Arc<Shared>,
     store: std::sync::mpsc::SyncSender<StoreMsg>,
     cancel: CancellationToken,
 ) {
     let mut changes = gate.watch_route();
     let mut every = tokio::time::interval(Duration::from_secs(2));
+    let mut topology = shared.topology();
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
-            _ = every.tick() => gate.refresh_route(),
+            _ = every.tick() => {
+                let now = shared.topology();
+                if !Arc::ptr_eq(&now, &topology) {
+                    topology = now;
+                    if let Err(e) = gate.reload(&topology) {
+                        tracing::error!(error = %e, "NIK gate: reloaded topology refused; keeping the running routes");
+                    }
+                }
+                gate.refresh_route();
+            }
             r = changes.changed() => {
                 if r.is_err() {
                     return;
@@ -455,6 +465,81 @@ async fn watch_routes(
                     reason,
                     at: a.since.timestamp(),
                 });
+            }
+        }
+    }
+}
+
+/// The data balikan sender of `t`: one client per route of its path, each bound as its route
+/// says.
+fn balikan_sender(
+    t: &crate::topology::Topology,
+    account: &gate::secrets::Balikan,
+    outbox: &outbox::Outbox,
+    health: &Arc<dyn crate::health::Source>,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<outbox::Sender<outbox::sender::RouteClients>> {
+    let clients = outbox::sender::route_clients(t, &account.token, &account.id_lembaga)
+        .context("the topology has no data balikan path")?
+        .context("the data balikan client")?;
+    let Some(cfg) = outbox::sender::Config::from_topology(t, &account.id_lembaga) else {
+        anyhow::bail!("the topology has no data balikan path");
+    };
+    Ok(outbox::Sender::new(
+        outbox.clone(),
+        clients,
+        Arc::clone(health),
+        cfg,
+        shared.metrics.clone(),
+    ))
+}
+
+/// Run the data balikan sender; when the topology is reloaded (SIGHUP), stop it between
+/// posts (a post in flight finishes and is recorded: the outbox is durable) and start one
+/// built from the new topology. A topology it cannot use keeps the running sender.
+async fn supervise_sender(
+    sender: outbox::Sender<outbox::sender::RouteClients>,
+    shared: Arc<Shared>,
+    account: gate::secrets::Balikan,
+    outbox: outbox::Outbox,
+    health: Arc<dyn crate::health::Source>,
+    cancel: CancellationToken,
+) {
+    let start = |s: outbox::Sender<outbox::sender::RouteClients>| {
+        let token = cancel.child_token();
+        let t = token.clone();
+        let handle = tokio::spawn(async move {
+            if let Err(e) = s.run(t).await {
+                tracing::error!(error = %e, "data balikan sender stopped");
+            }
+        });
+        (token, handle)
+    };
+    let mut topology = shared.topology();
+    let (mut token, mut handle) = start(sender);
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => {
+                let _ = (&mut handle).await;
+                return;
+            }
+            _ = every.tick() => {}
+        }
+        let now = shared.topology();
+        if Arc::ptr_eq(&now, &topology) {
+            continue;
+        }
+        topology = now;
+        match balikan_sender(&topology, &account, &outbox, &health, &shared) {
+            Ok(next) => {
+                token.cancel();
+                let _ = (&mut handle).await;
+                tracing::info!("data balikan sender: topology reloaded");
+                (token, handle) = start(next);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "data balikan sender: reloaded topology refused; keeping the running sender");
             }
         }
     }

@@ -87,6 +87,13 @@ impl Failover {
         self.hold
     }
 
+    /// The same state with another failback hold (a reloaded topology).
+    #[must_use]
+    pub fn with_hold(mut self, hold: Duration) -> Failover {
+        self.hold = hold;
+        self
+    }
+
     /// Take the routes' states (in the path's order, the primary first) at `now` and decide.
     /// Returns the change when the active route changed.
     ///
