@@ -15,6 +15,8 @@ if [ "$what" = test ]; then
   packages+=(iproute2 iputils-ping iperf3 poppler-utils prometheus systemd chromium chromium-driver snmpd time)
   # unzip: tests/study.rs opens the .docx study (a zip) with it.
   packages+=(unzip)
+  # curl: tests/testbed_routes.rs calls the API from inside the OPD namespace.
+  packages+=(curl)
 fi
 
 missing=()
