@@ -874,14 +874,17 @@ impl Gate {
             _ if r.breakers.peek(active).is_err() => {
                 Err(self.breaker_refusal(soonest.unwrap_or(Duration::from_secs(30))))
             }
-            _ if verdict.state == State::Unknown => {
+            State::Unknown => {
                 // Not known to be down, but not known to work either: nothing is sent.
                 Err(Refused::new(
                     Refusal::LinkDown,
                     format!(
                         "Kondisi jalur ke Web Portal belum diketahui: {}. Permintaan tidak dikirim dan \
                          kuota tidak terpakai; coba lagi sebentar lagi.",
-                        verdict.reason()
+                        verdict
+                            .routes
+                            .get(active)
+                            .map_or(verdict.reason(), |v| v.reason.as_str())
                     ),
                 )
                 .after(Duration::from_secs(10)))

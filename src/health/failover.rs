@@ -55,6 +55,10 @@ pub struct Failover {
     since: DateTime<Utc>,
     /// Since when the primary has been healthy without a break, while it is not active.
     primary_healthy_since: Option<DateTime<Utc>>,
+    /// Whether the primary has been judged at all: at start-up its probes have not reported
+    /// yet, and an alternate's first round must not pull traffic away (and back after the
+    /// hold) every time the appliance starts.
+    primary_known: bool,
 }
 
 fn usable(s: State) -> bool {
@@ -69,6 +73,7 @@ impl Failover {
             active: 0,
             since: now,
             primary_healthy_since: None,
+            primary_known: false,
         }
     }
 
@@ -97,6 +102,7 @@ impl Failover {
     /// Take the routes' states (in the path's order, the primary first) at `now` and decide.
     /// Returns the change when the active route changed.
     ///
+    /// - Until the primary has been judged once, nothing moves (start-up).
     /// - The active route stays while it is usable (healthy or degraded); a degraded primary
     ///   is not left for a healthy alternate (that would flap with every loss spike).
     /// - When it is not usable, traffic moves to the best usable route: healthy before
@@ -106,6 +112,11 @@ impl Failover {
     ///   (degraded does not count) for the whole hold.
     pub fn update(&mut self, states: &[State], now: DateTime<Utc>) -> Option<Change> {
         let primary = states.first().copied().unwrap_or(State::Unknown);
+        self.primary_known |= primary != State::Unknown;
+        if !self.primary_known && self.active == 0 {
+            // Start-up: wait for the primary's first verdict.
+            return None;
+        }
         if self.active >= states.len() {
             // The path lost routes (a reload): start again on the primary.
             return self.switch(0, Why::Failover, now);
@@ -201,7 +212,8 @@ mod tests {
     #[case::healthy_primary_stays("0 HH; 10 HD", &[0, 0], &[])]
     #[case::degraded_primary_stays("0 GH; 10 GH", &[0, 0], &[])]
     #[case::down_primary_fails_over("0 HH; 10 DH", &[0, 1], &[(0, 1, Why::Failover)])]
-    #[case::unknown_primary_fails_over("0 UH", &[1], &[(0, 1, Why::Failover)])]
+    #[case::start_up_waits_for_the_primary("0 UH; 1 UH; 2 HH", &[0, 0, 0], &[])]
+    #[case::a_primary_unknown_again_fails_over("0 HH; 10 UH", &[0, 1], &[(0, 1, Why::Failover)])]
     #[case::healthiest_alternate_wins("0 DGH", &[2], &[(0, 2, Why::Failover)])]
     #[case::path_order_among_equals("0 DHH", &[1], &[(0, 1, Why::Failover)])]
     #[case::degraded_alternate_when_nothing_better("0 DGD", &[1], &[(0, 1, Why::Failover)])]
