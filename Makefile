@@ -51,6 +51,12 @@ bench-bandwidth:
 bench-budget:
 	scripts/bench-bandwidth.sh budget
 
+# Failover and failback across two routes (BENCHMARKS.md): each way of breaking the primary,
+# RUNS=3 times, on the namespace test-bed of tests/testbed_routes.rs; about 3 minutes, root.
+.PHONY: bench-routes
+bench-routes:
+	scripts/bench-routes.sh
+
 # Log-in under attack (BENCHMARKS.md section 8): RSS under 200 parallel log-ins, and answer times
 # of known and unknown names, against `juknis serve` on loopback.
 .PHONY: bench-login

@@ -17,6 +17,8 @@ if [ "$what" = test ]; then
   packages+=(unzip)
   # python3-aiosmtpd: the e-mail notifier is tested against a real SMTP server (tests/notify.rs).
   packages+=(python3-aiosmtpd)
+  # curl: tests/testbed_routes.rs calls the API from inside the OPD namespace.
+  packages+=(curl)
 fi
 
 # cargo-deb: tests/deploy_deb.rs packages the binary of the test run and checks the package.

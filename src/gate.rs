@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::health::failover::{self, Failover};
 use crate::health::{self, State};
 use crate::metrics::Metrics;
 use crate::nik::Nik;
 use crate::portal::{self, Record, Status};
-use crate::topology::{self, NodeKind, PathId, ServiceKind, TlsTrust, Topology};
+use crate::topology::{self, Egress, Node, NodeKind, PathId, ServiceKind, TlsTrust, Topology};
 
 pub mod api;
 pub mod audit;
@@ -322,15 +323,26 @@ fn route_segment_ok(s: &str) -> bool {
     !s.is_empty()
 }
 
-struct Inner {
-    client: portal::Client,
+/// What the gate forwards on, built from the topology and replaced whole by
+/// [`Gate::reload`]: a look-up takes one snapshot and keeps it to its end.
+struct Routing {
     path: PathId,
     routes: Vec<String>,
+    /// One client per route, bound as the route's `egress` says; same order as `routes`.
+    clients: Vec<portal::Client>,
+    breakers: Arc<breaker::Breakers>,
+    failover: Mutex<Failover>,
+}
+
+struct Inner {
+    routing: std::sync::RwLock<Arc<Routing>>,
+    active: tokio::sync::watch::Sender<ActiveRoute>,
+    /// What [`Gate::reload`] needs to build clients again.
+    build: Build,
     health: Arc<dyn health::Source>,
     metrics: Metrics,
     memory: pattern::Memory,
     quota: quota::Quota,
-    breakers: breaker::Breakers,
     audit: audit::Log,
     key: secrets::HmacKey,
     secrets: Secrets,
@@ -341,14 +353,29 @@ struct Inner {
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gate")
-            .field("path", &self.path)
-            .field("routes", &self.routes)
             .field("quota", &self.quota)
             .field("audit", &self.audit)
             .field("secrets", &self.secrets)
             .field("in_flight_free", &self.in_flight.available_permits())
             .finish_non_exhaustive()
     }
+}
+
+/// The route that carries a path's traffic now, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRoute {
+    /// The path.
+    pub path: PathId,
+    /// The route's index in the path (0: the primary).
+    pub index: usize,
+    /// `primary`, `alternate-1`, ...
+    pub route: String,
+    /// Since when it carries the traffic (the gate's start, or the last change).
+    pub since: DateTime<Utc>,
+    /// Why it became the active route; `None` at start.
+    pub why: Option<failover::Why>,
+    /// The route it took over from, at a change.
+    pub previous: Option<String>,
 }
 
 /// The gate. Cheap to clone; every clone shares quota, memory, breakers and audit log.
@@ -365,6 +392,81 @@ pub(crate) fn trust_of(t: &TlsTrust) -> Result<portal::Trust, portal::Error> {
     }
 }
 
+/// The URL and TLS trust of `service` on a route: the route's own (`egress.url`,
+/// `egress.tls_pin`) where it declares them, else the node's.
+pub(crate) fn endpoint_of<'a>(
+    service: &'a Node,
+    egress: &'a Egress,
+) -> (Option<&'a str>, &'a TlsTrust) {
+    (
+        egress.url.as_deref().or(service.url.as_deref()),
+        egress.tls.as_ref().unwrap_or(&service.tls),
+    )
+}
+
+/// Bind a client configuration to a route's way out.
+pub(crate) fn bind(pc: &mut portal::Config, egress: &Egress) {
+    pc.local_address = egress.source;
+    pc.interface = egress.interface.clone();
+}
+
+/// The topology's Web Portal path and its service node.
+fn web_portal(t: &Topology) -> Result<(&topology::Path, &Node), Error> {
+    t.paths
+        .iter()
+        .find_map(|p| {
+            let n = t.node(&p.service)?;
+            (n.kind == NodeKind::Service(ServiceKind::WebPortal)).then_some((p, n))
+        })
+        .ok_or_else(|| Error::NoWebPortal {
+            file: t.file.clone(),
+        })
+}
+
+/// What building the routes' clients needs besides the topology.
+struct Build {
+    account: secrets::Portal,
+    timeout: Duration,
+    breaker: breaker::Config,
+}
+
+impl Build {
+    /// The Web Portal path of `t` with one client per route, each bound as its route's
+    /// `egress` says: the route named in the audit is the route the request crossed.
+    fn routing(&self, t: &Topology, now: DateTime<Utc>) -> Result<Routing, Error> {
+        let (path, node) = web_portal(t)?;
+        let url_err = |detail: String| Error::Url {
+            node: node.id.to_string(),
+            detail,
+        };
+        let mut clients = Vec::with_capacity(path.routes.len());
+        for route in &path.routes {
+            let (url, trust) = endpoint_of(node, &route.egress);
+            let url = url.ok_or_else(|| url_err("it has none".into()))?;
+            let base: reqwest::Url = url
+                .parse()
+                .map_err(|e| url_err(format!("`{url}` ({}): {e}", route.name)))?;
+            let mut pc = portal::Config::new(
+                base,
+                &self.account.instansi_id,
+                self.account.credentials.clone(),
+                trust_of(trust)?,
+            );
+            pc.timeout = self.timeout;
+            pc.elements = portal::Elements::of(&t.agreement.elements);
+            bind(&mut pc, &route.egress);
+            clients.push(portal::Client::new(pc)?);
+        }
+        Ok(Routing {
+            path: path.id.clone(),
+            routes: path.routes.iter().map(|r| r.name.clone()).collect(),
+            breakers: Arc::new(breaker::Breakers::new(self.breaker, clients.len())),
+            clients,
+            failover: Mutex::new(Failover::new(path.failback_hold, now)),
+        })
+    }
+}
+
 fn quota_limit(q: topology::Quota) -> Option<u64> {
     match q {
         topology::Quota::PerDay(n) => Some(u64::from(n)),
@@ -377,26 +479,7 @@ impl Gate {
     /// trust and the account in `secrets`, open (or create) the quota and audit databases and
     /// the HMAC key in the state dir.
     pub fn open(cfg: Config) -> Result<Gate, Error> {
-        let t = &cfg.topology;
-        let (path, node) = t
-            .paths
-            .iter()
-            .find_map(|p| {
-                let n = t.node(&p.service)?;
-                (n.kind == NodeKind::Service(ServiceKind::WebPortal)).then_some((p, n))
-            })
-            .ok_or_else(|| Error::NoWebPortal {
-                file: t.file.clone(),
-            })?;
-        let url_err = |detail: String| Error::Url {
-            node: node.id.to_string(),
-            detail,
-        };
-        let url = node
-            .url
-            .as_deref()
-            .ok_or_else(|| url_err("it has none".into()))?;
-        let base: reqwest::Url = url.parse().map_err(|e| url_err(format!("`{url}`: {e}")))?;
+        web_portal(&cfg.topology)?;
         let account = cfg.secrets.portal.clone().ok_or_else(|| Error::NoAccount {
             dir: cfg.state_dir.clone(),
         })?;
@@ -405,15 +488,13 @@ impl Gate {
                 dir: cfg.state_dir.clone(),
             });
         }
-        let mut pc = portal::Config::new(
-            base,
-            &account.instansi_id,
-            account.credentials.clone(),
-            trust_of(&node.tls)?,
-        );
-        pc.timeout = cfg.timeout;
-        pc.elements = portal::Elements::of(&t.agreement.elements);
-        let client = portal::Client::new(pc)?;
+        let build = Build {
+            account,
+            timeout: cfg.timeout,
+            breaker: cfg.breaker,
+        };
+        let routing = build.routing(&cfg.topology, cfg.clock.now())?;
+        let t = &cfg.topology;
         crate::sqlite::create_state_dir(&cfg.state_dir).map_err(|source| Error::StateDir {
             dir: cfg.state_dir.clone(),
             source,
@@ -422,7 +503,7 @@ impl Gate {
         let limit = quota_limit(cfg.quota_override.unwrap_or(t.agreement.quota));
         let quota = quota::Quota::open(&cfg.state_dir, limit, cfg.clock.clone())?;
         let audit = audit::Log::open(&cfg.state_dir)?;
-        let routes: Vec<String> = path.routes.iter().map(|r| r.name.clone()).collect();
+        let (path, routes) = (routing.path.clone(), routing.routes.clone());
         cfg.metrics
             .quota_limit
             .set(limit.map_or(0, |l| i64::try_from(l).unwrap_or(i64::MAX)));
@@ -433,18 +514,30 @@ impl Gate {
         cfg.metrics
             .lookups_in_flight_limit
             .set(i64::try_from(max_in_flight).unwrap_or(i64::MAX));
-        for r in &routes {
+        for (n, r) in routes.iter().enumerate() {
             cfg.metrics
                 .breaker_open
-                .with_label_values(&[path.id.as_str(), r])
+                .with_label_values(&[path.as_str(), r])
                 .set(0);
+            cfg.metrics
+                .route_active
+                .with_label_values(&[path.as_str(), r])
+                .set(i64::from(n == 0));
         }
+        let now = cfg.clock.now();
+        let (active, _) = tokio::sync::watch::channel(ActiveRoute {
+            path: path.clone(),
+            index: 0,
+            route: routes.first().cloned().unwrap_or_default(),
+            since: now,
+            why: None,
+            previous: None,
+        });
         Ok(Gate {
             inner: Arc::new(Inner {
-                client,
-                path: path.id.clone(),
-                breakers: breaker::Breakers::new(cfg.breaker, routes.len()),
-                routes,
+                routing: std::sync::RwLock::new(Arc::new(routing)),
+                active,
+                build,
                 health: cfg.health,
                 metrics: cfg.metrics,
                 memory: pattern::Memory::new(cfg.rules),
@@ -487,8 +580,71 @@ impl Gate {
     }
 
     /// The Web Portal path the gate forwards on.
-    pub fn path(&self) -> &PathId {
-        &self.inner.path
+    pub fn path(&self) -> PathId {
+        self.routing().path.clone()
+    }
+
+    fn routing(&self) -> Arc<Routing> {
+        Arc::clone(&self.inner.routing.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Take a new topology (SIGHUP): the Web Portal path's routes, URLs, pins and egress are
+    /// built again. Look-ups in flight finish on the clients they started with; the quota,
+    /// audit log and pattern memory carry on. The active route and the breakers carry on when
+    /// the path's routes keep their names, and start again on the primary otherwise. A
+    /// topology the gate cannot use is refused and the running one kept.
+    pub fn reload(&self, t: &Topology) -> Result<(), Error> {
+        let i = &self.inner;
+        let now = i.clock.now();
+        let mut next = i.build.routing(t, now)?;
+        let old = self.routing();
+        let same = old.path == next.path && old.routes == next.routes;
+        if same {
+            next.breakers = Arc::clone(&old.breakers);
+            let f = old
+                .failover
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let hold = next
+                .failover
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .hold();
+            next.failover = Mutex::new(f.with_hold(hold));
+        } else {
+            for r in &old.routes {
+                let _ = i
+                    .metrics
+                    .route_active
+                    .remove_label_values(&[old.path.as_str(), r]);
+                let _ = i
+                    .metrics
+                    .breaker_open
+                    .remove_label_values(&[old.path.as_str(), r]);
+            }
+            for (n, r) in next.routes.iter().enumerate() {
+                i.metrics
+                    .route_active
+                    .with_label_values(&[next.path.as_str(), r])
+                    .set(i64::from(n == 0));
+                i.metrics
+                    .breaker_open
+                    .with_label_values(&[next.path.as_str(), r])
+                    .set(0);
+            }
+            i.active.send_replace(ActiveRoute {
+                path: next.path.clone(),
+                index: 0,
+                route: next.routes.first().cloned().unwrap_or_default(),
+                since: now,
+                why: None,
+                previous: None,
+            });
+        }
+        tracing::info!(path = %next.path, routes = next.routes.len(), kept_state = same, "NIK gate: topology reloaded");
+        *i.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        Ok(())
     }
 
     /// Look-ups counted today (WIB).
@@ -498,11 +654,11 @@ impl Gate {
 
     /// The breaker phase of each route, in the path's order.
     pub fn breakers(&self) -> Vec<(String, breaker::Phase)> {
-        let i = &self.inner;
-        i.routes
+        let r = self.routing();
+        r.routes
             .iter()
             .enumerate()
-            .map(|(n, r)| (r.clone(), i.breakers.phase(n)))
+            .map(|(n, name)| (name.clone(), r.breakers.phase(n)))
             .collect()
     }
 
@@ -607,7 +763,8 @@ impl Gate {
         })?;
 
         // Health first: a dead path answers at once and spends nothing.
-        let route = self.choose_route()?;
+        let r = self.routing();
+        let route = self.choose_route(&r)?;
         let reservation = match i.quota.reserve() {
             Ok(Ok(r)) => r,
             Ok(Err(ex)) => {
@@ -625,7 +782,7 @@ impl Gate {
                 ));
             }
         };
-        let ticket = match i.breakers.admit(route) {
+        let ticket = match r.breakers.admit(route) {
             Ok(t) => t,
             Err(after) => {
                 let _ = i.quota.release(reservation);
@@ -633,14 +790,23 @@ impl Gate {
             }
         };
         self.publish_quota();
-        let route_name = i.routes.get(route).cloned().unwrap_or_default();
+        let route_name = r.routes.get(route).cloned().unwrap_or_default();
         *route_out = route_name.clone();
         *forwarded = true;
-        let result = i.client.lookup(&nik).await;
+        // Sent once, on this route's client only: a route change while it is in flight moves
+        // the next look-ups, never this one (no resend, one quota unit).
+        let Some(client) = r.clients.get(route) else {
+            let _ = i.quota.release(reservation);
+            return Err(Refused::new(
+                Refusal::Internal,
+                "Rute tidak dikenal; permintaan tidak dikirim. Hubungi admin.",
+            ));
+        };
+        let result = client.lookup(&nik).await;
         match result {
             Ok(answer) => {
-                i.breakers.record(ticket, breaker::Outcome::Success);
-                self.publish_breaker(route, false);
+                r.breakers.record(ticket, breaker::Outcome::Success);
+                self.publish_breaker(&r, route, false);
                 Ok(Answered {
                     record: answer.record.filter(|_| answer.status.is_found()),
                     status: answer.status,
@@ -659,8 +825,8 @@ impl Gate {
                     portal::ErrorKind::Config => breaker::Outcome::Neutral,
                     _ => breaker::Outcome::Failure,
                 };
-                let open = i.breakers.record(ticket, outcome);
-                self.publish_breaker(route, open);
+                let open = r.breakers.record(ticket, outcome);
+                self.publish_breaker(&r, route, open);
                 if never_sent {
                     *forwarded = false;
                     let _ = i.quota.release(reservation);
@@ -683,48 +849,116 @@ impl Gate {
         }
     }
 
-    /// The route to use: the healthiest Healthy or Degraded route whose breaker lets a request
-    /// through; else a `link_down` refusal naming the reason.
-    fn choose_route(&self) -> Result<usize, Refused> {
+    /// The route to use: the active route of the failover state machine
+    /// ([`health::failover`]), fed with each route's health, a route whose breaker is open
+    /// counting as down; else a `link_down` refusal naming the reason.
+    fn choose_route(&self, r: &Routing) -> Result<usize, Refused> {
         let i = &self.inner;
-        let verdict = i.health.verdict(&i.path).ok_or_else(|| {
+        let verdict = i.health.verdict(&r.path).ok_or_else(|| {
             link_down(
                 "jalur Web Portal tidak dikenal oleh pemantauan",
                 Duration::from_secs(30),
             )
         })?;
-        if verdict.state == State::Unknown {
-            // Not known to be down, but not known to work either: nothing is sent.
-            return Err(Refused::new(
-                Refusal::LinkDown,
-                format!(
-                    "Kondisi jalur ke Web Portal belum diketahui: {}. Permintaan tidak dikirim dan \
-                     kuota tidak terpakai; coba lagi sebentar lagi.",
-                    verdict.reason()
-                ),
-            )
-            .after(Duration::from_secs(10)));
-        }
-        if !matches!(verdict.state, State::Healthy | State::Degraded) {
-            return Err(link_down(verdict.reason(), Duration::from_secs(30)));
-        }
-        let mut candidates: Vec<(usize, State)> = verdict
-            .routes
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| matches!(r.state, State::Healthy | State::Degraded))
-            .map(|(n, r)| (n, r.state))
-            .collect();
-        // Healthy before degraded, the path's order among equals; the verdict's best first.
-        candidates.sort_by_key(|(n, s)| (*s != State::Healthy, Some(*n) != verdict.best, *n));
         let mut soonest: Option<Duration> = None;
-        for (n, _) in &candidates {
-            match i.breakers.peek(*n) {
-                Ok(()) => return Ok(*n),
-                Err(after) => soonest = Some(soonest.map_or(after, |s| s.min(after))),
+        let mut states = verdict.route_states(r.routes.len());
+        for (n, s) in states.iter_mut().enumerate() {
+            if let Err(after) = r.breakers.peek(n) {
+                soonest = Some(soonest.map_or(after, |s| s.min(after)));
+                *s = State::Down;
             }
         }
-        Err(self.breaker_refusal(soonest.unwrap_or(Duration::from_secs(30))))
+        let active = self.update_active(r, &states);
+        match states.get(active).copied().unwrap_or(State::Unknown) {
+            State::Healthy | State::Degraded => Ok(active),
+            _ if r.breakers.peek(active).is_err() => {
+                Err(self.breaker_refusal(soonest.unwrap_or(Duration::from_secs(30))))
+            }
+            State::Unknown => {
+                // Not known to be down, but not known to work either: nothing is sent.
+                Err(Refused::new(
+                    Refusal::LinkDown,
+                    format!(
+                        "Kondisi jalur ke Web Portal belum diketahui: {}. Permintaan tidak dikirim dan \
+                         kuota tidak terpakai; coba lagi sebentar lagi.",
+                        verdict
+                            .routes
+                            .get(active)
+                            .map_or(verdict.reason(), |v| v.reason.as_str())
+                    ),
+                )
+                .after(Duration::from_secs(10)))
+            }
+            _ => Err(link_down(verdict.reason(), Duration::from_secs(30))),
+        }
+    }
+
+    /// Feed the routes' states to the failover state machine; on a change, say so in the
+    /// log, the metrics and to [`Gate::watch_route`]'s receivers. Returns the active route.
+    fn update_active(&self, r: &Routing, states: &[State]) -> usize {
+        let i = &self.inner;
+        let now = i.clock.now();
+        let (change, active, since) = {
+            let mut f = r.failover.lock().unwrap_or_else(|p| p.into_inner());
+            let c = f.update(states, now);
+            (c, f.active(), f.since())
+        };
+        if let Some(c) = change {
+            let from = r.routes.get(c.from).cloned().unwrap_or_default();
+            let to = r.routes.get(c.to).cloned().unwrap_or_default();
+            tracing::warn!(
+                path = %r.path,
+                from = from.as_str(),
+                to = to.as_str(),
+                why = c.why.as_str(),
+                "Web Portal traffic moved to another route"
+            );
+            for (n, name) in r.routes.iter().enumerate() {
+                i.metrics
+                    .route_active
+                    .with_label_values(&[r.path.as_str(), name])
+                    .set(i64::from(n == c.to));
+            }
+            i.metrics
+                .route_changes
+                .with_label_values(&[r.path.as_str(), c.why.as_str()])
+                .inc();
+            i.active.send_replace(ActiveRoute {
+                path: r.path.clone(),
+                index: c.to,
+                route: to,
+                since,
+                why: Some(c.why),
+                previous: Some(from),
+            });
+        }
+        active
+    }
+
+    /// Judge the routes again without a look-up (call every few seconds), so that a failover
+    /// or failback is decided, logged and shown when it happens, not at the next look-up.
+    pub fn refresh_route(&self) {
+        let i = &self.inner;
+        let r = self.routing();
+        if let Some(v) = i.health.verdict(&r.path) {
+            let mut states = v.route_states(r.routes.len());
+            for (n, s) in states.iter_mut().enumerate() {
+                if r.breakers.peek(n).is_err() {
+                    *s = State::Down;
+                }
+            }
+            self.update_active(&r, &states);
+        }
+    }
+
+    /// The route that carries look-ups now, and since when.
+    pub fn active_route(&self) -> ActiveRoute {
+        self.inner.active.borrow().clone()
+    }
+
+    /// Told of every change of the active route (the incident history, the dashboard).
+    pub fn watch_route(&self) -> tokio::sync::watch::Receiver<ActiveRoute> {
+        self.inner.active.subscribe()
     }
 
     fn breaker_refusal(&self, after: Duration) -> Refused {
@@ -747,12 +981,12 @@ impl Gate {
         }
     }
 
-    fn publish_breaker(&self, route: usize, open: bool) {
+    fn publish_breaker(&self, r: &Routing, route: usize, open: bool) {
         let i = &self.inner;
-        if let Some(r) = i.routes.get(route) {
+        if let Some(name) = r.routes.get(route) {
             i.metrics
                 .breaker_open
-                .with_label_values(&[i.path.as_str(), r])
+                .with_label_values(&[r.path.as_str(), name])
                 .set(i64::from(open));
         }
     }

@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::topology::{LinkId, NodeId, PathId, Route, Topology};
 
+pub mod failover;
+
 #[cfg(test)]
 mod tests;
 
@@ -169,6 +171,15 @@ impl TargetKey {
     }
 }
 
+impl TargetKey {
+    /// The way out this target's probes take: the part of the profile after `@` (set by the
+    /// scheduler for the hops of a route with its own `egress`, see
+    /// [`crate::topology::Egress::via`]); `None` for probes that leave as the routing table says.
+    pub fn via(&self) -> Option<&str> {
+        self.profile.split_once('@').map(|(_, v)| v)
+    }
+}
+
 impl fmt::Display for TargetKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.node, self.profile)
@@ -311,10 +322,16 @@ impl Tracker {
     /// The health of one node: the worst committed level over its targets, `Unknown` when
     /// nothing probes it yet. A network cause outranks a service cause of the same state.
     pub fn node(&self, node: &NodeId) -> Level {
+        self.node_via(node, None, true)
+    }
+
+    /// The health of one node as seen by the probes that leave by `via` (see
+    /// [`TargetKey::via`]); with `any`, by every probe of it.
+    fn node_via(&self, node: &NodeId, via: Option<&str>, any: bool) -> Level {
         let worst = worst_of(
             self.targets
                 .iter()
-                .filter(|(k, _)| &k.node == node)
+                .filter(|(k, _)| &k.node == node && (any || k.via() == via))
                 .map(|(_, t)| &t.committed),
         );
         worst.unwrap_or(Level {
@@ -325,7 +342,23 @@ impl Tracker {
     }
 
     /// The verdict on one route of a path, walking its hops from the OPD outward.
+    ///
+    /// A route with its own `egress` is judged by the probes that leave as it does; a hop
+    /// that no such probe watches is judged by its other probes.
     pub fn route(&self, t: &Topology, route: &Route) -> RouteVerdict {
+        let via = route.egress.via();
+        let via = via.as_deref();
+        let level_of = |hop: &NodeId| {
+            let bound = self
+                .targets
+                .keys()
+                .any(|k| &k.node == hop && k.via() == via);
+            if bound {
+                self.node_via(hop, via, false)
+            } else {
+                self.node(hop)
+            }
+        };
         let probed: Vec<(usize, Level)> = route
             .hops
             .iter()
@@ -335,7 +368,7 @@ impl Tracker {
                 t.node(hop).is_some_and(|n| !n.probes.is_empty())
                     || self.targets.keys().any(|k| &k.node == *hop)
             })
-            .map(|(i, hop)| (i, self.node(hop)))
+            .map(|(i, hop)| (i, level_of(hop)))
             .collect();
         let name = |id: &NodeId| {
             t.node(id)
@@ -658,6 +691,19 @@ pub struct PathVerdict {
 }
 
 impl PathVerdict {
+    /// The states of the path's `routes` routes as a route chooser sees them, the primary
+    /// first: each route's verdict; a source that judges the path as a whole (no route
+    /// verdicts) speaks for the primary; a route without a verdict is unknown.
+    pub fn route_states(&self, routes: usize) -> Vec<State> {
+        (0..routes)
+            .map(|n| match self.routes.get(n) {
+                Some(r) => r.state,
+                None if n == 0 && self.routes.is_empty() => self.state,
+                None => State::Unknown,
+            })
+            .collect()
+    }
+
     /// The reason shown for the path: its best route's.
     pub fn reason(&self) -> &str {
         self.best

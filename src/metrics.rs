@@ -50,6 +50,9 @@ pub struct Metrics {
     pub notify_failing: IntGaugeVec,
     pub notify_incidents_open: IntGauge,
     pub build_info: IntGaugeVec,
+    // Routes (failover and failback).
+    pub route_active: IntGaugeVec,
+    pub route_changes: IntCounterVec,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -199,6 +202,22 @@ impl Metrics {
                 &r,
                 IntGauge::new("juknis_quota_used", "NIK look-ups forwarded today (WIB).")
                     .expect("valid metric"),
+            ),
+            route_active: ig(
+                "juknis_route_active",
+                "1 for the route of the path that carries its traffic now, 0 for the others.",
+                &["path", "route"],
+            ),
+            route_changes: reg(
+                &r,
+                IntCounterVec::new(
+                    prometheus::Opts::new(
+                        "juknis_route_changes_total",
+                        "Changes of a path's active route, by why (failover, failback).",
+                    ),
+                    &["path", "why"],
+                )
+                .expect("valid metric"),
             ),
             breaker_open: ig(
                 "juknis_circuit_breaker_open",

@@ -253,6 +253,12 @@ pub struct Config {
     pub elements: Elements,
     /// The data balikan service, when this client also sends return data.
     pub balikan: Option<BalikanConfig>,
+    /// The local address every connection is bound to (a route's `egress.source`): policy
+    /// routing by source sends the packets along that route.
+    pub local_address: Option<std::net::IpAddr>,
+    /// The interface every connection is bound to (`SO_BINDTODEVICE`, a route's
+    /// `egress.interface`, e.g. `wg0`).
+    pub interface: Option<String>,
 }
 
 impl Config {
@@ -271,6 +277,8 @@ impl Config {
             timeout: DEFAULT_TIMEOUT,
             elements: Elements::default(),
             balikan: None,
+            local_address: None,
+            interface: None,
         }
     }
 }
@@ -322,19 +330,34 @@ fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
     e.source().is_some_and(is_tls)
 }
 
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+fn bind_interface(b: reqwest::ClientBuilder, name: &str) -> Result<reqwest::ClientBuilder, Error> {
+    Ok(b.interface(name))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "fuchsia")))]
+fn bind_interface(_: reqwest::ClientBuilder, name: &str) -> Result<reqwest::ClientBuilder, Error> {
+    Err(Error::Config(format!(
+        "binding to interface `{name}` (SO_BINDTODEVICE) needs Linux"
+    )))
+}
+
 impl Client {
     /// Build the client; fails only on configuration (bad trust, bad route).
     pub fn new(config: Config) -> Result<Client, Error> {
         let lookup_url = config.route.url(&config.base_url)?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(config.trust.client_config()?)
             .timeout(config.timeout)
             .retry(reqwest::retry::never())
             // A 307/308 would resend the body and could spend quota twice.
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .build()
-            .map_err(|e| Error::Config(chain(&e)))?;
+            .local_address(config.local_address);
+        if let Some(name) = &config.interface {
+            builder = bind_interface(builder, name)?;
+        }
+        let http = builder.build().map_err(|e| Error::Config(chain(&e)))?;
         Ok(Client {
             http,
             lookup_url,

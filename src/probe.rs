@@ -116,6 +116,63 @@ pub struct Target {
     pub port: Option<u16>,
     /// A full `http://` or `https://` URL, when the target was given as one.
     pub url: Option<String>,
+    /// How the probe's packets leave (a route's `egress`); the default: as the routing
+    /// table says. TCP, TLS and HTTP probes honour it.
+    #[serde(skip)]
+    pub bind: Bind,
+}
+
+/// How a probe's packets leave: from a local source address and/or through an interface
+/// (`SO_BINDTODEVICE`), as the route it watches says, so that a route's health is the health
+/// of what its traffic actually crosses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bind {
+    pub source: Option<IpAddr>,
+    pub interface: Option<String>,
+}
+
+impl Bind {
+    /// Whether the probe leaves as the routing table says.
+    pub fn is_default(&self) -> bool {
+        self.source.is_none() && self.interface.is_none()
+    }
+}
+
+/// Connect to `addr` over TCP, bound as `bind` says, with the receive buffer set before the
+/// handshake when `recv_window` is given (so the window scale agrees with it).
+pub(crate) async fn connect_tcp(
+    addr: SocketAddr,
+    bind: &Bind,
+    recv_window: Option<u32>,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    if let Some(w) = recv_window {
+        socket.set_recv_buffer_size(w)?;
+    }
+    if let Some(name) = &bind.interface {
+        bind_device(&socket, name)?;
+    }
+    if let Some(src) = bind.source {
+        socket.bind(SocketAddr::new(src, 0))?;
+    }
+    socket.connect(addr).await
+}
+
+#[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+fn bind_device(socket: &tokio::net::TcpSocket, name: &str) -> std::io::Result<()> {
+    socket.bind_device(Some(name.as_bytes()))
+}
+
+#[cfg(not(any(target_os = "android", target_os = "fuchsia", target_os = "linux")))]
+fn bind_device(_: &tokio::net::TcpSocket, name: &str) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        format!("binding to interface `{name}` (SO_BINDTODEVICE) needs Linux"),
+    ))
 }
 
 /// The host part of a [`Target`].
@@ -144,6 +201,7 @@ impl Target {
             host: Host::Ip(ip),
             port: None,
             url: None,
+            bind: Bind::default(),
         }
     }
 
@@ -154,6 +212,7 @@ impl Target {
             host: Host::Ip(addr.ip()),
             port: Some(addr.port()),
             url: None,
+            bind: Bind::default(),
         }
     }
 
@@ -181,6 +240,7 @@ impl Target {
                 host: parse_host(host),
                 port: uri.port_u16(),
                 url: Some(s.to_owned()),
+                bind: Bind::default(),
             });
         }
         if let Ok(ip) = s.parse::<IpAddr>() {
@@ -197,6 +257,7 @@ impl Target {
                 host: parse_host(h),
                 port: Some(port),
                 url: None,
+                bind: Bind::default(),
             });
         }
         if s.chars()
@@ -206,6 +267,7 @@ impl Target {
                 host: Host::Name(s.to_owned()),
                 port: None,
                 url: None,
+                bind: Bind::default(),
             });
         }
         Err(bad(

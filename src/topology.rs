@@ -407,7 +407,22 @@ pub struct Path {
     pub service: NodeId,
     /// Routes in order of preference; the first is the primary.
     pub routes: Vec<Route>,
+    /// How long the primary must have been healthy, while an alternate carries the traffic,
+    /// before traffic comes back to it (`failback_hold`, default [`DEFAULT_FAILBACK_HOLD`]).
+    pub failback_hold: std::time::Duration,
 }
+
+/// The default failback hold: five minutes of an uninterrupted healthy primary. Long enough
+/// for several probe rounds (30 s by default) to agree, short enough that a paid backup (a
+/// metered VPN) is not kept on long after the Diskominfo link is repaired.
+pub const DEFAULT_FAILBACK_HOLD: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The shortest failback hold a topology may set: below it a single lucky probe round could
+/// pull traffic back to a primary that is still failing.
+pub const MIN_FAILBACK_HOLD: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The longest failback hold a topology may set.
+pub const MAX_FAILBACK_HOLD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// An ordered list of hops, every consecutive pair joined by a link.
 #[derive(Clone, Debug)]
@@ -447,6 +462,29 @@ impl Egress {
     /// Whether the route declares nothing (the system's routing table decides).
     pub fn is_default(&self) -> bool {
         self == &Egress::default()
+    }
+
+    /// The tag of the probes that leave as this route does (`198.51.100.2%wg0`, with the
+    /// route's own URL and a `pin` mark where it has them); `None` for a route that leaves as
+    /// the routing table says.
+    pub fn via(&self) -> Option<String> {
+        if self.is_default() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if let Some(s) = self.source {
+            parts.push(s.to_string());
+        }
+        if let Some(i) = &self.interface {
+            parts.push(format!("%{i}"));
+        }
+        if let Some(u) = &self.url {
+            parts.push(u.clone());
+        }
+        if self.tls.is_some() {
+            parts.push("pin".to_owned());
+        }
+        Some(parts.join(" "))
     }
 
     /// "sumber 198.51.100.2, antarmuka wg0", or "" for a route that declares nothing.

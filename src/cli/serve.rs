@@ -19,7 +19,7 @@ use crate::probe::{self, profile::Profile, scheduler};
 use crate::store::{self, Sample, Store};
 use crate::topology::Topology;
 use crate::web::{self, Shared};
-use crate::{gate, outbox, portal};
+use crate::{gate, outbox};
 
 /// Arguments of `juknis serve`.
 #[derive(Debug, clap::Args)]
@@ -263,6 +263,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         .name("juknis-store".into())
         .spawn(move || write_store(store, store_rx))
         .context("starting the store writer")?;
+    let routes_tx = store_tx.clone();
     {
         // Join the writer when the rounds stop, so the store is flushed before we exit.
         let cancel = cancel.clone();
@@ -275,6 +276,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
 
     let app = services(
         &shared,
+        routes_tx,
         &opts.state_dir,
         secrets,
         opts.max_in_flight,
@@ -297,8 +299,13 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
 
 /// The HTTP services besides health and metrics: the NIK gate, the data balikan outbox (its
 /// API behind the applications' tokens, its sender as a task) and the bandwidth reflector.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the wiring's inputs, each used once"
+)]
 fn services(
     shared: &Arc<Shared>,
+    store_tx: std::sync::mpsc::SyncSender<StoreMsg>,
     state_dir: &Path,
     secrets: gate::Secrets,
     max_in_flight: usize,
@@ -328,16 +335,22 @@ fn services(
     match gate::Gate::open(gate_cfg) {
         Ok(g) => {
             // The pattern memory forgets idle callers every few minutes.
-            let (pruned, cancel) = (g.clone(), cancel.clone());
+            let (pruned, cancel2) = (g.clone(), cancel.clone());
             tracker.spawn(async move {
                 let mut every = tokio::time::interval(Duration::from_secs(300));
                 loop {
                     tokio::select! {
-                        () = cancel.cancelled() => return,
+                        () = cancel2.cancelled() => return,
                         _ = every.tick() => pruned.prune(),
                     }
                 }
             });
+            tracker.spawn(watch_routes(
+                g.clone(),
+                Arc::clone(shared),
+                store_tx,
+                cancel.clone(),
+            ));
             dashboard.gate = Some(g.clone());
             app = app.merge(gate::api::router(g));
         }
@@ -396,40 +409,16 @@ fn services(
         &secrets.balikan,
         balikan_node.and_then(|n| n.url.as_ref().map(|u| (n, u))),
     ) {
-        (Some(account), Some((node, url))) => {
-            let endpoint: reqwest::Url = format!("{}/api/v1/balikan", url.trim_end_matches('/'))
-                .parse()
-                .with_context(|| format!("the data balikan URL of node `{}`", node.id))?;
-            let trust = gate::trust_of(&node.tls)?;
-            let credentials = secrets
-                .portal
-                .as_ref()
-                .map(|p| p.credentials.clone())
-                .unwrap_or(portal::Credentials {
-                    user_id: String::new(),
-                    password: Default::default(),
-                    ip_user: String::new(),
-                });
-            let mut cfg =
-                portal::Config::new(endpoint.clone(), &account.id_lembaga, credentials, trust);
-            cfg.balikan = Some(portal::BalikanConfig {
-                url: endpoint,
-                token: account.token.clone(),
-            });
-            let client = portal::Client::new(cfg).context("the data balikan client")?;
-            let Some(send_cfg) =
-                outbox::sender::Config::from_topology(&topology, &account.id_lembaga)
-            else {
-                anyhow::bail!("the topology has no data balikan path");
-            };
-            let sender =
-                outbox::Sender::new(outbox, client, health, send_cfg, shared.metrics.clone());
-            let cancel = cancel.clone();
-            tracker.spawn(async move {
-                if let Err(e) = sender.run(cancel).await {
-                    tracing::error!(error = %e, "data balikan sender stopped");
-                }
-            });
+        (Some(account), Some(_)) => {
+            let sender = balikan_sender(&topology, account, &outbox, &health, shared)?;
+            tracker.spawn(supervise_sender(
+                sender,
+                Arc::clone(shared),
+                account.clone(),
+                outbox,
+                health,
+                cancel.clone(),
+            ));
         }
         (None, Some(_)) => tracing::warn!(
             "data balikan is queued but not sent: no account (`balikan: {{token, id_lembaga}}` in secrets.yaml, or JUKNIS_BALIKAN_TOKEN and JUKNIS_BALIKAN_ID_LEMBAGA)"
@@ -493,6 +482,150 @@ fn start_notifiers(
     ));
     tracing::info!(notifiers = topology.notifiers.len(), "notifiers started");
     Ok(Some(queue))
+}
+
+/// Judge the Web Portal's routes every few seconds (a failover or failback is decided when it
+/// happens, not at the next look-up) and keep each change of the active route in the
+/// incident history: an incident on `<path>:rute` opens when traffic leaves the primary and
+/// closes when it comes back.
+///
+/// A topology reloaded on SIGHUP (by [`supervise_probes`]) reaches the gate here too: its
+/// routes, URLs, pins and egress are built again ([`gate::Gate::reload`]).
+async fn watch_routes(
+    gate: gate::Gate,
+    shared: Arc<Shared>,
+    store: std::sync::mpsc::SyncSender<StoreMsg>,
+    cancel: CancellationToken,
+) {
+    let mut changes = gate.watch_route();
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    let mut topology = shared.topology();
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = every.tick() => {
+                let now = shared.topology();
+                if !Arc::ptr_eq(&now, &topology) {
+                    topology = now;
+                    if let Err(e) = gate.reload(&topology) {
+                        tracing::error!(error = %e, "NIK gate: reloaded topology refused; keeping the running routes");
+                    }
+                }
+                gate.refresh_route();
+            }
+            r = changes.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                let a = changes.borrow_and_update().clone();
+                let (state, reason) = route_incident(&a);
+                let _ = store.try_send(StoreMsg::State {
+                    subject: format!("{}:rute", a.path),
+                    state,
+                    reason,
+                    at: a.since.timestamp(),
+                });
+            }
+        }
+    }
+}
+
+/// The data balikan sender of `t`: one client per route of its path, each bound as its route
+/// says.
+fn balikan_sender(
+    t: &crate::topology::Topology,
+    account: &gate::secrets::Balikan,
+    outbox: &outbox::Outbox,
+    health: &Arc<dyn crate::health::Source>,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<outbox::Sender<outbox::sender::RouteClients>> {
+    let clients = outbox::sender::route_clients(t, &account.token, &account.id_lembaga)
+        .context("the topology has no data balikan path")?
+        .context("the data balikan client")?;
+    let Some(cfg) = outbox::sender::Config::from_topology(t, &account.id_lembaga) else {
+        anyhow::bail!("the topology has no data balikan path");
+    };
+    Ok(outbox::Sender::new(
+        outbox.clone(),
+        clients,
+        Arc::clone(health),
+        cfg,
+        shared.metrics.clone(),
+    ))
+}
+
+/// Run the data balikan sender; when the topology is reloaded (SIGHUP), stop it between
+/// posts (a post in flight finishes and is recorded: the outbox is durable) and start one
+/// built from the new topology. A topology it cannot use keeps the running sender.
+async fn supervise_sender(
+    sender: outbox::Sender<outbox::sender::RouteClients>,
+    shared: Arc<Shared>,
+    account: gate::secrets::Balikan,
+    outbox: outbox::Outbox,
+    health: Arc<dyn crate::health::Source>,
+    cancel: CancellationToken,
+) {
+    let start = |s: outbox::Sender<outbox::sender::RouteClients>| {
+        let token = cancel.child_token();
+        let t = token.clone();
+        let handle = tokio::spawn(async move {
+            if let Err(e) = s.run(t).await {
+                tracing::error!(error = %e, "data balikan sender stopped");
+            }
+        });
+        (token, handle)
+    };
+    let mut topology = shared.topology();
+    let (mut token, mut handle) = start(sender);
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => {
+                let _ = (&mut handle).await;
+                return;
+            }
+            _ = every.tick() => {}
+        }
+        let now = shared.topology();
+        if Arc::ptr_eq(&now, &topology) {
+            continue;
+        }
+        topology = now;
+        match balikan_sender(&topology, &account, &outbox, &health, &shared) {
+            Ok(next) => {
+                token.cancel();
+                let _ = (&mut handle).await;
+                tracing::info!("data balikan sender: topology reloaded");
+                (token, handle) = start(next);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "data balikan sender: reloaded topology refused; keeping the running sender");
+            }
+        }
+    }
+}
+
+/// The incident-history row of an active route: degraded with the reason while an alternate
+/// carries the traffic, healthy (closing the incident) on the primary.
+fn route_incident(a: &gate::ActiveRoute) -> (State, String) {
+    if a.index == 0 {
+        (
+            State::Healthy,
+            format!(
+                "Lalu lintas kembali ke jalur utama ({})",
+                a.previous.as_deref().unwrap_or("-")
+            ),
+        )
+    } else {
+        (
+            State::Degraded,
+            format!(
+                "Lalu lintas dialihkan ke jalur cadangan {} (dari {}): jalur sebelumnya terputus",
+                a.route,
+                a.previous.as_deref().unwrap_or("-")
+            ),
+        )
+    }
 }
 
 /// Run the scheduler; on SIGHUP re-read the topology and its profiles and, when they are

@@ -11,6 +11,7 @@ use rand::{RngExt, SeedableRng};
 use tokio_util::sync::CancellationToken;
 
 use super::{Error, Outbox, blocking};
+use crate::health::failover::Failover;
 use crate::health::{self, State};
 use crate::metrics::Metrics;
 use crate::portal::{self, BalikanBatch, BalikanOutcome, ErrorKind};
@@ -23,6 +24,94 @@ pub trait Post: Send + Sync + 'static {
         &self,
         batch: &BalikanBatch,
     ) -> impl Future<Output = Result<BalikanOutcome, portal::Error>> + Send;
+
+    /// Post one batch on route `route` of the path (0: the primary). A poster with one way
+    /// out posts every batch the same way.
+    fn post_on(
+        &self,
+        route: usize,
+        batch: &BalikanBatch,
+    ) -> impl Future<Output = Result<BalikanOutcome, portal::Error>> + Send {
+        let _ = route;
+        self.post(batch)
+    }
+}
+
+/// One data balikan client per route of the path, each bound as its route's `egress` says
+/// (see [`route_clients`]).
+#[derive(Debug, Clone)]
+pub struct RouteClients(pub Vec<portal::Client>);
+
+impl Post for RouteClients {
+    fn post(
+        &self,
+        batch: &BalikanBatch,
+    ) -> impl Future<Output = Result<BalikanOutcome, portal::Error>> + Send {
+        self.post_on(0, batch)
+    }
+
+    fn post_on(
+        &self,
+        route: usize,
+        batch: &BalikanBatch,
+    ) -> impl Future<Output = Result<BalikanOutcome, portal::Error>> + Send {
+        let client = self.0.get(route).or_else(|| self.0.first()).cloned();
+        let batch = batch.clone();
+        async move {
+            match client {
+                Some(c) => c.send_balikan(&batch).await,
+                None => Err(portal::Error::Config("no data balikan client".into())),
+            }
+        }
+    }
+}
+
+/// The clients of `t`'s data balikan path, one per route: the service node's URL (or the
+/// route's `egress.url`) plus `/api/v1/balikan`, its TLS trust (or the route's pin), bound to
+/// the route's source address and interface. `None` when the topology has no data balikan
+/// path or its service has no URL on some route.
+pub fn route_clients(
+    t: &Topology,
+    token: &crate::secret::Secret,
+    id_lembaga: &str,
+) -> Option<Result<RouteClients, portal::Error>> {
+    let path = t.path(&balikan_path(t)?)?;
+    let node = t.node(&path.service)?;
+    let mut clients = Vec::new();
+    for route in &path.routes {
+        let (url, trust) = crate::gate::endpoint_of(node, &route.egress);
+        let endpoint = format!("{}/api/v1/balikan", url?.trim_end_matches('/'));
+        let built = (|| {
+            let endpoint: reqwest::Url = endpoint.parse().map_err(|e| {
+                portal::Error::Config(format!(
+                    "the data balikan URL `{endpoint}` of node `{}` ({}): {e}",
+                    node.id, route.name
+                ))
+            })?;
+            let credentials = portal::Credentials {
+                user_id: String::new(),
+                password: Default::default(),
+                ip_user: String::new(),
+            };
+            let mut cfg = portal::Config::new(
+                endpoint.clone(),
+                id_lembaga,
+                credentials,
+                crate::gate::trust_of(trust)?,
+            );
+            cfg.balikan = Some(portal::BalikanConfig {
+                url: endpoint,
+                token: token.clone(),
+            });
+            crate::gate::bind(&mut cfg, &route.egress);
+            portal::Client::new(cfg)
+        })();
+        match built {
+            Ok(c) => clients.push(c),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(RouteClients(clients)))
 }
 
 impl Post for portal::Client {
@@ -129,6 +218,10 @@ pub struct Config {
     pub idle_poll: Duration,
     /// Return once nothing is pending (the command line), instead of waiting for more.
     pub stop_when_empty: bool,
+    /// The path's routes, the primary first (`primary`, `alternate-1`, ...).
+    pub routes: Vec<String>,
+    /// How long the primary must be healthy before batches go back to it.
+    pub failback_hold: Duration,
 }
 
 impl Config {
@@ -144,13 +237,19 @@ impl Config {
             health_poll: Duration::from_secs(5),
             idle_poll: Duration::from_secs(5),
             stop_when_empty: false,
+            routes: vec!["primary".to_owned()],
+            failback_hold: crate::topology::DEFAULT_FAILBACK_HOLD,
         }
     }
 
     /// The defaults for `topology`'s data balikan path and OPD name; `None` when the topology
     /// has no data balikan path.
     pub fn from_topology(t: &Topology, id_lembaga: &str) -> Option<Self> {
-        Some(Self::new(balikan_path(t)?, id_lembaga, &t.agreement.opd))
+        let path = t.path(&balikan_path(t)?)?;
+        let mut c = Self::new(path.id.clone(), id_lembaga, &t.agreement.opd);
+        c.routes = path.routes.iter().map(|r| r.name.clone()).collect();
+        c.failback_hold = path.failback_hold;
+        Some(c)
     }
 }
 
@@ -162,6 +261,7 @@ pub struct Sender<P: Post = portal::Client> {
     config: Config,
     metrics: Metrics,
     backoff: Backoff,
+    failover: Failover,
 }
 
 /// What one step did, for the loop and for tests.
@@ -206,7 +306,15 @@ impl<P: Post> Sender<P> {
         metrics: Metrics,
     ) -> Self {
         let backoff = Backoff::new(config.backoff_base, config.backoff_max);
+        let failover = Failover::new(config.failback_hold, chrono::Utc::now());
+        for (n, r) in config.routes.iter().enumerate() {
+            metrics
+                .route_active
+                .with_label_values(&[config.path.as_str(), r])
+                .set(i64::from(n == 0));
+        }
         Sender {
+            failover,
             outbox,
             post,
             health,
@@ -243,12 +351,49 @@ impl<P: Post> Sender<P> {
         Step::Failed(self.backoff.next_delay())
     }
 
-    /// One step: read health, claim a batch, post it, record the answer.
-    pub async fn step(&mut self) -> Step {
-        let state = self
+    /// The route batches take now (0: the primary).
+    pub fn active_route(&self) -> usize {
+        self.failover.active()
+    }
+
+    /// Feed the routes' health to the failover state machine; log and count a change.
+    fn choose_route(&mut self) -> (usize, State) {
+        let routes = self.config.routes.len().max(1);
+        let states = self
             .health
             .verdict(&self.config.path)
-            .map_or(State::Unknown, |v| v.state);
+            .map_or_else(|| vec![State::Unknown; routes], |v| v.route_states(routes));
+        if let Some(c) = self.failover.update(&states, chrono::Utc::now()) {
+            let name = |n: usize| self.config.routes.get(n).map_or("", String::as_str);
+            tracing::warn!(
+                path = %self.config.path,
+                from = name(c.from),
+                to = name(c.to),
+                why = c.why.as_str(),
+                "data balikan traffic moved to another route"
+            );
+            for (n, r) in self.config.routes.iter().enumerate() {
+                self.metrics
+                    .route_active
+                    .with_label_values(&[self.config.path.as_str(), r])
+                    .set(i64::from(n == c.to));
+            }
+            self.metrics
+                .route_changes
+                .with_label_values(&[self.config.path.as_str(), c.why.as_str()])
+                .inc();
+        }
+        let active = self.failover.active();
+        (
+            active,
+            states.get(active).copied().unwrap_or(State::Unknown),
+        )
+    }
+
+    /// One step: read health, pick the route, claim a batch, post it on that route, record
+    /// the answer.
+    pub async fn step(&mut self) -> Step {
+        let (route, state) = self.choose_route();
         if !matches!(state, State::Healthy | State::Degraded) {
             return Step::Gated(state);
         }
@@ -266,7 +411,7 @@ impl<P: Post> Sender<P> {
         };
         let n = wire.records.len();
         let id = batch.id;
-        let answer = self.post.post(&wire).await;
+        let answer = self.post.post_on(route, &wire).await;
         let ob = self.outbox.clone();
         let (result, step) = match answer {
             Ok(BalikanOutcome::Delivered) => {

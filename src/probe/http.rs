@@ -12,7 +12,6 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
@@ -278,21 +277,7 @@ impl Plan {
             }
         };
         let c0 = Instant::now();
-        let connect = async {
-            match limits.recv_window {
-                None => TcpStream::connect(addr).await,
-                Some(window) => {
-                    // Set before the handshake, so the window scale agrees with it.
-                    let socket = if addr.is_ipv4() {
-                        tokio::net::TcpSocket::new_v4()?
-                    } else {
-                        tokio::net::TcpSocket::new_v6()?
-                    };
-                    socket.set_recv_buffer_size(window)?;
-                    socket.connect(addr).await
-                }
-            }
-        };
+        let connect = super::connect_tcp(addr, &target.bind, limits.recv_window);
         let tcp = match tokio::time::timeout(timeout, connect).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Ok(Err(Reason::from_io(&e))),

@@ -261,6 +261,7 @@ pub fn plan(
             }
         }
     }
+    bound_tasks(t, profiles, sockets, &mut tasks, &mut errors);
     for link in &t.links {
         let Some(poll) = &link.snmp else { continue };
         match snmp_task(t, link, poll, profiles, snmp) {
@@ -282,6 +283,78 @@ pub fn plan(
         reprobe: Reprobe::default(),
     };
     (plan, errors)
+}
+
+/// The probes of the hops of every route with its own `egress`, leaving as that route does:
+/// bound to its source address and interface, and at the service node, to the route's own
+/// URL and pin. Keyed `profile@via` ([`crate::health::TargetKey::via`]), so that the route is
+/// judged by what its traffic crosses. ICMP and bandwidth probes share raw sockets and are
+/// not bound: a route's hops watched only by them are judged by their unbound rounds.
+fn bound_tasks(
+    t: &Topology,
+    profiles: &BTreeMap<String, Profile>,
+    sockets: Option<&icmp::Sockets>,
+    tasks: &mut Vec<Task>,
+    errors: &mut Vec<PlanError>,
+) {
+    let mut seen = std::collections::BTreeSet::new();
+    for path in &t.paths {
+        for route in &path.routes {
+            let Some(via) = route.egress.via() else {
+                continue;
+            };
+            for hop in &route.hops {
+                let Some(node) = t.node(hop) else { continue };
+                for name in &node.probes {
+                    let key = TargetKey::new(node.id.clone(), format!("{name}@{via}"));
+                    let Some(profile) = profiles.get(name) else {
+                        continue; // reported once, for the unbound task
+                    };
+                    if !matches!(profile.kind, Kind::Tcp | Kind::Tls | Kind::Http)
+                        || !seen.insert(key.clone())
+                    {
+                        continue;
+                    }
+                    let mut profile = profile.clone();
+                    let mut node = node.clone();
+                    let mut trust = node.tls.clone();
+                    if node.id == path.service {
+                        if let Some(u) = &route.egress.url {
+                            node.url = Some(u.clone());
+                            // The service answers at the route's URL, not its own address.
+                            node.address = None;
+                        }
+                        if let Some(tls) = &route.egress.tls {
+                            trust = tls.clone();
+                        }
+                    }
+                    let built = apply_trust(&mut profile, &trust)
+                        .and_then(|()| target_for(&node, &profile))
+                        .and_then(|mut target| {
+                            target.bind = super::Bind {
+                                source: route.egress.source,
+                                interface: route.egress.interface.clone(),
+                            };
+                            super::build_shared(&profile, &target, sockets)
+                                .map_err(|e| e.to_string())
+                        });
+                    match built {
+                        Ok(probe) => {
+                            let link = budget_link(t, &node);
+                            tasks.push(Task {
+                                key,
+                                profile,
+                                probe: Arc::from(probe),
+                                contracted_bps: link.as_ref().map(|(_, b)| *b),
+                                link: link.map(|(l, _)| l),
+                            });
+                        }
+                        Err(why) => errors.push(PlanError { key, why }),
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// One judged round, as the scheduler reports it.

@@ -3,7 +3,6 @@
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::{BoxFuture, Error, Kind, Outcome, Probe, Reason, Target};
@@ -64,7 +63,12 @@ impl TcpProbe {
         };
         detail.addr = Some(addr.to_string());
         let c0 = Instant::now();
-        match tokio::time::timeout(self.timeout, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(
+            self.timeout,
+            super::connect_tcp(addr, &self.target.bind, None),
+        )
+        .await
+        {
             Ok(Ok(stream)) => {
                 detail.connect = Some(c0.elapsed());
                 drop(stream);

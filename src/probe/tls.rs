@@ -10,7 +10,6 @@ use std::time::{Duration, SystemTime};
 use rustls::ClientConnection;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
@@ -152,7 +151,12 @@ impl TlsProbe {
         };
         detail.addr = Some(addr.to_string());
         let c0 = Instant::now();
-        let tcp = match tokio::time::timeout(self.timeout, TcpStream::connect(addr)).await {
+        let tcp = match tokio::time::timeout(
+            self.timeout,
+            super::connect_tcp(addr, &self.target.bind, None),
+        )
+        .await
+        {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Ok(Some(Reason::from_io(&e))),
             Err(_) => {

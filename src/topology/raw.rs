@@ -260,6 +260,8 @@ raw_struct! {
         pub egress: Option<S<Egress>>,
         #[serde(default)]
         pub alternates: Vec<S<Alternate>>,
+        /// How long the primary must stay healthy before traffic comes back to it (`5m`).
+        pub failback_hold: Option<S<String>>,
     }
 }
 

@@ -854,6 +854,29 @@ fn tls_pin(cx: &mut Ctx<'_>, pin: &S<String>) -> Option<TlsTrust> {
 const IFNAMSIZ_MAX: usize = 15;
 
 /// A route's `egress:`; `None` (after reporting) when something in it is wrong.
+/// `failback_hold: 5m`: a duration between [`MIN_FAILBACK_HOLD`] and [`MAX_FAILBACK_HOLD`].
+fn failback_hold(cx: &mut Ctx<'_>, raw: Option<&S<String>>) -> std::time::Duration {
+    let Some(h) = raw else {
+        return super::DEFAULT_FAILBACK_HOLD;
+    };
+    let hint = "a duration such as `failback_hold: 5m` (units: s, m, h), from 10s to 24h";
+    match crate::probe::profile::parse_duration(&h.value) {
+        None => {
+            cx.error_hint(h, format!("`{}` is not a duration", h.value), hint);
+            super::DEFAULT_FAILBACK_HOLD
+        }
+        Some(d) if !(super::MIN_FAILBACK_HOLD..=super::MAX_FAILBACK_HOLD).contains(&d) => {
+            cx.error_hint(
+                h,
+                format!("failback hold `{}` is outside 10s..24h", h.value),
+                hint,
+            );
+            super::DEFAULT_FAILBACK_HOLD
+        }
+        Some(d) => d,
+    }
+}
+
 fn egress(
     cx: &mut Ctx<'_>,
     path: &str,
@@ -1289,10 +1312,12 @@ fn paths(cx: &mut Ctx<'_>, raw: &[S<raw::Path>], nodes: &[Node], links: &[Link])
                 routes.push(route);
             }
         }
+        let failback_hold = failback_hold(cx, p.failback_hold.as_ref());
         out.push(Path {
             id: PathId::new(id.value.clone()),
             service: NodeId::new(service.value.clone()),
             routes,
+            failback_hold,
         });
     }
     out

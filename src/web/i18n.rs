@@ -209,6 +209,9 @@ pub struct Text {
     pub bw_down: &'static str,
     pub bw_up: &'static str,
     pub bw_no_figure: &'static str,
+    // Routes: failover and failback (issue 14).
+    pub active_route: &'static str,
+    pub active_since: &'static str,
 }
 
 pub static ID: Text = Text {
@@ -366,6 +369,8 @@ pub static ID: Text = Text {
     bw_down: "unduh (Dukcapil ke OPD)",
     bw_up: "unggah (OPD ke Dukcapil)",
     bw_no_figure: "tanpa angka",
+    active_route: "Jalur aktif",
+    active_since: "sejak",
 };
 
 pub static EN: Text = Text {
@@ -523,6 +528,8 @@ pub static EN: Text = Text {
     bw_down: "down (Dukcapil to OPD)",
     bw_up: "up (OPD to Dukcapil)",
     bw_no_figure: "no figure",
+    active_route: "Active route",
+    active_since: "since",
 };
 
 /// A Unix time as `2026-11-27 02:11:28 WIB`.
@@ -531,6 +538,11 @@ pub fn wib(ts_s: i64) -> String {
         Some(t) => wib_dt(t),
         None => "-".to_string(),
     }
+}
+
+/// `14.05 WIB`: the time of day in WIB, as Indonesian writes it.
+pub fn wib_hhmm(t: DateTime<Utc>) -> String {
+    format!("{} WIB", t.with_timezone(&Jakarta).format("%H.%M"))
 }
 
 pub fn wib_dt(t: DateTime<Utc>) -> String {

@@ -41,7 +41,7 @@ pub const RATE_1M: u64 = 1_000_000;
 pub const RATE_2M: u64 = 2_000_000;
 
 /// Name prefix of every namespace a test-bed creates.
-const PREFIX: &str = "jk-";
+pub const PREFIX: &str = "jk-";
 /// TUN device of the impairment relay, inside the Diskominfo namespace.
 const TUN: &str = "jkimp";
 /// Routing table that sends forwarded traffic into the relay.
@@ -686,7 +686,7 @@ fn tbf_parameters(
 }
 
 /// Deletes namespaces left by test processes that no longer exist (a crashed or killed run).
-fn remove_leftovers() -> Result<()> {
+pub fn remove_leftovers() -> Result<()> {
     let out = Command::new("ip")
         .args(["netns", "list"])
         .output()
@@ -729,7 +729,7 @@ fn remove_leftovers() -> Result<()> {
 }
 
 /// Kills whatever still runs inside the namespace, then deletes it. Best effort: used on drop.
-fn remove_namespace(name: &str) {
+pub fn remove_namespace(name: &str) {
     if let Ok(out) = Command::new("ip").args(["netns", "pids", name]).output() {
         for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
             let _ = Command::new("kill").args(["-KILL", pid]).status();
@@ -741,7 +741,7 @@ fn remove_namespace(name: &str) {
         .status();
 }
 
-fn run_host(program: &str, args: &[&str]) -> Result<()> {
+pub fn run_host(program: &str, args: &[&str]) -> Result<()> {
     let out = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -757,7 +757,7 @@ fn run_host(program: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     // The effective uid is the second field of `Uid:` in /proc/self/status; no libc call needed.
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -770,7 +770,7 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn on_path(tool: &str) -> bool {
+pub fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
         || ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]

@@ -20,6 +20,9 @@ pub struct PathRow {
     pub trace: Option<TraceView>,
     /// "Pemeliharaan terjadwal sampai ..." inside a declared window.
     pub maintenance: Option<String>,
+    /// The route that carries the path's traffic and since when (`14.05 WIB`), for the path
+    /// the gate forwards on.
+    pub active: Option<(String, String)>,
 }
 
 pub struct RouteRow {
@@ -78,10 +81,15 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
     })
     .await
     .unwrap_or_default();
+    let active = dash.cfg.gate.as_ref().map(crate::gate::Gate::active_route);
     let paths = verdicts
         .iter()
         .map(|v| PathRow {
             maintenance: super::status::maintenance_now(&topology, v.path.as_str(), a.lang.text()),
+            active: active
+                .as_ref()
+                .filter(|a| a.path == v.path)
+                .map(|a| (a.route.clone(), crate::web::i18n::wib_hhmm(a.since))),
             path: v.path.to_string(),
             state: v.state.as_str(),
             label: a.lang.state(v.state),
