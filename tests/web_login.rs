@@ -438,7 +438,7 @@ async fn every_page_checks_the_role_before_rendering() {
             post_form(
                 "/cek-nik",
                 Some(&cookie),
-                &[("nik", "bukan-nik"), ("purpose", "uji"), ("csrf", &csrf)],
+                &[("nik", "bukan-nik"), ("purpose", "bansos"), ("csrf", &csrf)],
             ),
         )
         .await;
