@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
     let nik = sim.samples()["found"].clone();
     let info = serde_json::json!({
         "gate_url": format!("http://{addr}/api/v1/lookup"),
-        "gate_body": serde_json::json!({"nik": nik, "purpose": "uji beban"}).to_string(),
+        "gate_body": serde_json::json!({"nik": nik, "purpose": "bansos"}).to_string(),
         "token": TOKEN,
         "sim_url": format!("{}/dukcapil/get_json/{}/CALL_NIK", sim.base_url(), sim::INSTANSI_ID),
         "sim_addr": sim.addr().to_string(),

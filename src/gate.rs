@@ -1,6 +1,8 @@
-//! The NIK gateway: every look-up an OPD application or operator asks for passes here, in order:
-//! local NIK validation, purpose, pattern and burst rules, the path's health and the route's
-//! circuit breaker, the daily quota, one forward through the portal client, the agreement's
+//! The NIK gateway: every look-up an OPD application or operator asks for passes here, in the
+//! order of [`DECISIONS`] (which Lampiran II draws): identity, local NIK validation, the PKS'
+//! purpose and the end user, the agreement's period, the application's PoC, pattern and burst
+//! rules (per caller and over the whole User ID), the path's health and the route's circuit
+//! breaker, the daily quota; then one forward through the portal client, the agreement's
 //! filter, and the audit log.
 //!
 //! Owns the quota, pattern memory, breakers, audit log and secrets. Depends on `nik`, `portal`,
@@ -195,6 +197,22 @@ pub enum Error {
         /// Cause.
         source: std::io::Error,
     },
+    /// An API token names an application the topology does not declare (Juknis I.D: every
+    /// application is on Lampiran I).
+    #[error(
+        "API token for application `{app}`, which the topology {file} does not declare; \
+         declared applications (nodes with `kind: app`): {declared}. Add the application to the \
+         topology (Lampiran I) or remove its token",
+        file = file.display()
+    )]
+    UndeclaredApplication {
+        /// The token's application name.
+        app: String,
+        /// The topology file.
+        file: PathBuf,
+        /// The declared applications, comma separated (or "none").
+        declared: String,
+    },
     /// The portal client could not be built (TLS trust, route).
     #[error("portal client: {0}")]
     Portal(#[from] portal::Error),
@@ -245,6 +263,10 @@ pub enum Refusal {
     Internal,
     /// Too many look-ups in flight: refused before the request was read (not audited).
     Busy,
+    /// The agreement (PKS) has ended or not begun: nothing forwarded.
+    AgreementEnded,
+    /// The application has not passed its PoC and the agreement gives it only the sandbox.
+    PocPending,
 }
 
 impl Refusal {
@@ -261,6 +283,8 @@ impl Refusal {
             Refusal::PortalError => "portal_error",
             Refusal::Internal => "internal_error",
             Refusal::Busy => "busy",
+            Refusal::AgreementEnded => "agreement_ended",
+            Refusal::PocPending => "poc_pending",
         }
     }
 
@@ -268,6 +292,7 @@ impl Refusal {
     pub fn http_status(self) -> u16 {
         match self {
             Refusal::Unauthorized => 401,
+            Refusal::AgreementEnded | Refusal::PocPending => 403,
             Refusal::InvalidRequest | Refusal::InvalidFormat => 400,
             Refusal::Pattern | Refusal::Burst | Refusal::QuotaExhausted => 429,
             Refusal::PortalError => 502,
@@ -311,13 +336,85 @@ pub mod messages {
     pub const PATTERN: &str = "Permintaan ditolak: NIK berurutan atau berpola (Juknis II.E.1)";
     /// Burst.
     pub const BURST: &str = "Permintaan ditolak: terlalu banyak permintaan dalam waktu berdekatan";
+    /// Sequential or patterned together with other callers of the same User ID.
+    pub const PATTERN_USER_ID: &str = "Permintaan ditolak: NIK berurutan atau berpola bila \
+        digabung dengan permintaan aplikasi atau operator lain pada User ID yang sama (Juknis \
+        II.E.1 berlaku untuk seluruh User ID)";
+    /// Burst on the whole User ID.
+    pub const BURST_USER_ID: &str = "Permintaan ditolak: terlalu banyak permintaan dalam waktu \
+        berdekatan pada User ID ini (gabungan semua aplikasi dan operator, Juknis II.E.1)";
     /// The in-flight limit is reached.
     pub const BUSY: &str = "Gateway sedang sibuk, coba lagi dalam 1 detik. Permintaan tidak \
                             diproses dan kuota tidak terpakai.";
     /// Empty purpose.
     pub const NO_PURPOSE: &str =
         "Permintaan tidak lengkap: tujuan penggunaan data (purpose) wajib diisi";
+    /// No end user where the agreement asks for one.
+    pub const NO_END_USER: &str = "Permintaan tidak lengkap: identitas pengguna akhir \
+        (end_user) wajib disertakan sesuai PKS; Kepala OPD bertanggung jawab atas setiap \
+        penggunaan User ID (Juknis II.A.2)";
 }
+
+/// One of the gate's decisions, in the order it takes them (Lampiran II draws the same list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// A short id (also the node id in Lampiran II's chart).
+    pub id: &'static str,
+    /// The question, in Bahasa Indonesia, as the flowchart asks it.
+    pub question: &'static str,
+}
+
+/// The gate's decisions before a look-up is forwarded, in order. [`Gate::lookup`] takes them
+/// in exactly this order (tests/gate_api.rs checks each neighbouring pair).
+pub const DECISIONS: [Decision; 8] = [
+    Decision {
+        id: "auth",
+        question: "Identitas sah? (akun operator ber-NDA / token aplikasi terdaftar)",
+    },
+    Decision {
+        id: "nik",
+        question: "Format NIK sah? (16 digit, kode wilayah, tanggal lahir)",
+    },
+    Decision {
+        id: "purpose",
+        question: "Tujuan pemanfaatan tercantum dalam PKS? Pengguna akhir disebut (bila diwajibkan PKS)?",
+    },
+    Decision {
+        id: "agreement",
+        question: "PKS masih berlaku?",
+    },
+    Decision {
+        id: "poc",
+        question: "Aplikasi telah lulus PoC (atau masih dalam kuota PoC)?",
+    },
+    Decision {
+        id: "pattern",
+        question: "Tidak berurutan, tidak berpola, tidak berdekatan? (per pemohon dan seluruh User ID)",
+    },
+    Decision {
+        id: "health",
+        question: "Jalur ke Web Portal sehat?",
+    },
+    Decision {
+        id: "quota",
+        question: "Kuota harian tersedia?",
+    },
+];
+
+/// A look-up as asked: the NIK, the purpose (a code from the PKS, or its text) and, for an
+/// application, the end user it asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ask<'a> {
+    /// The NIK as given.
+    pub nik: &'a str,
+    /// The purpose as given.
+    pub purpose: &'a str,
+    /// The person behind an application's look-up (its own user id or name), if given.
+    pub end_user: Option<&'a str>,
+}
+
+/// Longest end-user identity kept, in characters.
+pub const MAX_END_USER: usize = 120;
 
 fn route_segment_ok(s: &str) -> bool {
     !s.is_empty()
@@ -326,6 +423,8 @@ fn route_segment_ok(s: &str) -> bool {
 /// What the gate forwards on, built from the topology and replaced whole by
 /// [`Gate::reload`]: a look-up takes one snapshot and keeps it to its end.
 struct Routing {
+    /// The topology the routes were built from (applications, agreement).
+    topology: Arc<Topology>,
     path: PathId,
     routes: Vec<String>,
     /// One client per route, bound as the route's `egress` says; same order as `routes`.
@@ -433,7 +532,7 @@ struct Build {
 impl Build {
     /// The Web Portal path of `t` with one client per route, each bound as its route's
     /// `egress` says: the route named in the audit is the route the request crossed.
-    fn routing(&self, t: &Topology, now: DateTime<Utc>) -> Result<Routing, Error> {
+    fn routing(&self, t: &Arc<Topology>, now: DateTime<Utc>) -> Result<Routing, Error> {
         let (path, node) = web_portal(t)?;
         let url_err = |detail: String| Error::Url {
             node: node.id.to_string(),
@@ -458,6 +557,7 @@ impl Build {
             clients.push(portal::Client::new(pc)?);
         }
         Ok(Routing {
+            topology: Arc::clone(t),
             path: path.id.clone(),
             routes: path.routes.iter().map(|r| r.name.clone()).collect(),
             breakers: Arc::new(breaker::Breakers::new(self.breaker, clients.len())),
@@ -480,6 +580,7 @@ impl Gate {
     /// the HMAC key in the state dir.
     pub fn open(cfg: Config) -> Result<Gate, Error> {
         web_portal(&cfg.topology)?;
+        check_applications(&cfg.topology, &cfg.secrets)?;
         let account = cfg.secrets.portal.clone().ok_or_else(|| Error::NoAccount {
             dir: cfg.state_dir.clone(),
         })?;
@@ -596,7 +697,7 @@ impl Gate {
     pub fn reload(&self, t: &Topology) -> Result<(), Error> {
         let i = &self.inner;
         let now = i.clock.now();
-        let mut next = i.build.routing(t, now)?;
+        let mut next = i.build.routing(&Arc::new(t.clone()), now)?;
         let old = self.routing();
         let same = old.path == next.path && old.routes == next.routes;
         if same {
@@ -673,28 +774,57 @@ impl Gate {
         nik: &str,
         purpose: &str,
     ) -> Result<Answered, Refused> {
+        self.ask(
+            who,
+            Ask {
+                nik,
+                purpose,
+                end_user: None,
+            },
+        )
+        .await
+    }
+
+    /// Look one NIK up for `who`, with the end user behind it. See [`DECISIONS`] for the order.
+    pub async fn ask(&self, who: &Caller, ask: Ask<'_>) -> Result<Answered, Refused> {
+        let Ask {
+            nik,
+            purpose,
+            end_user,
+        } = ask;
+        let end_user = end_user.map(str::trim).filter(|u| !u.is_empty());
         let started = Instant::now();
         let at = self.inner.clock.now();
         let mut forwarded = false;
         let mut route = String::new();
         let outcome = self
-            .decide(who, nik, purpose, &mut forwarded, &mut route)
+            .decide(who, nik, purpose, end_user, &mut forwarded, &mut route)
             .await;
         let latency = started.elapsed();
         let status = match &outcome {
             Ok(a) => a.status.as_str(),
             Err(r) => r.kind.as_str(),
         };
+        // The audit names the PKS purpose by its code; free text only when it names none.
+        let purpose_kept = self
+            .routing()
+            .topology
+            .agreement
+            .purpose_of(purpose)
+            .map_or_else(|| purpose.trim().to_owned(), |p| p.code.clone());
         let entry = audit::Entry {
             at,
             caller_kind: who.kind().to_owned(),
             caller: who.name().to_owned(),
-            purpose: purpose.trim().to_owned(),
+            purpose: purpose_kept,
             nik_hmac: self.nik_hmac(nik.trim()),
             status: status.to_owned(),
             route: route.clone(),
             latency,
             forwarded,
+            end_user: end_user
+                .map(|u| u.chars().take(MAX_END_USER).collect())
+                .unwrap_or_default(),
         };
         let m = &self.inner.metrics;
         if let Err(e) = self.inner.audit.append(entry).await {
@@ -732,22 +862,70 @@ impl Gate {
         who: &Caller,
         nik: &str,
         purpose: &str,
+        end_user: Option<&str>,
         forwarded: &mut bool,
         route_out: &mut String,
     ) -> Result<Answered, Refused> {
         let i = &self.inner;
         let nik = Nik::parse(nik).map_err(|e| {
             // Malformed look-ups are audited too: they count toward the burst rule.
-            if let Err(pattern::Verdict::Burst(d)) = i.memory.count(who) {
-                return Refused::new(Refusal::Burst, messages::BURST).after(d);
+            if let Err(v) = i.memory.count(who) {
+                return refusal_of(v);
             }
             Refused::new(
                 Refusal::InvalidFormat,
                 format!("{}: {}", Status::InvalidFormat.message(), local_reason(&e)),
             )
         })?;
+        // One snapshot of the routes and their topology for the whole look-up.
+        let r = self.routing();
+        let agreement = &r.topology.agreement;
         if purpose.trim().is_empty() {
             return Err(Refused::new(Refusal::InvalidRequest, messages::NO_PURPOSE));
+        }
+        if agreement.purpose_of(purpose).is_none() {
+            let listed: Vec<String> = agreement
+                .purposes
+                .iter()
+                .map(|p| format!("`{}` ({})", p.code, p.text))
+                .collect();
+            return Err(Refused::new(
+                Refusal::InvalidRequest,
+                format!(
+                    "Tujuan pemanfaatan tidak tercantum dalam PKS (Juknis II.E.1); gunakan salah \
+                     satu kode: {}",
+                    listed.join(", ")
+                ),
+            ));
+        }
+        if agreement.end_user_required
+            && matches!(who, Caller::Application(_))
+            && end_user.is_none()
+        {
+            return Err(Refused::new(Refusal::InvalidRequest, messages::NO_END_USER));
+        }
+        let today = quota::wib_day(i.clock.now());
+        if !agreement.in_force(today) {
+            return Err(Refused::new(
+                Refusal::AgreementEnded,
+                agreement_words(agreement, today),
+            ));
+        }
+        if let Caller::Application(app) = who
+            && agreement.before_poc == topology::BeforePoc::Sandbox
+            && !r
+                .topology
+                .application(app)
+                .is_some_and(topology::Node::poc_passed)
+        {
+            return Err(Refused::new(
+                Refusal::PocPending,
+                format!(
+                    "Aplikasi `{app}` belum lulus Proof of Concept (Juknis II.D); sesuai PKS, \
+                     sebelum PoC aplikasi hanya boleh mengakses sandbox. Permintaan tidak dikirim \
+                     dan kuota tidak terpakai."
+                ),
+            ));
         }
         let digits = nik.expose();
         let prefix_tag = {
@@ -755,15 +933,9 @@ impl Gate {
             u64::from_be_bytes([t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]])
         };
         let mark = i.memory.mark(prefix_tag, nik.serial(), nik.as_u64());
-        i.memory.check(who, mark).map_err(|v| match v {
-            pattern::Verdict::Pattern(d) => {
-                Refused::new(Refusal::Pattern, messages::PATTERN).after(d)
-            }
-            pattern::Verdict::Burst(d) => Refused::new(Refusal::Burst, messages::BURST).after(d),
-        })?;
+        i.memory.check(who, mark).map_err(refusal_of)?;
 
         // Health first: a dead path answers at once and spends nothing.
-        let r = self.routing();
         let route = self.choose_route(&r)?;
         let reservation = match i.quota.reserve() {
             Ok(Ok(r)) => r,
@@ -1017,8 +1189,58 @@ impl Gate {
                 route: String::new(),
                 latency: Duration::ZERO,
                 forwarded: false,
+                end_user: String::new(),
             })
             .await
+    }
+}
+
+/// Every API token must belong to an application node of the topology.
+pub fn check_applications(t: &Topology, secrets: &Secrets) -> Result<(), Error> {
+    for app in secrets.applications() {
+        if t.application(app).is_none() {
+            let declared: Vec<&str> = t.applications().map(|n| n.id.as_str()).collect();
+            return Err(Error::UndeclaredApplication {
+                app: app.to_owned(),
+                file: t.file.clone(),
+                declared: if declared.is_empty() {
+                    "none".to_owned()
+                } else {
+                    declared.join(", ")
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Why the agreement does not allow look-ups on `today`, with the dates.
+fn agreement_words(a: &topology::Agreement, today: chrono::NaiveDate) -> String {
+    match (a.start, a.end) {
+        (Some(s), _) if today < s => format!(
+            "Perjanjian Kerja Sama belum berlaku (mulai {s}); permintaan tidak dikirim dan kuota \
+             tidak terpakai."
+        ),
+        (_, Some(e)) => format!(
+            "Perjanjian Kerja Sama telah berakhir pada {e}; akses data kependudukan dihentikan \
+             sampai perpanjangan (Juknis VI.F). Permintaan tidak dikirim. Hubungi admin OPD."
+        ),
+        _ => "Perjanjian Kerja Sama tidak berlaku.".to_owned(),
+    }
+}
+
+/// The refusal of a pattern or burst verdict, saying whether the caller's own look-ups or the
+/// whole User ID's broke the rule.
+fn refusal_of(v: pattern::Verdict) -> Refused {
+    match v {
+        pattern::Verdict::Pattern(d) => Refused::new(Refusal::Pattern, messages::PATTERN).after(d),
+        pattern::Verdict::Burst(d) => Refused::new(Refusal::Burst, messages::BURST).after(d),
+        pattern::Verdict::UserIdPattern(d) => {
+            Refused::new(Refusal::Pattern, messages::PATTERN_USER_ID).after(d)
+        }
+        pattern::Verdict::UserIdBurst(d) => {
+            Refused::new(Refusal::Burst, messages::BURST_USER_ID).after(d)
+        }
     }
 }
 

@@ -103,13 +103,96 @@ pub struct Agreement {
     pub pks_date: Option<String>,
     /// The purpose of use stated in the PKS.
     pub purpose: String,
+    /// The purposes of use the PKS lists; a look-up names one by its code. Never empty: without
+    /// a list, `purpose` is the one purpose, code `utama`.
+    pub purposes: Vec<Purpose>,
     pub quota: Quota,
+    /// Every declared application has passed its PoC (and there is at least one), or, in a
+    /// topology without applications, the old `poc_done` flag.
     pub poc_done: bool,
+    /// What an application without a passed PoC reaches (Juknis II.B, II.D).
+    pub before_poc: BeforePoc,
+    /// Each application must name the person behind a look-up (`end_user`, Juknis II.A.2).
+    pub end_user_required: bool,
+    /// First day of the agreement.
+    pub start: Option<chrono::NaiveDate>,
+    /// Last day of the agreement: after it the gate refuses look-ups.
+    pub end: Option<chrono::NaiveDate>,
     /// The OPD declares a mobile application (Lampiran I item 3 then applies).
     pub uses_mobile_app: bool,
     /// The population data elements the agreement grants.
     pub elements: Vec<Element>,
     pub contacts: Vec<Contact>,
+}
+
+/// A purpose of use from the PKS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Purpose {
+    /// What a look-up names (`bansos`), lower case.
+    pub code: String,
+    /// The PKS' words.
+    pub text: String,
+}
+
+/// What an application without a passed PoC may reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BeforePoc {
+    /// Production, within the PoC quota (`quota_per_day`, never `unlimited`).
+    #[default]
+    Quota,
+    /// Nothing in production: the gate refuses its look-ups (it tests on Dukcapil's sandbox).
+    Sandbox,
+}
+
+impl BeforePoc {
+    /// The word in YAML.
+    pub fn key(self) -> &'static str {
+        match self {
+            BeforePoc::Quota => "quota",
+            BeforePoc::Sandbox => "sandbox",
+        }
+    }
+}
+
+/// An application's Proof of Concept (Juknis II.D): done, with the result letter.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Poc {
+    pub done: bool,
+    /// Number of the PoC result letter.
+    pub letter: Option<String>,
+    /// Date of the PoC result letter.
+    pub date: Option<chrono::NaiveDate>,
+}
+
+impl Agreement {
+    /// The purpose a look-up names: its code (any case) or its exact text.
+    pub fn purpose_of(&self, given: &str) -> Option<&Purpose> {
+        let g = given.trim();
+        self.purposes
+            .iter()
+            .find(|p| p.code.eq_ignore_ascii_case(g) || p.text.eq_ignore_ascii_case(g))
+    }
+
+    /// Days from `today` to the last day (0 on the last day, negative after), if an end is set.
+    pub fn days_left(&self, today: chrono::NaiveDate) -> Option<i64> {
+        self.end.map(|e| (e - today).num_days())
+    }
+
+    /// Whether `today` is inside the renewal window: from two months before the end (Juknis
+    /// VI.F: apply for renewal at the latest two months before) until the end.
+    pub fn renewal_due(&self, today: chrono::NaiveDate) -> bool {
+        self.end.is_some_and(|e| {
+            let from = e
+                .checked_sub_months(chrono::Months::new(2))
+                .unwrap_or(chrono::NaiveDate::MIN);
+            today >= from && today <= e
+        })
+    }
+
+    /// Whether the agreement has ended (or not yet begun) on `today`.
+    pub fn in_force(&self, today: chrono::NaiveDate) -> bool {
+        self.end.is_none_or(|e| today <= e) && self.start.is_none_or(|s| today >= s)
+    }
 }
 
 /// The daily NIK quota for the Web Portal.
@@ -306,7 +389,16 @@ pub struct Node {
     /// bare IPs): a pinned SHA-256 fingerprint or a CA file. Used by TLS/HTTPS probes whose
     /// profile has no pin of its own, and by the portal client.
     pub tls: TlsTrust,
+    /// An application's PoC state (`None` for other nodes; not passed when absent).
+    pub poc: Option<Poc>,
     pub note: Option<String>,
+}
+
+impl Node {
+    /// Whether this application has passed its PoC.
+    pub fn poc_passed(&self) -> bool {
+        self.poc.as_ref().is_some_and(|p| p.done)
+    }
 }
 
 /// How a node's TLS certificate is trusted.
@@ -525,6 +617,26 @@ impl Topology {
     /// Nodes of one zone, in file order.
     pub fn nodes_in<'a>(&'a self, zone: &'a ZoneId) -> impl Iterator<Item = &'a Node> + 'a {
         self.nodes.iter().filter(move |n| &n.zone == zone)
+    }
+
+    /// The OPD's applications (app nodes), in file order.
+    pub fn applications(&self) -> impl Iterator<Item = &Node> {
+        self.nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::App(_)))
+    }
+
+    /// The application node named `id`.
+    pub fn application(&self, id: &str) -> Option<&Node> {
+        self.applications().find(|n| n.id.as_str() == id)
+    }
+
+    /// The access point's LAN address (the IP LAN Dukcapil gives the OPD, Juknis I.A).
+    pub fn access_point_address(&self) -> Option<IpAddr> {
+        self.nodes
+            .iter()
+            .find(|n| n.kind == NodeKind::AccessPoint)
+            .and_then(|n| n.address)
     }
 
     /// The links with a contracted bandwidth (the WAN links the Juknis talks about).

@@ -238,7 +238,7 @@ async fn a_user_logs_in_looks_up_and_logs_out_in_chromium() {
     c.find(Locator::Css("#purpose"))
         .await
         .expect("purpose")
-        .send_keys("verifikasi calon penerima bantuan sosial")
+        .click()
         .await
         .expect("purpose");
     c.find(Locator::Css("#lookup"))

@@ -221,9 +221,7 @@ fn demo_runs_the_simulator_and_the_appliance_and_writes_demo_json() {
         let r = client
             .post(format!("http://127.0.0.1:{port}/api/v1/lookup"))
             .bearer_auth(v["api_token"].as_str().unwrap_or_default())
-            .json(
-                &serde_json::json!({"nik": v["samples"]["found"], "purpose": "verifikasi bansos"}),
-            )
+            .json(&serde_json::json!({"nik": v["samples"]["found"], "purpose": "bansos"}))
             .send()
             .await
             .expect("the appliance answers");

@@ -144,9 +144,10 @@ fn topology_for(sim_url: &str) -> Topology {
             "url: \"https://127.0.0.5:18443/\"",
             &format!("url: \"{sim_url}/\""),
         )
+        .replace("quota_per_day: 200", "quota_per_day: unlimited")
         .replace(
-            "quota_per_day: 200",
-            "poc_done: true\n  quota_per_day: unlimited",
+            "name: \"Aplikasi Mobile Pendamping\"}",
+            "name: \"Aplikasi Mobile Pendamping\", poc: {done: true, letter: \"T/1\", date: 2026-02-16}}",
         );
     assert!(text.contains(sim_url), "topology/demo.yaml changed shape");
     topology::parse(&text, Path::new("demo.yaml"), &|_| None).unwrap()
@@ -455,7 +456,7 @@ async fn twice_its_capacity_is_shed_not_queued() {
     let nik = sim::Population::generate(sim::DEFAULT_SEED, None).samples()["found"].clone();
     let target = Arc::new(Target {
         addr,
-        body: serde_json::json!({"nik": nik, "purpose": "uji beban gerbang NIK"})
+        body: serde_json::json!({"nik": nik, "purpose": "bansos"})
             .to_string()
             .into(),
     });
@@ -694,7 +695,7 @@ async fn a_full_gate_sheds_at_once_and_slow_or_large_requests_are_refused() {
     let nik = sim.samples()["found"].clone();
     let target = Arc::new(Target {
         addr,
-        body: serde_json::json!({"nik": nik, "purpose": "uji batas"})
+        body: serde_json::json!({"nik": nik, "purpose": "bansos"})
             .to_string()
             .into(),
     });

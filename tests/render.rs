@@ -119,6 +119,66 @@ fn lampiran2_narrates_every_juknis_answer() {
     );
 }
 
+/// Lampiran II's checks come in the order the gate takes them ([`juknis::gate::DECISIONS`],
+/// which tests/gate_rules.rs shows the gate follows): the chart's "Ya" chain and the
+/// narrative's paragraphs both. Health comes before the quota.
+#[test]
+fn lampiran2_draws_the_gate_decisions_in_the_gate_order() {
+    let t = load("bandung.yaml");
+    let dot = lampiran2::dot(&t);
+    let ids: Vec<&str> = juknis::gate::DECISIONS.iter().map(|d| d.id).collect();
+    let mut chain = vec!["start"];
+    chain.extend(&ids);
+    chain.push("send");
+    let mut at = 0;
+    for pair in chain.windows(2) {
+        let edge = if pair[0] == "start" {
+            format!("  start -> {};", pair[1])
+        } else {
+            format!("  {} -> {} [label=\" Ya\"];", pair[0], pair[1])
+        };
+        let found = dot[at..]
+            .find(&edge)
+            .unwrap_or_else(|| panic!("`{edge}` missing or out of order in:\n{dot}"));
+        at += found + edge.len();
+    }
+    let health = ids.iter().position(|i| *i == "health").unwrap();
+    let quota = ids.iter().position(|i| *i == "quota").unwrap();
+    assert!(health < quota, "the gate checks health before the quota");
+    // The narrative: one paragraph per decision, in the same order.
+    let text = lampiran2::narrative(&t);
+    let para = |needle: &str| {
+        text.iter()
+            .position(|p| p.contains(needle))
+            .unwrap_or_else(|| panic!("no paragraph with `{needle}`"))
+    };
+    let order = [
+        para("memeriksa identitas pemohon"),
+        para("NIK diperiksa secara lokal"),
+        para("Tujuan pemanfaatan harus salah satu yang tercantum dalam PKS (bansos:"),
+        para("Masa berlaku PKS diperiksa (berakhir 2030-06-01)"),
+        para("belum lulus Proof of Concept"),
+        para("seluruh User ID"),
+        para("Kesehatan jalur diperiksa"),
+        para("Kuota harian diperiksa"),
+    ];
+    assert_eq!(order.len(), ids.len());
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+}
+
+#[test]
+fn lampiran1_carries_the_juknis_note_on_the_access_method() {
+    for name in ["bandung.yaml", "demo.yaml"] {
+        let dot = lampiran1::dot(&load(name));
+        assert!(
+            dot.contains(
+                "untuk metode akses disesuaikan dengan Izin Hak Akses dari Ditjen Dukcapil"
+            ),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn rendering_is_byte_for_byte_repeatable() {
     let t = load("demo.yaml");

@@ -78,6 +78,7 @@ fn seed(dir: &Path) -> Seeded {
                 nik_hmac: hex::encode(key.tag(nik(n).as_bytes())),
                 status: status.into(),
                 route: if fwd { "primary".into() } else { String::new() },
+                end_user: String::new(),
                 latency: Duration::from_millis(120),
                 forwarded: fwd,
             }

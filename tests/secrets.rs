@@ -270,7 +270,7 @@ async fn no_secret_reaches_the_logs_or_the_state_dir_at_trace_level(#[case] sour
     let lookup = |token: &str, nik: &str| {
         http.post(format!("{base}/api/v1/lookup"))
             .bearer_auth(token)
-            .json(&json!({"nik": nik, "purpose": "verifikasi calon penerima bantuan sosial"}))
+            .json(&json!({"nik": nik, "purpose": "bansos"}))
             .send()
     };
     let r = lookup(API_TOKEN, &samples["found"]).await.unwrap();
@@ -458,4 +458,36 @@ fn a_secret_file_others_can_read_is_refused_before_binding(
         "the port was bound"
     );
     assert!(!err.contains("KANARI"), "{err}");
+}
+
+/// An API token for an application the topology does not declare (Lampiran I) stops the daemon
+/// with the reason, exit 64, before it binds its port (Juknis I.D).
+#[test]
+fn a_token_for_an_undeclared_application_stops_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    write_mode(&state.join("secrets.yaml"), &secrets_yaml(), 0o600);
+    let config = root().join("topology/demo.yaml");
+    let port = free_port();
+    let env = [(
+        "JUKNIS_API_TOKEN_APP_KIOSK",
+        "token-kios-yang-tidak-ada-di-lampiran".to_owned(),
+    )];
+    let mut serve = Serve::start(dir.path(), &config, &state, port, &env);
+    let status = serve
+        .wait(Duration::from_secs(20))
+        .expect("serve stops at once");
+    let err = serve.stderr();
+    assert_eq!(status.code(), Some(64), "{err}");
+    assert!(err.contains("application `app-kiosk`"), "{err}");
+    assert!(err.contains("app-web, app-mobile"), "{err}");
+    assert!(
+        !err.contains("token-kios"),
+        "the token itself is never shown: {err}"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the port was bound"
+    );
 }

@@ -550,7 +550,7 @@ fn maintenance_windows_are_declared_once_weekly_or_monthly_in_wib() {
 )]
 #[case::day_31(
     "  - monthly: {day: 31, at: \"22:00\", duration: 1h}\n",
-    "31",
+    "31, at",
     "day 31 is not in every month"
 )]
 #[case::backwards(

@@ -87,7 +87,7 @@ async fn every_dashboard_answer_is_no_store() {
             Some(&cookie),
             &[
                 ("nik", "3204011234560001"),
-                ("purpose", "verifikasi bansos"),
+                ("purpose", "bansos"),
                 ("csrf", &csrf),
             ],
         ),
@@ -119,13 +119,13 @@ async fn forms_without_the_csrf_token_are_refused() {
     for (uri, form) in [
         (
             "/cek-nik",
-            vec![("nik", "3204011234560001"), ("purpose", "uji")],
+            vec![("nik", "3204011234560001"), ("purpose", "bansos")],
         ),
         (
             "/cek-nik",
             vec![
                 ("nik", "3204011234560001"),
-                ("purpose", "uji"),
+                ("purpose", "bansos"),
                 ("csrf", "deadbeef"),
             ],
         ),
@@ -194,7 +194,7 @@ async fn roles_decide_what_a_user_may_do() {
             Some(&tech),
             &[
                 ("nik", "3204011234560001"),
-                ("purpose", "x"),
+                ("purpose", "bansos"),
                 ("csrf", &tech_csrf),
             ],
         ),
@@ -211,7 +211,7 @@ async fn roles_decide_what_a_user_may_do() {
             Some(&op),
             &[
                 ("nik", "3204011234560001"),
-                ("purpose", "x"),
+                ("purpose", "bansos"),
                 ("csrf", &op_csrf),
             ],
         ),
@@ -406,11 +406,7 @@ async fn a_lookup_through_the_gate_shows_the_nine_elements_and_is_audited_by_hma
         post_form(
             "/cek-nik",
             Some(&cookie),
-            &[
-                ("nik", &nik),
-                ("purpose", "verifikasi calon penerima bantuan sosial"),
-                ("csrf", &csrf),
-            ],
+            &[("nik", &nik), ("purpose", "bansos"), ("csrf", &csrf)],
         ),
     )
     .await;
@@ -445,11 +441,7 @@ async fn a_lookup_through_the_gate_shows_the_nine_elements_and_is_audited_by_hma
         post_form(
             "/cek-nik",
             Some(&cookie),
-            &[
-                ("nik", &other),
-                ("purpose", "verifikasi bansos"),
-                ("csrf", &csrf),
-            ],
+            &[("nik", &other), ("purpose", "bansos"), ("csrf", &csrf)],
         ),
     )
     .await;

@@ -438,7 +438,7 @@ async fn every_page_checks_the_role_before_rendering() {
             post_form(
                 "/cek-nik",
                 Some(&cookie),
-                &[("nik", "bukan-nik"), ("purpose", "uji"), ("csrf", &csrf)],
+                &[("nik", "bukan-nik"), ("purpose", "bansos"), ("csrf", &csrf)],
             ),
         )
         .await;
@@ -579,6 +579,7 @@ async fn the_audit_page_pages_through_every_row_and_filters() {
                     "found".into()
                 },
                 route: "primary".into(),
+                end_user: String::new(),
                 latency: Duration::from_millis(100),
                 forwarded: true,
             })

@@ -416,7 +416,7 @@ async fn seed_audit(state_dir: &Path, last_day: chrono::NaiveDate) -> anyhow::Re
                 at: midnight + chrono::Duration::minutes(minute),
                 caller_kind: kind.into(),
                 caller: who.into(),
-                purpose: "verifikasi calon penerima bansos (demo)".into(),
+                purpose: "bansos".into(),
                 nik_hmac: hex::encode(key.tag(nik.as_bytes())),
                 status: status.into(),
                 route: if forwarded {
@@ -426,6 +426,11 @@ async fn seed_audit(state_dir: &Path, last_day: chrono::NaiveDate) -> anyhow::Re
                 },
                 latency: std::time::Duration::from_millis(90 + serial % 140),
                 forwarded,
+                end_user: if kind == "application" {
+                    format!("petugas-{}", serial % 7)
+                } else {
+                    String::new()
+                },
             });
         }
     }

@@ -110,6 +110,11 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("{e}");
         return ExitCode::from(super::EXIT_BAD_CONFIG);
     }
+    // Every API token belongs to an application of the topology (Lampiran I): exit 64 otherwise.
+    if let Err(e) = gate::check_applications(&topology, &secrets) {
+        eprintln!("{e}");
+        return ExitCode::from(super::EXIT_BAD_CONFIG);
+    }
     let opts = Options {
         topology,
         profiles,

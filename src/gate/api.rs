@@ -1,6 +1,7 @@
 //! `POST /api/v1/lookup`: the gate for OPD applications over HTTP. A bearer token becomes a
-//! [`Caller::Application`]; the JSON body `{"nik", "purpose"}` is checked with messages that say
-//! what is wrong; the answer is `{status, message, data?}` with `Cache-Control: no-store`.
+//! [`Caller::Application`]; the JSON body `{"nik", "purpose", "end_user"?}` (`purpose` a code
+//! the PKS lists, `end_user` the person the application asks for) is checked with messages that
+//! say what is wrong; the answer is `{status, message, data?}` with `Cache-Control: no-store`.
 //!
 //! HTTP 200 for every Dukcapil answer; 400, 401, 413, 429, 502, 503 for the appliance's own.
 //! The body is read first, under a deadline ([`BODY_READ_TIMEOUT`]) and a size limit
@@ -77,7 +78,7 @@ async fn admit(State(gate): State<Gate>, req: Request, next: Next) -> Response {
 
 fn too_large() -> Response {
     let mut res = bad_request(format!(
-        "Badan permintaan lebih dari {MAX_BODY} byte; kirim hanya `nik` dan `purpose`"
+        "Badan permintaan lebih dari {MAX_BODY} byte; kirim hanya `nik`, `purpose` dan `end_user`"
     ));
     *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     res
@@ -126,9 +127,25 @@ pub fn caller(gate: &Gate, headers: &HeaderMap) -> Option<Caller> {
     gate.authenticate(token.trim())
 }
 
+/// A look-up request's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupBody {
+    /// The NIK as given.
+    pub nik: String,
+    /// The purpose code (or the PKS' text).
+    pub purpose: String,
+    /// The end user behind the application's request, if given.
+    pub end_user: Option<String>,
+}
+
 /// The body's `nik` and `purpose`, or what is wrong with it (in Bahasa Indonesia). Pure, so the
 /// look-up handler and the fuzz target (`fuzz/fuzz_targets/lookup_body.rs`) share it.
 pub fn parse_body(body: &[u8]) -> Result<(String, String), String> {
+    parse_request(body).map(|b| (b.nik, b.purpose))
+}
+
+/// The whole request body: `nik`, `purpose` and the optional `end_user`.
+pub fn parse_request(body: &[u8]) -> Result<LookupBody, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         format!(
             "Badan permintaan bukan JSON yang sah (baris {}, kolom {}); kirim {{\"nik\": \"...\", \"purpose\": \"...\"}}",
@@ -154,12 +171,24 @@ pub fn parse_body(body: &[u8]) -> Result<(String, String), String> {
     };
     let nik = field("nik")?;
     let purpose = field("purpose")?;
-    if let Some(extra) = map.keys().find(|k| *k != "nik" && *k != "purpose") {
+    let end_user = match map.get("end_user") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err("Kolom `end_user` harus berupa teks".into()),
+    };
+    if let Some(extra) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "nik" | "purpose" | "end_user"))
+    {
         return Err(format!(
-            "Kolom `{extra}` tidak dikenal; yang diterima hanya `nik` dan `purpose`"
+            "Kolom `{extra}` tidak dikenal; yang diterima hanya `nik`, `purpose` dan `end_user`"
         ));
     }
-    Ok((nik, purpose))
+    Ok(LookupBody {
+        nik,
+        purpose,
+        end_user,
+    })
 }
 
 async fn lookup(
@@ -179,11 +208,16 @@ async fn lookup(
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(),
         Err(_) => return bad_request("Badan permintaan tidak dapat dibaca"),
     };
-    let (nik, purpose) = match parse_body(&body) {
+    let req = match parse_request(&body) {
         Ok(p) => p,
         Err(m) => return bad_request(m),
     };
-    match gate.lookup(&who, &nik, &purpose).await {
+    let ask = super::Ask {
+        nik: &req.nik,
+        purpose: &req.purpose,
+        end_user: req.end_user.as_deref(),
+    };
+    match gate.ask(&who, ask).await {
         Ok(a) => {
             let mut res = axum::Json(Answer {
                 status: a.status.as_str(),
@@ -211,6 +245,12 @@ mod tests {
         assert!(e(r#"{"nik":"1"}"#).contains("`purpose` wajib"));
         assert!(e(r#"{"nik":3204,"purpose":"x"}"#).contains("dalam tanda kutip"));
         assert!(e(r#"{"nik":"1","purpose":"x","nama":"y"}"#).contains("`nama`"));
+        assert!(e(r#"{"nik":"1","purpose":"x","end_user":3}"#).contains("`end_user`"));
         assert!(parse_body(br#"{"nik":"1","purpose":"x"}"#).is_ok());
+        let b = super::parse_request(br#"{"nik":"1","purpose":"bansos","end_user":"petugas-7"}"#);
+        assert_eq!(
+            b.ok().and_then(|b| b.end_user).as_deref(),
+            Some("petugas-7")
+        );
     }
 }

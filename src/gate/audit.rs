@@ -80,6 +80,9 @@ pub struct Entry {
     pub latency: Duration,
     /// Whether the request went to Dukcapil.
     pub forwarded: bool,
+    /// The person behind an application's look-up, as the application names them (digit runs
+    /// masked like the purpose); empty when not given.
+    pub end_user: String,
 }
 
 fn ts(t: &DateTime<Utc>) -> String {
@@ -148,6 +151,7 @@ struct Row {
     route: String,
     latency_us: i64,
     forwarded: i64,
+    end_user: String,
     prev_hash: String,
     hash: String,
 }
@@ -172,6 +176,14 @@ impl Row {
         }
         h.update(self.latency_us.to_be_bytes());
         h.update(self.forwarded.to_be_bytes());
+        // Fields added later are hashed only when set, so entries written before them (and
+        // entries that leave them empty) keep the hash they were written with; a later edit that
+        // sets or clears one changes the hash all the same.
+        if !self.end_user.is_empty() {
+            h.update(b"end_user");
+            h.update((self.end_user.len() as u64).to_be_bytes());
+            h.update(self.end_user.as_bytes());
+        }
         let mut out = [0u8; 32];
         out.copy_from_slice(h.finalize().as_slice());
         out
@@ -180,7 +192,8 @@ impl Row {
 
 /// Schema steps, applied in order; the index + 1 is the version. Step 1 is the schema as it was
 /// before versions were kept (`IF NOT EXISTS`: such a file is at version 0 and has it).
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     ts TEXT NOT NULL,
@@ -199,7 +212,10 @@ CREATE TABLE IF NOT EXISTS audit_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL,
     hash TEXT NOT NULL
-);"];
+);",
+    // 2: the end user behind an application's look-up (Juknis II.A.2), inside the hashed row.
+    "ALTER TABLE audit ADD COLUMN end_user TEXT NOT NULL DEFAULT '';",
+];
 
 struct Writer {
     path: PathBuf,
@@ -338,8 +354,8 @@ impl Writer {
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO audit (seq, ts, caller_kind, caller, purpose, nik_hmac, status, route,
-                    latency_us, forwarded, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    latency_us, forwarded, prev_hash, hash, end_user)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?;
             for job in batch {
                 let e = &job.entry;
@@ -355,6 +371,7 @@ impl Writer {
                     route: e.route.clone(),
                     latency_us: i64::try_from(e.latency.as_micros()).unwrap_or(i64::MAX),
                     forwarded: i64::from(e.forwarded),
+                    end_user: mask_purpose(&e.end_user),
                     prev_hash: hex::encode(last),
                     hash: String::new(),
                 };
@@ -372,7 +389,8 @@ impl Writer {
                     row.latency_us,
                     row.forwarded,
                     row.prev_hash,
-                    row.hash
+                    row.hash,
+                    row.end_user
                 ])?;
             }
         }
@@ -490,11 +508,21 @@ pub fn verify(state_dir: &Path) -> Result<Report, Error> {
         source,
     };
     let conn = crate::sqlite::open_read_only(&path).map_err(sql)?;
-    let mut stmt = conn
-        .prepare(
-            "SELECT seq, ts, caller_kind, caller, purpose, nik_hmac, status, route, latency_us,
-                forwarded, prev_hash, hash FROM audit ORDER BY seq",
+    // A file not yet migrated (read-only here) has no `end_user`: its entries have none.
+    let has_end_user: bool = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('audit') WHERE name = 'end_user'",
+            [],
+            |r| r.get::<_, i64>(0),
         )
+        .map_err(sql)?
+        > 0;
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT seq, ts, caller_kind, caller, purpose, nik_hmac, status, route, latency_us,
+                forwarded, prev_hash, hash, {} FROM audit ORDER BY seq",
+            if has_end_user { "end_user" } else { "''" }
+        ))
         .map_err(sql)?;
     let rows: Vec<Row> = stmt
         .query_map([], |r| {
@@ -511,6 +539,7 @@ pub fn verify(state_dir: &Path) -> Result<Report, Error> {
                 forwarded: r.get(9)?,
                 prev_hash: r.get(10)?,
                 hash: r.get(11)?,
+                end_user: r.get(12)?,
             })
         })
         .map_err(sql)?

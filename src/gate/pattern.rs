@@ -1,6 +1,8 @@
-//! Refusing sequential, patterned or bursty look-ups per caller (Juknis II.E.1): a serial within
-//! `k` of a recent look-up with the same 12-digit prefix, three look-ups whose NIKs form an
-//! arithmetic progression, more than `N` look-ups a minute.
+//! Refusing sequential, patterned or bursty look-ups (Juknis II.E.1), per caller and across the
+//! whole User ID (every application and operator together: Dukcapil sees one account, so two
+//! operators splitting a consecutive list break the rule as one): a serial within `k` of a
+//! recent look-up with the same 12-digit prefix, three look-ups whose NIKs form an arithmetic
+//! progression, more than `N` look-ups a minute.
 //!
 //! Memory holds no NIK: per look-up an HMAC tag of the 12-digit prefix, the serial, and the NIK
 //! shifted by a random secret offset (differences survive, values do not). Nothing is written
@@ -58,6 +60,20 @@ pub enum Verdict {
     Pattern(Duration),
     /// Too many in a minute; try again after this long.
     Burst(Duration),
+    /// Sequential or patterned with another caller's recent look-ups on the same User ID.
+    UserIdPattern(Duration),
+    /// Too many in a minute on the whole User ID.
+    UserIdBurst(Duration),
+}
+
+impl Verdict {
+    /// The same verdict, found on the whole User ID's history.
+    fn across_user_id(self) -> Verdict {
+        match self {
+            Verdict::Pattern(d) | Verdict::UserIdPattern(d) => Verdict::UserIdPattern(d),
+            Verdict::Burst(d) | Verdict::UserIdBurst(d) => Verdict::UserIdBurst(d),
+        }
+    }
 }
 
 /// What is remembered of one look-up.
@@ -77,12 +93,12 @@ struct History {
     minute: VecDeque<Instant>,
 }
 
-/// Per-caller memory of recent look-ups.
+/// Memory of recent look-ups per caller (`Some`) and of the whole User ID (`None`).
 #[derive(Debug)]
 pub struct Memory {
     rules: Rules,
     offset: u64,
-    callers: Mutex<HashMap<Caller, History>>,
+    callers: Mutex<HashMap<Option<Caller>, History>>,
 }
 
 /// Most marks kept per caller, whatever the window: bounds memory and the progression scan.
@@ -113,7 +129,8 @@ impl Memory {
         }
     }
 
-    /// Check a look-up against the caller's history and, when allowed, remember it.
+    /// Check a look-up against the caller's history and the whole User ID's and, when both
+    /// allow it, remember it in both.
     pub fn check(&self, who: &Caller, mark: Mark) -> Result<(), Verdict> {
         let r = &self.rules;
         let off = r.serial_distance.is_none() && !r.progression && r.per_minute.is_none();
@@ -122,11 +139,28 @@ impl Memory {
         }
         let now = Instant::now();
         let mut callers = self.callers.lock().unwrap_or_else(|p| p.into_inner());
-        let h = callers.entry(who.clone()).or_default();
+        {
+            let h = callers.entry(Some(who.clone())).or_default();
+            self.forget_old(h, now);
+            self.judge(h, mark, now)?;
+        }
+        {
+            let all = callers.entry(None).or_default();
+            self.forget_old(all, now);
+            self.judge(all, mark, now)
+                .map_err(Verdict::across_user_id)?;
+            self.remember(all, mark, now);
+        }
+        let h = callers.entry(Some(who.clone())).or_default();
+        self.remember(h, mark, now);
+        Ok(())
+    }
+
+    fn forget_old(&self, h: &mut History, now: Instant) {
         while h
             .marks
             .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) >= r.window)
+            .is_some_and(|(t, _)| now.duration_since(*t) >= self.rules.window)
         {
             h.marks.pop_front();
         }
@@ -137,6 +171,10 @@ impl Memory {
         {
             h.minute.pop_front();
         }
+    }
+
+    fn judge(&self, h: &History, mark: Mark, now: Instant) -> Result<(), Verdict> {
+        let r = &self.rules;
         if let Some(n) = r.per_minute
             && h.minute.len() >= n as usize
         {
@@ -165,6 +203,11 @@ impl Memory {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn remember(&self, h: &mut History, mark: Mark, now: Instant) {
+        let r = &self.rules;
         if r.serial_distance.is_some() || r.progression {
             if h.marks.len() >= MAX_MARKS {
                 h.marks.pop_front();
@@ -174,7 +217,6 @@ impl Memory {
         if r.per_minute.is_some() {
             h.minute.push_back(now);
         }
-        Ok(())
     }
 
     /// Count a look-up that carries no usable NIK (malformed) toward the burst rule only: it is
@@ -186,19 +228,25 @@ impl Memory {
         };
         let now = Instant::now();
         let mut callers = self.callers.lock().unwrap_or_else(|p| p.into_inner());
-        let h = callers.entry(who.clone()).or_default();
-        while h
-            .minute
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= MINUTE)
-        {
-            h.minute.pop_front();
+        for key in [Some(who.clone()), None] {
+            let whole = key.is_none();
+            let h = callers.entry(key).or_default();
+            while h
+                .minute
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= MINUTE)
+            {
+                h.minute.pop_front();
+            }
+            if h.minute.len() >= n as usize {
+                let oldest = h.minute.front().copied().unwrap_or(now);
+                let v = Verdict::Burst(MINUTE.saturating_sub(now - oldest));
+                return Err(if whole { v.across_user_id() } else { v });
+            }
         }
-        if h.minute.len() >= n as usize {
-            let oldest = h.minute.front().copied().unwrap_or(now);
-            return Err(Verdict::Burst(MINUTE.saturating_sub(now - oldest)));
+        for key in [Some(who.clone()), None] {
+            callers.entry(key).or_default().minute.push_back(now);
         }
-        h.minute.push_back(now);
         Ok(())
     }
 
@@ -246,8 +294,6 @@ mod tests {
         ));
         mem.check(&app(), m(&mem, 2, 105)).unwrap();
         mem.check(&app(), m(&mem, 1, 100)).unwrap();
-        mem.check(&Caller::Operator("budi".into()), m(&mem, 1, 101))
-            .unwrap();
         tokio::time::advance(Duration::from_secs(601)).await;
         mem.check(&app(), m(&mem, 1, 101)).unwrap();
     }
@@ -308,5 +354,53 @@ mod tests {
         assert_eq!(after, Duration::from_secs(57));
         tokio::time::advance(after).await;
         mem.check(&app(), m(&mem, 1, 40)).unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_callers_splitting_a_consecutive_list_are_refused_on_the_user_id() {
+        let mem = Memory::new(Rules {
+            per_minute: None,
+            ..Rules::default()
+        });
+        let budi = Caller::Operator("budi".into());
+        let siti = Caller::Operator("siti".into());
+        mem.check(&budi, m(&mem, 1, 100)).unwrap();
+        // Siti has asked nothing yet: only the User ID's memory sees the sequence.
+        assert!(matches!(
+            mem.check(&siti, m(&mem, 1, 101)),
+            Err(Verdict::UserIdPattern(_))
+        ));
+        // A refused look-up is not remembered: Siti's own history stays empty.
+        mem.check(&siti, m(&mem, 2, 500)).unwrap();
+        // Progressions across callers too: 3 NIKs with the same step from three callers.
+        mem.check(&app(), m(&mem, 7, 1000)).unwrap();
+        mem.check(&budi, m(&mem, 7, 3000)).unwrap();
+        assert!(matches!(
+            mem.check(&siti, m(&mem, 7, 5000)),
+            Err(Verdict::UserIdPattern(_))
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_burst_rule_counts_the_whole_user_id() {
+        let mem = Memory::new(Rules {
+            per_minute: Some(3),
+            serial_distance: None,
+            progression: false,
+            ..Rules::default()
+        });
+        mem.check(&Caller::Operator("a".into()), m(&mem, 1, 10))
+            .unwrap();
+        mem.check(&Caller::Operator("b".into()), m(&mem, 2, 20))
+            .unwrap();
+        mem.count(&Caller::Operator("c".into())).unwrap();
+        assert!(matches!(
+            mem.check(&Caller::Operator("d".into()), m(&mem, 3, 30)),
+            Err(Verdict::UserIdBurst(_))
+        ));
+        assert!(matches!(
+            mem.count(&Caller::Operator("e".into())),
+            Err(Verdict::UserIdBurst(_))
+        ));
     }
 }

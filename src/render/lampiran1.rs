@@ -190,6 +190,10 @@ fn backup_links(t: &Topology) -> Vec<&LinkId> {
 
 /// The legend (node kinds that appear, and the two kinds of link) and the paraf boxes, as one
 /// HTML table set under the zones as the label of the page cluster.
+/// The Juknis' own note under Lampiran I's topology.
+pub const ACCESS_METHOD_NOTE: &str =
+    "Catatan: untuk metode akses disesuaikan dengan Izin Hak Akses dari Ditjen Dukcapil";
+
 fn footer(t: &Topology) -> String {
     let mut kinds: Vec<NodeKind> = Vec::new();
     for n in &t.nodes {
@@ -225,11 +229,13 @@ fn footer(t: &Topology) -> String {
     format!(
         "<<TABLE BORDER=\"0\" CELLSPACING=\"0\"><TR>\
          <TD VALIGN=\"TOP\"><TABLE BORDER=\"1\" CELLBORDER=\"0\" CELLSPACING=\"4\" CELLPADDING=\"2\" COLOR=\"#888888\">\
-         <TR><TD COLSPAN=\"8\" ALIGN=\"LEFT\"><B>Keterangan</B></TD></TR>{rows}</TABLE></TD>\
+         <TR><TD COLSPAN=\"8\" ALIGN=\"LEFT\"><B>Keterangan</B></TD></TR>{rows}\
+         <TR><TD COLSPAN=\"8\" ALIGN=\"LEFT\"><I>{note}</I></TD></TR></TABLE></TD>\
          <TD WIDTH=\"40\"> </TD>\
          <TD VALIGN=\"TOP\"><TABLE BORDER=\"0\" CELLSPACING=\"8\"><TR>\
          <TD BORDER=\"1\" COLOR=\"#333333\" WIDTH=\"170\" HEIGHT=\"70\" VALIGN=\"TOP\" ALIGN=\"LEFT\">Paraf Disdukcapil:</TD>\
          <TD BORDER=\"1\" COLOR=\"#333333\" WIDTH=\"170\" HEIGHT=\"70\" VALIGN=\"TOP\" ALIGN=\"LEFT\">Paraf OPD:</TD>\
-         </TR></TABLE></TD></TR></TABLE>>"
+         </TR></TABLE></TD></TR></TABLE>>",
+        note = html(ACCESS_METHOD_NOTE)
     )
 }

@@ -146,26 +146,83 @@ pub fn narrative(t: &Topology) -> Vec<String> {
     } else {
         ""
     };
-    vec![
-        format!(
+    [format!(
             "Operator {} yang telah menandatangani NDA, atau aplikasi OPD ({}), mengajukan permintaan \
              pengecekan data kependudukan dengan memasukkan NIK dan tujuan pemanfaatan sesuai PKS.",
             f.opd, f.apps
         ),
-        "Appliance juknis memeriksa identitas pemohon: operator masuk dengan akun pribadi, aplikasi \
-         dengan token API masing-masing. Permintaan tanpa identitas yang sah ditolak dan tidak diteruskan."
-            .to_string(),
-        "NIK diperiksa secara lokal: 16 digit, kode wilayah Kemendagri yang berlaku, dan tanggal lahir \
-         yang sah (tanggal ditambah 40 untuk perempuan). NIK yang tidak mungkin benar ditolak tanpa \
-         menggunakan kuota."
-            .to_string(),
-        "Permintaan yang berurutan, berpola, atau berdekatan waktunya ditolak sesuai Juknis II.E.1.".to_string(),
+    ]
+    .into_iter()
+    .chain(crate::gate::DECISIONS.iter().map(|d| decision_words(t, &f, d.id)))
+    .chain([
         format!(
-            "Kuota harian diperiksa ({}, dihitung per hari WIB). Bila kuota habis, permintaan ditolak dengan \
-             pesan \"Kuota akses hari ini telah habis\".",
-            f.quota
+            "Permintaan dikirim ke {}. Bila data ditemukan, ditampilkan {} elemen data{}: {}. Data tersebut \
+             hanya ditampilkan dan tidak disimpan (Zero Storage, Zero Sharing).",
+            f.portal, n_elements, nine, f.elements
         ),
         format!(
+            "Bila data tidak ditampilkan, pemohon menerima konfirmasi sesuai Juknis: {}; atau konfirmasi \
+             parameter OPD: {}.",
+            NO_DATA.join("; "),
+            PARAM.join("; ")
+        ),
+        "Setiap akses dicatat dalam log audit yang tidak dapat diubah tanpa terdeteksi: siapa, kapan, \
+         tujuan, kode tujuan PKS, pengguna akhir aplikasi, status jawaban, dan NIK dalam bentuk \
+         tersandi (HMAC), tanpa data kependudukan."
+            .to_string(),
+    ])
+    .collect()
+}
+
+/// The narrative paragraph of one of the gate's decisions ([`crate::gate::DECISIONS`]).
+fn decision_words(t: &Topology, f: &Facts, id: &str) -> String {
+    let a = &t.agreement;
+    match id {
+        "auth" => {
+            "Appliance juknis memeriksa identitas pemohon: operator masuk dengan akun pribadi, \
+                   aplikasi dengan token API masing-masing yang terdaftar sebagai aplikasi pada \
+                   Lampiran I. Permintaan tanpa identitas yang sah ditolak dan tidak diteruskan."
+                .to_string()
+        }
+        "nik" => "NIK diperiksa secara lokal: 16 digit, kode wilayah Kemendagri yang berlaku, dan \
+                  tanggal lahir yang sah (tanggal ditambah 40 untuk perempuan). NIK yang tidak \
+                  mungkin benar ditolak tanpa menggunakan kuota."
+            .to_string(),
+        "purpose" => format!(
+            "Tujuan pemanfaatan harus salah satu yang tercantum dalam PKS ({}){}.",
+            a.purposes
+                .iter()
+                .map(|p| format!("{}: {}", p.code, p.text))
+                .collect::<Vec<_>>()
+                .join("; "),
+            if a.end_user_required {
+                "; aplikasi wajib menyebut pengguna akhir setiap permintaan (Juknis II.A.2)"
+            } else {
+                ""
+            }
+        ),
+        "agreement" => match a.end {
+            Some(e) => format!(
+                "Masa berlaku PKS diperiksa (berakhir {e}); setelah PKS berakhir permintaan ditolak \
+                 sampai perpanjangan (Juknis VI.F)."
+            ),
+            None => "Masa berlaku PKS diperiksa; setelah PKS berakhir permintaan ditolak sampai \
+                     perpanjangan (Juknis VI.F)."
+                .to_string(),
+        },
+        "poc" => match a.before_poc {
+            crate::topology::BeforePoc::Sandbox => "Aplikasi yang belum lulus Proof of Concept \
+                hanya mengakses sandbox; permintaannya ke produksi ditolak (Juknis II.D)."
+                .to_string(),
+            crate::topology::BeforePoc::Quota => "Aplikasi yang belum lulus Proof of Concept \
+                mengakses dalam batas kuota PoC (Juknis II.B.1, II.D)."
+                .to_string(),
+        },
+        "pattern" => "Permintaan yang berurutan, berpola, atau berdekatan waktunya ditolak sesuai \
+                      Juknis II.E.1, baik per pemohon maupun untuk seluruh User ID (gabungan semua \
+                      aplikasi dan operator)."
+            .to_string(),
+        "health" => format!(
             "Kesehatan jalur diperiksa dari hasil pemantauan: dari jaringan OPD melalui {} dan {} ke {}{}. \
              Bila {}terputus, permintaan tidak dikirim dan kuota tidak terpakai.",
             f.lan_ip,
@@ -187,23 +244,19 @@ pub fn narrative(t: &Topology) -> Vec<String> {
                     }
                 })
                 .collect::<String>(),
-            if f.backup.is_empty() { "jalur " } else { "semua jalur " }
+            if f.backup.is_empty() {
+                "jalur "
+            } else {
+                "semua jalur "
+            }
         ),
-        format!(
-            "Permintaan dikirim ke {}. Bila data ditemukan, ditampilkan {} elemen data{}: {}. Data tersebut \
-             hanya ditampilkan dan tidak disimpan (Zero Storage, Zero Sharing).",
-            f.portal, n_elements, nine, f.elements
+        "quota" => format!(
+            "Kuota harian diperiksa ({}, dihitung per hari WIB). Bila kuota habis, permintaan \
+             ditolak dengan pesan \"Kuota akses hari ini telah habis\".",
+            f.quota
         ),
-        format!(
-            "Bila data tidak ditampilkan, pemohon menerima konfirmasi sesuai Juknis: {}; atau konfirmasi \
-             parameter OPD: {}.",
-            NO_DATA.join("; "),
-            PARAM.join("; ")
-        ),
-        "Setiap akses dicatat dalam log audit yang tidak dapat diubah tanpa terdeteksi: siapa, kapan, \
-         tujuan, status jawaban, dan NIK dalam bentuk tersandi (HMAC), tanpa data kependudukan."
-            .to_string(),
-    ]
+        other => format!("Pemeriksaan {other}."),
+    }
 }
 
 fn step(out: &mut String, id: &str, text: &str, shape: &str, fill: &str) {
@@ -252,41 +305,15 @@ pub fn dot(t: &Topology) -> String {
         "oval",
         STEP,
     );
-    step(
-        &mut out,
-        "auth",
-        "Identitas sah? (akun operator ber-NDA / token aplikasi)",
-        "diamond",
-        CHECK,
-    );
-    step(
-        &mut out,
-        "nik",
-        "Format NIK sah? (16 digit, kode wilayah, tanggal lahir)",
-        "diamond",
-        CHECK,
-    );
-    step(
-        &mut out,
-        "pattern",
-        "Tidak berurutan, tidak berpola, tidak berdekatan?",
-        "diamond",
-        CHECK,
-    );
-    step(
-        &mut out,
-        "quota",
-        &format!("Kuota harian tersedia? ({})", f.quota),
-        "diamond",
-        CHECK,
-    );
-    step(
-        &mut out,
-        "health",
-        "Jalur ke Web Portal sehat?",
-        "diamond",
-        CHECK,
-    );
+    // The checks, in the order the gate takes them.
+    for d in crate::gate::DECISIONS {
+        let label = if d.id == "quota" {
+            format!("{} ({})", d.question, f.quota)
+        } else {
+            d.question.to_owned()
+        };
+        step(&mut out, d.id, &label, "diamond", CHECK);
+    }
     step(
         &mut out,
         "send",
@@ -343,17 +370,17 @@ pub fn dot(t: &Topology) -> String {
     );
     step(&mut out, "end", "Selesai", "oval", STEP);
 
-    let _ = writeln!(out, "  start -> auth;");
-    for (from, to) in [
-        ("auth", "nik"),
-        ("nik", "pattern"),
-        ("pattern", "quota"),
-        ("quota", "health"),
-        ("health", "send"),
-    ] {
+    let ids: Vec<&str> = crate::gate::DECISIONS.iter().map(|d| d.id).collect();
+    let _ = writeln!(
+        out,
+        "  start -> {};",
+        ids.first().copied().unwrap_or("send")
+    );
+    for (n, from) in ids.iter().enumerate() {
+        let to = ids.get(n + 1).copied().unwrap_or("send");
         let _ = writeln!(out, "  {from} -> {to} [label=\" Ya\"];");
     }
-    for from in ["auth", "nik", "pattern", "quota", "health"] {
+    for from in &ids {
         let _ = writeln!(
             out,
             "  {from} -> refuse [label=\" Tidak\", color=\"#B23B3B\", fontcolor=\"#B23B3B\"];"

@@ -155,13 +155,43 @@ raw_struct! {
         pub pks_date: Option<String>,
         pub purpose: Option<String>,
         pub quota_per_day: Option<S<Quota>>,
+        /// Old single flag; each application's `poc:` now says it (kept for older files).
+        pub poc_done: Option<S<bool>>,
+        /// What an application without a passed PoC reaches: `quota` or `sandbox`.
+        pub before_poc: Option<S<String>>,
+        /// The purposes of use the PKS lists, each `{code, text}`.
         #[serde(default)]
-        pub poc_done: bool,
+        pub purposes: Vec<S<Purpose>>,
+        /// Whether an application must name the person behind each look-up.
+        #[serde(default)]
+        pub end_user_required: bool,
+        /// First and last day of the agreement, `YYYY-MM-DD`.
+        pub start: Option<S<String>>,
+        pub end: Option<S<String>>,
         #[serde(default)]
         pub uses_mobile_app: bool,
         pub elements: Option<Vec<S<String>>>,
         #[serde(default)]
         pub contacts: Vec<S<Contact>>,
+    }
+}
+
+raw_struct! {
+    #[derive(Debug, Deserialize)]
+    pub struct Purpose {
+        pub code: Option<S<String>>,
+        pub text: Option<String>,
+    }
+}
+
+raw_struct! {
+    /// `poc: {done, letter, date}` of an application node.
+    #[derive(Debug, Deserialize)]
+    pub struct Poc {
+        #[serde(default)]
+        pub done: bool,
+        pub letter: Option<String>,
+        pub date: Option<S<String>>,
     }
 }
 
@@ -207,6 +237,8 @@ raw_struct! {
         pub probes: Option<Vec<S<String>>>,
         pub tls_pin: Option<S<String>>,
         pub tls_ca: Option<S<String>>,
+        /// The PoC state of an application node.
+        pub poc: Option<S<Poc>>,
         pub note: Option<String>,
     }
 }

@@ -10,9 +10,10 @@ use super::diagnostic::did_you_mean;
 use super::raw::{self, S};
 use super::tree::{self, Node as TreeNode};
 use super::{
-    Agreement, Bandwidth, Cidr, Contact, Diagnostic, Diagnostics, Egress, Element, Interface, Link,
-    LinkId, Location, Node, NodeId, NodeKind, Party, Path, PathId, Platform, Quota, Route,
-    ServiceKind, SnmpPoll, SnmpVersion, Tier, TlsTrust, Topology, Zone, ZoneId, ZoneKind,
+    Agreement, Bandwidth, BeforePoc, Cidr, Contact, Diagnostic, Diagnostics, Egress, Element,
+    Interface, Link, LinkId, Location, Node, NodeId, NodeKind, Party, Path, PathId, Platform, Poc,
+    Purpose, Quota, Route, ServiceKind, SnmpPoll, SnmpVersion, Tier, TlsTrust, Topology, Zone,
+    ZoneId, ZoneKind,
 };
 
 mod notifiers;
@@ -124,9 +125,12 @@ pub fn parse(
         );
     }
 
-    let agreement = agreement(&mut cx, raw.agreement);
+    let poc_flag = raw.agreement.poc_done.clone();
+    let quota_at = raw.agreement.quota_per_day.as_ref().map(|q| cx.at(q));
+    let mut agreement = agreement(&mut cx, raw.agreement);
     let zones = zones(&mut cx, &raw.zones);
     let nodes = nodes(&mut cx, &raw.nodes, &zones, known_profiles.as_ref());
+    poc_rules(&mut cx, &mut agreement, &nodes, poc_flag.as_ref(), quota_at);
     let links = links(&mut cx, &raw.links, &nodes, known_profiles.as_ref());
     let paths = paths(&mut cx, &raw.paths, &nodes, &links);
     let reflector = raw.reflector.as_ref().map(|r| reflector(&mut cx, r));
@@ -461,8 +465,98 @@ fn resolve(file: &FsPath, rel: &str) -> PathBuf {
     base.join(rel)
 }
 
+/// A `YYYY-MM-DD` date.
+fn date(cx: &mut Ctx<'_>, s: &S<String>, what: &str) -> Option<chrono::NaiveDate> {
+    match chrono::NaiveDate::parse_from_str(s.value.trim(), "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(e) => {
+            cx.error_hint(
+                s,
+                format!("{what} `{}` is not a date: {e}", s.value),
+                "write it as YYYY-MM-DD, e.g. 2026-01-31",
+            );
+            None
+        }
+    }
+}
+
+/// The PoC of an application node.
+fn poc(cx: &mut Ctx<'_>, p: &S<raw::Poc>, node: &str) -> Poc {
+    let date = p
+        .value
+        .date
+        .as_ref()
+        .and_then(|d| date(cx, d, "PoC letter date"));
+    if p.value.done && (p.value.letter.is_none() || p.value.date.is_none()) {
+        cx.error_hint(
+            p,
+            format!("application `{node}` has `poc: {{done: true}}` without the PoC result letter"),
+            "give `letter` (the number of the surat hasil PoC) and `date` (YYYY-MM-DD): Juknis II.D.2.c",
+        );
+    }
+    Poc {
+        done: p.value.done,
+        letter: p.value.letter.clone(),
+        date,
+    }
+}
+
+/// The PoC rules that need both the agreement and the applications: `poc_done` and
+/// `unlimited` only when every declared application has passed (Juknis II.B.2, II.D).
+fn poc_rules(
+    cx: &mut Ctx<'_>,
+    agreement: &mut Agreement,
+    nodes: &[Node],
+    poc_flag: Option<&S<bool>>,
+    quota_at: Option<Location>,
+) {
+    let apps: Vec<&Node> = nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::App(_)))
+        .collect();
+    if apps.is_empty() {
+        return;
+    }
+    let pending: Vec<&str> = apps
+        .iter()
+        .filter(|n| !n.poc_passed())
+        .map(|n| n.id.as_str())
+        .collect();
+    agreement.poc_done = pending.is_empty();
+    if pending.is_empty() {
+        return;
+    }
+    let hint = "give each application `poc: {done: true, letter: \"<nomor surat hasil PoC>\", \
+                date: YYYY-MM-DD}` once its PoC is passed; until then the PoC quota applies";
+    if let Some(f) = poc_flag
+        && f.value
+    {
+        cx.error_hint(
+            f,
+            format!(
+                "`poc_done: true` but application(s) {} have not passed a PoC",
+                pending.join(", ")
+            ),
+            hint,
+        );
+    }
+    if agreement.quota == Quota::Unlimited {
+        let at = quota_at.unwrap_or_else(|| Location::file(cx.file));
+        cx.diags.push(
+            Diagnostic::new(
+                at,
+                format!(
+                    "quota `unlimited` while application(s) {} have not passed a PoC (Juknis II.B.2)",
+                    pending.join(", ")
+                ),
+            )
+            .hint(hint),
+        );
+    }
+}
+
 fn agreement(cx: &mut Ctx<'_>, raw: raw::Agreement) -> Agreement {
-    let poc_done = raw.poc_done;
+    let poc_done = raw.poc_done.as_ref().is_some_and(|f| f.value);
     let quota = match raw.quota_per_day {
         None if poc_done => Quota::Unlimited,
         None => Quota::PerDay(200),
@@ -545,7 +639,87 @@ fn agreement(cx: &mut Ctx<'_>, raw: raw::Agreement) -> Agreement {
             })
         })
         .collect();
+    let mut purposes = Vec::new();
+    for p in &raw.purposes {
+        let fields = [
+            ("code", p.value.code.is_some()),
+            ("text", p.value.text.is_some()),
+        ];
+        if !require(cx, p, "purpose", &fields) {
+            continue;
+        }
+        let (Some(code), Some(text)) = (&p.value.code, &p.value.text) else {
+            continue;
+        };
+        let c = code.value.trim();
+        if c.is_empty()
+            || !c
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '_')
+        {
+            cx.error_hint(
+                code,
+                format!("purpose code `{c}` is not a short code"),
+                "lower-case letters, digits, `-` and `_`, e.g. `bansos`",
+            );
+            continue;
+        }
+        if purposes.iter().any(|q: &Purpose| q.code == c) {
+            cx.error(code, format!("purpose code `{c}` is listed twice"));
+            continue;
+        }
+        purposes.push(Purpose {
+            code: c.to_owned(),
+            text: text.trim().to_owned(),
+        });
+    }
+    let purpose = raw.purpose.clone().unwrap_or_else(|| {
+        purposes.first().map_or_else(
+            || "verifikasi dan validasi data layanan".to_string(),
+            |p| p.text.clone(),
+        )
+    });
+    if purposes.is_empty() {
+        purposes.push(Purpose {
+            code: "utama".to_owned(),
+            text: purpose.clone(),
+        });
+    }
+    let before_poc = match &raw.before_poc {
+        None => BeforePoc::Quota,
+        Some(b) => match b.value.trim() {
+            "quota" => BeforePoc::Quota,
+            "sandbox" => BeforePoc::Sandbox,
+            other => {
+                cx.error_hint(
+                    b,
+                    format!("before_poc `{other}` is neither `quota` nor `sandbox`"),
+                    "`quota`: production within the PoC quota; `sandbox`: no production look-ups before the PoC",
+                );
+                BeforePoc::Quota
+            }
+        },
+    };
+    let start = raw
+        .start
+        .as_ref()
+        .and_then(|d| date(cx, d, "agreement start"));
+    let end = raw.end.as_ref().and_then(|d| date(cx, d, "agreement end"));
+    if let (Some(s), Some(e), Some(raw_e)) = (start, end, &raw.end)
+        && e < s
+    {
+        cx.error_hint(
+            raw_e,
+            format!("the agreement ends ({e}) before it starts ({s})"),
+            "check `start` and `end`",
+        );
+    }
     Agreement {
+        purposes,
+        before_poc,
+        end_user_required: raw.end_user_required,
+        start,
+        end,
         opd: raw
             .opd
             .unwrap_or_else(|| "OPD/Lembaga Pengguna".to_string()),
@@ -555,9 +729,7 @@ fn agreement(cx: &mut Ctx<'_>, raw: raw::Agreement) -> Agreement {
         pks_dukcapil: raw.pks_dukcapil,
         pks_opd: raw.pks_opd,
         pks_date: raw.pks_date,
-        purpose: raw
-            .purpose
-            .unwrap_or_else(|| "verifikasi dan validasi data layanan".to_string()),
+        purpose,
         quota,
         poc_done,
         uses_mobile_app: raw.uses_mobile_app,
@@ -794,7 +966,24 @@ fn nodes(
             (None, None) => TlsTrust::System,
         };
         let Some(kind) = kind else { continue };
+        let poc = match (&n.poc, kind) {
+            (Some(p), NodeKind::App(_)) => Some(poc(cx, p, &id.value)),
+            (Some(p), _) => {
+                cx.error_hint(
+                    p,
+                    format!(
+                        "node `{}` is not an application; only `kind: app` has a PoC",
+                        id.value
+                    ),
+                    "move `poc:` to the application node",
+                );
+                None
+            }
+            (None, NodeKind::App(_)) => Some(Poc::default()),
+            (None, _) => None,
+        };
         out.push(Node {
+            poc,
             id: NodeId::new(id.value.clone()),
             zone: ZoneId::new(zone.value.clone()),
             kind,

@@ -20,7 +20,7 @@ use tower::ServiceExt;
 
 pub const TOKEN: &str = "token-aplikasi-web-verifikasi-0001";
 pub const APP: &str = "app-web";
-pub const PURPOSE: &str = "verifikasi calon penerima bantuan sosial";
+pub const PURPOSE: &str = "bansos";
 
 /// A health source that says what the test sets.
 pub struct FakeHealth {
@@ -58,7 +58,12 @@ impl Source for FakeHealth {
 }
 
 pub fn topology_for(sim: &Handle, quota: &str) -> Topology {
-    let text = include_str!("../../topology/demo.yaml");
+    topology_edited(sim, quota, &|t| t)
+}
+
+/// The demo topology for `sim`, with `edit` applied to its text.
+pub fn topology_edited(sim: &Handle, quota: &str, edit: &dyn Fn(String) -> String) -> Topology {
+    let text = edit(include_str!("../../topology/demo.yaml").to_owned());
     let fp = hex::encode(sim.fingerprint().unwrap());
     let text = text
         .replace(
@@ -132,10 +137,21 @@ pub fn open_gate(sim: &Handle, dir: &Path, o: &Opts) -> Harness {
 }
 
 pub fn open_gate_with(sim: &Handle, dir: &Path, o: &Opts, secrets: Secrets) -> Harness {
+    open_gate_edited(sim, dir, o, secrets, &|t| t).unwrap()
+}
+
+/// A gate on the demo topology with `edit` applied to its text.
+pub fn open_gate_edited(
+    sim: &Handle,
+    dir: &Path,
+    o: &Opts,
+    secrets: Secrets,
+    edit: &dyn Fn(String) -> String,
+) -> Result<Harness, gate::Error> {
     let health = FakeHealth::new(o.state);
     let metrics = Metrics::new();
     let mut cfg = gate::Config::new(
-        Arc::new(topology_for(sim, &o.quota)),
+        Arc::new(topology_edited(sim, &o.quota, edit)),
         health.clone(),
         metrics.clone(),
         dir,
@@ -145,14 +161,14 @@ pub fn open_gate_with(sim: &Handle, dir: &Path, o: &Opts, secrets: Secrets) -> H
     cfg.breaker = o.breaker;
     cfg.clock = o.clock.clone();
     cfg.timeout = Duration::from_secs(5);
-    let gate = Gate::open(cfg).unwrap();
-    Harness {
+    let gate = Gate::open(cfg)?;
+    Ok(Harness {
         app: gate::api::router(gate.clone()),
         gate,
         health,
         metrics,
         dir: dir.to_path_buf(),
-    }
+    })
 }
 
 pub struct Reply {

@@ -41,6 +41,11 @@ fn agreement() -> Agreement {
         uses_mobile_app: true,
         elements: Element::NINE.to_vec(),
         contacts: Vec::new(),
+        purposes: Vec::new(),
+        before_poc: crate::topology::BeforePoc::Quota,
+        end_user_required: false,
+        start: None,
+        end: None,
     }
 }
 

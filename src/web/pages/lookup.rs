@@ -30,7 +30,19 @@ pub struct Page {
     pub allowed: bool,
     pub available: bool,
     pub purpose: String,
+    /// The PKS' purposes, `(code, text)`, offered in a list.
+    pub purposes: Vec<(String, String)>,
     pub answer: Option<Answer>,
+}
+
+fn purposes(dash: &Dash) -> Vec<(String, String)> {
+    dash.shared
+        .topology()
+        .agreement
+        .purposes
+        .iter()
+        .map(|p| (p.code.clone(), p.text.clone()))
+        .collect()
 }
 
 /// The nine data elements of a record, in the Juknis' order and words.
@@ -82,6 +94,7 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
             allowed,
             available: allowed && dash.lookup_available(),
             purpose: String::new(),
+            purposes: purposes(&dash),
             answer: None,
         }),
     )
@@ -116,6 +129,7 @@ pub async fn submit(
         allowed: true,
         available: dash.lookup_available(),
         purpose: f.purpose,
+        purposes: purposes(&dash),
         answer: Some(answer.unwrap_or_else(|| Answer {
             found: false,
             status: "unavailable".into(),
