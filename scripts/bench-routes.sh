@@ -25,7 +25,7 @@ for _ in $(seq "$runs"); do
 done
 echo "| way of breaking | runs | failover (median, max) | failback (median, max) | look-ups refused during the switch (max) | quota spent / look-ups answered |"
 echo "|---|---|---|---|---|---|"
-for case in LinkDown Blackhole; do
+for case in LinkDown Blackhole TlsImpostor; do
     grep "^ROUTES $case " "$out" | awk -v c="$case" '
         { fo[NR]=$3; fb[NR]=$4; if ($5>rf) rf=$5; ans+=$6; q+=$7; n=NR }
         function med(a, n,   i, j, t) {
@@ -35,7 +35,7 @@ for case in LinkDown Blackhole; do
         function max(a, n,   i, m) { m = 0; for (i = 1; i <= n; i++) if (a[i] > m) m = a[i]; return m }
         END {
             if (n == 0) { print "| " c " | 0 | - | - | - | - |"; exit }
-            name = (c == "LinkDown") ? "link OPD–Diskominfo down" : "100 % loss beyond Diskominfo (blackhole)"
+            name = (c == "LinkDown") ? "link OPD–Diskominfo down" : (c == "Blackhole") ? "100 % loss beyond Diskominfo (blackhole)" : "middlebox at Diskominfo with another TLS certificate"
             printf "| %s | %d | %.1f s, %.1f s | %.1f s, %.1f s | %d | %d / %d |\n", name, n, med(fo, n) / 1000, max(fo, n) / 1000, med(fb, n) / 1000, max(fb, n) / 1000, rf, q, ans
         }'
 done

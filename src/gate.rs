@@ -134,7 +134,8 @@ pub struct Config {
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 
 impl Config {
-    /// A configuration with the defaults: [`Rules::default`], [`breaker::Config::default`],
+    /// A configuration with the defaults: [`Rules::default`] with the agreement's
+    /// `lookups_per_minute`, [`breaker::Config::default`],
     /// the system clock, [`portal::DEFAULT_TIMEOUT`], the agreement's quota.
     pub fn new(
         topology: Arc<Topology>,
@@ -143,13 +144,17 @@ impl Config {
         state_dir: impl Into<PathBuf>,
         secrets: Secrets,
     ) -> Config {
+        let rules = Rules {
+            per_minute: Some(topology.agreement.lookups_per_minute),
+            ..Rules::default()
+        };
         Config {
             topology,
             health,
             metrics,
             state_dir: state_dir.into(),
             secrets,
-            rules: Rules::default(),
+            rules,
             breaker: breaker::Config::default(),
             clock: Arc::new(SystemClock),
             timeout: portal::DEFAULT_TIMEOUT,

@@ -114,6 +114,8 @@ pub struct Agreement {
     pub before_poc: BeforePoc,
     /// Each application must name the person behind a look-up (`end_user`, Juknis II.A.2).
     pub end_user_required: bool,
+    /// Most look-ups in any minute, per caller and for the whole User ID (II.E.1).
+    pub lookups_per_minute: u32,
     /// First day of the agreement.
     pub start: Option<chrono::NaiveDate>,
     /// Last day of the agreement: after it the gate refuses look-ups.

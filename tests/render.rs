@@ -142,8 +142,14 @@ fn lampiran2_draws_the_gate_decisions_in_the_gate_order() {
             .unwrap_or_else(|| panic!("`{edge}` missing or out of order in:\n{dot}"));
         at += found + edge.len();
     }
-    let health = ids.iter().position(|i| *i == "health").expect("health in the chart");
-    let quota = ids.iter().position(|i| *i == "quota").expect("quota in the chart");
+    let health = ids
+        .iter()
+        .position(|i| *i == "health")
+        .expect("health in the chart");
+    let quota = ids
+        .iter()
+        .position(|i| *i == "quota")
+        .expect("quota in the chart");
     assert!(health < quota, "the gate checks health before the quota");
     // The narrative: one paragraph per decision, in the same order.
     let text = lampiran2::narrative(&t);

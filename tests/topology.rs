@@ -584,3 +584,43 @@ fn maintenance_mistakes_are_located(
     assert_eq!(line, l, "{message}");
     assert!(col <= c, "{message}: column {col} after {c}");
 }
+
+/// The commented maintenance example in the shipped /etc/juknis/topology.yaml is valid once
+/// uncommented, and means what its note says.
+#[test]
+fn the_shipped_maintenance_example_is_valid() {
+    let shipped =
+        std::fs::read_to_string(root().join("deploy/etc/topology.yaml")).expect("shipped");
+    let (_, rest) = shipped.split_once("# maintenance:\n").expect("example");
+    let block: String = rest
+        .lines()
+        .take_while(|l| l.starts_with("#   "))
+        .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
+        .collect();
+    let t = parse(&demo_with_maintenance(&block)).expect("valid example");
+    assert_eq!(t.maintenance.windows.len(), 1);
+    assert_eq!(
+        t.maintenance.windows[0].note,
+        "Pemeliharaan rutin Diskominfo"
+    );
+}
+
+#[test]
+fn lookups_per_minute_defaults_to_ten_and_is_bounded() {
+    let t = parse(&demo_text()).expect("demo");
+    assert_eq!(t.agreement.lookups_per_minute, 10);
+    let text = demo_text().replace(
+        "  quota_per_day: 200\n",
+        "  quota_per_day: 200\n  lookups_per_minute: 30\n",
+    );
+    assert_eq!(
+        parse(&text).expect("valid").agreement.lookups_per_minute,
+        30
+    );
+    let text = demo_text().replace(
+        "  quota_per_day: 200\n",
+        "  quota_per_day: 200\n  lookups_per_minute: 0\n",
+    );
+    let (line, _, _) = error_saying(&text, "lookups_per_minute 0 is outside 1..600");
+    assert_eq!(line, line_col_of(&text, "lookups_per_minute").0);
+}

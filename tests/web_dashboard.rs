@@ -454,7 +454,8 @@ async fn a_lookup_through_the_gate_shows_the_nine_elements_and_is_audited_by_hma
     let (admin, admin_csrf) = login(&app, "admin").await;
     let (_, audit) = send(&app, get("/audit", Some(&admin))).await;
     assert!(
-        audit.contains("opnda") && audit.contains("verifikasi calon penerima"),
+        // The purpose is kept by its PKS code.
+        audit.contains("opnda") && audit.contains("bansos"),
         "{audit}"
     );
     assert!(!audit.contains(&nik), "the audit page never shows a NIK");

@@ -225,3 +225,75 @@ async fn inside_a_maintenance_window_the_pages_say_planned_work_until_when() {
         "{body}"
     );
 }
+
+/// The demo topology with the agreement ending on `end` and a contact.
+fn shared_with_agreement_end(end: chrono::NaiveDate) -> Arc<Shared> {
+    let text = include_str!("../topology/demo.yaml")
+        .replace("  end: 2031-01-01\n", &format!("  end: {end}\n  contacts:\n    - {{party: diskominfo, name: \"Piket Jaringan\", phone: \"0800-0000-0002\", role: \"teknisi\"}}\n"));
+    assert!(
+        text.contains(&format!("end: {end}")),
+        "demo topology changed shape"
+    );
+    let t = juknis::topology::parse(&text, std::path::Path::new("demo.yaml"), &|_| None)
+        .expect("topology");
+    Shared::new(
+        t,
+        juknis::health::Tracker::new(juknis::health::Hysteresis::default()),
+        juknis::metrics::Metrics::new(),
+    )
+}
+
+#[tokio::test]
+async fn the_ringkasan_shows_the_agreement_its_applications_and_whom_to_call() {
+    let today = juknis::gate::quota::wib_day(chrono::Utc::now());
+    // In force, far from its end: no warning; each application's PoC; the contact.
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app_on(
+        shared_with_agreement_end(today + chrono::Days::new(400)),
+        dir.path(),
+    );
+    let (cookie, _) = login(&app, "admin").await;
+    let (_, body) = send(&app, get("/", Some(&cookie))).await;
+    assert!(
+        body.contains("id=\"agreement\" data-state=\"ok\""),
+        "{body}"
+    );
+    assert!(!body.contains("agreement-warning"), "{body}");
+    assert!(body.contains("DEMO/001/2026"), "{body}");
+    assert!(
+        body.contains("data-poc=\"passed\"><strong>Aplikasi Web Verifikasi</strong>: lulus PoC (DEMO/PoC/001/2026"),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "data-poc=\"pending\"><strong>Aplikasi Mobile Pendamping</strong>: belum lulus PoC"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("Diskominfo: Piket Jaringan (teknisi)")
+            && body.contains("tel:0800-0000-0002"),
+        "{body}"
+    );
+
+    // A month before the end: apply for renewal (Juknis VI.F: at the latest two months before).
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app_on(
+        shared_with_agreement_end(today + chrono::Days::new(30)),
+        dir.path(),
+    );
+    let (cookie, _) = login(&app, "admin").await;
+    let (_, body) = send(&app, get("/", Some(&cookie))).await;
+    assert!(body.contains("data-state=\"renew\""), "{body}");
+    assert!(body.contains("Ajukan permohonan perpanjangan"), "{body}");
+
+    // Ended yesterday: look-ups are refused, and the Ringkasan says so.
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app_on(
+        shared_with_agreement_end(today - chrono::Days::new(1)),
+        dir.path(),
+    );
+    let (cookie, _) = login(&app, "admin").await;
+    let (_, body) = send(&app, get("/?lang=en", Some(&cookie))).await;
+    assert!(body.contains("data-state=\"ended\""), "{body}");
+}

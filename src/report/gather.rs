@@ -107,6 +107,13 @@ pub fn gather_with(
         semester,
         generated_at: now,
         agreement: t.agreement.clone(),
+        applications: t
+            .applications()
+            .map(|n| super::semester::Application {
+                name: n.name.clone(),
+                poc: n.poc.clone(),
+            })
+            .collect(),
         lookups,
         quota_days,
         availability,

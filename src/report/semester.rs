@@ -27,6 +27,8 @@ pub struct Facts {
     /// When the report was made; data after it does not exist yet.
     pub generated_at: DateTime<Utc>,
     pub agreement: Agreement,
+    /// Each application of the topology with its PoC (Juknis II.D).
+    pub applications: Vec<Application>,
     /// Look-ups from the audit log, counted by WIB day, caller, status, forwarding; `None`
     /// when the state dir has no audit log.
     pub lookups: Option<Vec<Tally>>,
@@ -45,6 +47,13 @@ pub struct Facts {
     pub deadline: Deadline,
     /// What the holiday list says of each year the deadline window touches.
     pub holiday_years: Vec<(i32, Option<Year>)>,
+}
+
+/// An application of the topology and its Proof of Concept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Application {
+    pub name: String,
+    pub poc: Option<crate::topology::Poc>,
 }
 
 /// What is measured: a path's service or a contracted link.
@@ -502,6 +511,9 @@ pub fn build(f: &Facts) -> Document {
     ));
     b.push(Block::heading(2, "A. Status Proof of Concept (PoC)"));
     b.push(text(poc_words(a)));
+    if !f.applications.is_empty() {
+        b.push(applications_table(f, &mut n));
+    }
     b.push(Block::heading(2, "B. Data Balikan"));
     b.extend(balikan_blocks(f, &mut n));
 
@@ -1078,6 +1090,37 @@ fn incident_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
         )));
     }
     out
+}
+
+fn applications_table(f: &Facts, n: &mut Numbers) -> Block {
+    let rows = f
+        .applications
+        .iter()
+        .map(|app| {
+            let (state, letter) = match &app.poc {
+                Some(p) if p.done => (
+                    "Lulus PoC".to_owned(),
+                    match (&p.letter, p.date) {
+                        (Some(l), Some(d)) => format!("{l}, {}", date_long(d)),
+                        (Some(l), None) => l.clone(),
+                        (None, Some(d)) => date_long(d),
+                        (None, None) => "(belum dicatat)".to_owned(),
+                    },
+                ),
+                _ => (
+                    "Belum lulus PoC (kuota PoC atau sandbox)".to_owned(),
+                    "-".to_owned(),
+                ),
+            };
+            vec![app.name.clone(), state, letter]
+        })
+        .collect();
+    table(
+        &n.table("Status PoC tiap aplikasi"),
+        &["Aplikasi", "Status", "Surat hasil PoC"],
+        rows,
+        &[Align::Left, Align::Left, Align::Left],
+    )
 }
 
 fn poc_words(a: &Agreement) -> String {

@@ -165,6 +165,9 @@ raw_struct! {
         /// Whether an application must name the person behind each look-up.
         #[serde(default)]
         pub end_user_required: bool,
+        /// Most look-ups in any minute, per caller and for the whole User ID (Juknis II.E.1:
+        /// not "dalam waktu yang berdekatan"); 10 by default.
+        pub lookups_per_minute: Option<S<u32>>,
         /// First and last day of the agreement, `YYYY-MM-DD`.
         pub start: Option<S<String>>,
         pub end: Option<S<String>>,

@@ -48,6 +48,9 @@ impl Ctx<'_> {
     }
 }
 
+/// Look-ups in any minute, per caller and for the whole User ID, unless the agreement says.
+pub const DEFAULT_LOOKUPS_PER_MINUTE: u32 = 10;
+
 pub fn parse(
     text: &str,
     file: &FsPath,
@@ -714,10 +717,23 @@ fn agreement(cx: &mut Ctx<'_>, raw: raw::Agreement) -> Agreement {
             "check `start` and `end`",
         );
     }
+    let lookups_per_minute = match &raw.lookups_per_minute {
+        None => DEFAULT_LOOKUPS_PER_MINUTE,
+        Some(n) if (1..=600).contains(&n.value) => n.value,
+        Some(n) => {
+            cx.error_hint(
+                n,
+                format!("lookups_per_minute {} is outside 1..600", n.value),
+                "the Juknis forbids look-ups close together (II.E.1); 10 a minute is the default",
+            );
+            DEFAULT_LOOKUPS_PER_MINUTE
+        }
+    };
     Agreement {
         purposes,
         before_poc,
         end_user_required: raw.end_user_required,
+        lookups_per_minute,
         start,
         end,
         opd: raw

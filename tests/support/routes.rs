@@ -12,7 +12,9 @@
 //! Dukcapil's service address 203.0.113.100 sits on its loopback; its replies go back the way
 //! the request came (routes to each OPD address through the router it came from). Ways to break
 //! the primary: the OPD–Diskominfo link down ([`Routes::set_primary_link`]), every packet
-//! dropped beyond the Diskominfo router ([`Routes::set_primary_blackhole`]).
+//! dropped beyond the Diskominfo router ([`Routes::set_primary_blackhole`]), a middlebox at
+//! Diskominfo that answers for the portal with another certificate
+//! ([`Routes::set_primary_impostor`]).
 //!
 //! Uses the helpers of tests/support/testbed.rs (names `jk-<pid>-r<n>-…`, leftovers of dead runs
 //! removed); `Drop` kills what runs inside and deletes the namespaces.
@@ -268,6 +270,23 @@ impl Routes {
                 &["route", "replace", PORTAL, "via", "203.0.113.2"],
             )
         }
+    }
+
+    /// An impostor on the primary (a TLS-inspecting middlebox at Diskominfo): the router takes
+    /// the portal's address as its own, so whatever listens there in its namespace (with
+    /// `ip_nonlocal_bind`, see [`Routes::allow_nonlocal_bind`]) answers the primary's traffic
+    /// with its own certificate; or gives the address back.
+    pub fn set_primary_impostor(&self, on: bool) -> Result<()> {
+        let addr = format!("{PORTAL}/32");
+        self.ip(
+            Ns::Kominfo,
+            &["addr", if on { "add" } else { "del" }, &addr, "dev", "lo"],
+        )
+    }
+
+    /// Let programs in `ns` listen on an address it does not have (yet).
+    pub fn allow_nonlocal_bind(&self, ns: Ns) -> Result<()> {
+        self.sysctl(ns, "net.ipv4.ip_nonlocal_bind", "1")
     }
 
     /// Packets sent out of an OPD interface (`kom0` or `vpn0`), from `ip -s link`.

@@ -44,6 +44,7 @@ fn agreement() -> Agreement {
         purposes: Vec::new(),
         before_poc: crate::topology::BeforePoc::Quota,
         end_user_required: false,
+        lookups_per_minute: 10,
         start: None,
         end: None,
     }
@@ -57,6 +58,7 @@ fn empty() -> Facts {
         semester: sem,
         generated_at: at("2027-01-04T03:00:00Z"),
         agreement: agreement(),
+        applications: Vec::new(),
         lookups: Some(Vec::new()),
         quota_days: Some(Vec::new()),
         availability: Vec::new(),
@@ -118,6 +120,20 @@ fn busy() -> Facts {
         (day("2026-08-14"), 90),
         (day("2026-12-31"), 3),
     ]);
+    f.applications = vec![
+        super::Application {
+            name: "SIKS-NG".into(),
+            poc: Some(crate::topology::Poc {
+                done: true,
+                letter: Some("470/PoC/2026".into()),
+                date: Some(day("2026-03-02")),
+            }),
+        },
+        super::Application {
+            name: "Aplikasi Mobile Pendamping".into(),
+            poc: None,
+        },
+    ];
     f.availability = vec![Availability {
         subject: Subject::Path,
         id: "portal".into(),

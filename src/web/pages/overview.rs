@@ -68,6 +68,108 @@ pub struct Page {
     pub may_trace: bool,
     /// Notifiers that keep failing.
     pub notify_failing: Vec<NotifyRow>,
+    pub agreement: AgreementView,
+}
+
+/// The agreement (PKS) as the Ringkasan shows it: its period and whether renewal is due
+/// (Juknis VI.F), each application's PoC (II.D), and whom to call (VI.B).
+pub struct AgreementView {
+    pub pks: String,
+    pub period: String,
+    /// `ok`, `renew` (within two months of the end) or `ended`/`not_yet`.
+    pub state: &'static str,
+    /// What to do, when anything: "ajukan perpanjangan ...".
+    pub warning: Option<String>,
+    pub applications: Vec<(String, String, bool)>,
+    pub contacts: Vec<(String, String, String)>,
+}
+
+impl AgreementView {
+    pub fn of(
+        t: &crate::topology::Topology,
+        text: &'static Text,
+        today: chrono::NaiveDate,
+    ) -> Self {
+        use crate::report::calendar::date_long;
+        use crate::topology::Party;
+        let a = &t.agreement;
+        let pks = [a.pks_dukcapil.as_deref(), a.pks_opd.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let period = match (a.start, a.end) {
+            (Some(s), Some(e)) => format!("{} – {}", date_long(s), date_long(e)),
+            (Some(s), None) => format!("{} {}", text.agreement_from, date_long(s)),
+            (None, Some(e)) => format!("{} {}", text.agreement_until, date_long(e)),
+            (None, None) => text.agreement_no_dates.to_owned(),
+        };
+        let (state, warning) = match (a.start, a.end) {
+            (Some(s), _) if today < s => (
+                "not_yet",
+                Some(format!("{} {}", text.agreement_not_yet, date_long(s))),
+            ),
+            (_, Some(e)) if today > e => (
+                "ended",
+                Some(format!("{} {}.", text.agreement_ended, date_long(e))),
+            ),
+            (_, Some(e)) if a.renewal_due(today) => (
+                "renew",
+                Some(format!(
+                    "{} {}. {}",
+                    text.agreement_ends,
+                    date_long(e),
+                    text.agreement_renew
+                )),
+            ),
+            _ => ("ok", None),
+        };
+        let applications = t
+            .applications()
+            .map(|n| {
+                let poc = match &n.poc {
+                    Some(p) if p.done => {
+                        let mut w = text.poc_passed.to_owned();
+                        if let Some(l) = &p.letter {
+                            w.push_str(&format!(" ({l}"));
+                            if let Some(d) = p.date {
+                                w.push_str(&format!(", {}", date_long(d)));
+                            }
+                            w.push(')');
+                        }
+                        w
+                    }
+                    _ => text.poc_pending.to_owned(),
+                };
+                (n.name.clone(), poc, n.poc_passed())
+            })
+            .collect();
+        let contacts = a
+            .contacts
+            .iter()
+            .map(|c| {
+                let party = match c.party {
+                    Party::Opd => "OPD",
+                    Party::Diskominfo => "Diskominfo",
+                    Party::Disdukcapil => "Disdukcapil",
+                    Party::Ditjen => "Ditjen Dukcapil",
+                };
+                let who = match &c.role {
+                    Some(r) => format!("{} ({r})", c.name),
+                    None => c.name.clone(),
+                };
+                (party.to_owned(), who, c.phone.clone().unwrap_or_default())
+            })
+            .collect();
+        AgreementView {
+            pks,
+            period,
+            state,
+            warning,
+            applications,
+            contacts,
+        }
+    }
 }
 
 pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
@@ -176,5 +278,10 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
         updated: status.updated,
         may_trace: a.user().may_trace(),
         notify_failing,
+        agreement: AgreementView::of(
+            &topology,
+            t,
+            crate::gate::quota::wib_day(chrono::Utc::now()),
+        ),
     })
 }
