@@ -32,6 +32,11 @@ fn free_port() -> u16 {
 
 /// A topology of two hops on loopback: the router answers pings, the portal's port is closed.
 fn config(dir: &Path, hook: u16) -> PathBuf {
+    config_with(dir, hook, "")
+}
+
+/// [`config`] with `extra` YAML appended (a `maintenance:` section).
+fn config_with(dir: &Path, hook: u16, extra: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     std::fs::create_dir_all(dir.join("topology")).expect("mkdir");
     std::fs::create_dir_all(dir.join("probes")).expect("mkdir");
@@ -65,7 +70,7 @@ paths:
   - {{id: portal, service: web-portal, primary: [opd-router, web-portal]}}
 notifiers:
   - {{id: hook, kind: webhook, url: \"http://127.0.0.1:{hook}/hook\"}}
-"
+{extra}"
     );
     let file = dir.join("topology/uji.yaml");
     std::fs::write(&file, t).expect("write");
@@ -174,4 +179,56 @@ fn a_queued_alert_survives_sigkill_and_is_delivered_once() {
     let first = &h.attempts[0];
     assert!(!first.is_empty());
     assert!(h.attempts.iter().all(|k| k == first), "{:?}", h.attempts);
+}
+
+/// The same fault inside a declared maintenance window: the incident is recorded, but the
+/// webhook never hears of it.
+#[test]
+fn a_fault_inside_a_maintenance_window_sends_nothing() {
+    use chrono::{Duration as D, FixedOffset, Utc};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let hook = Arc::new(Mutex::new(Hook::default()));
+    let h = hook.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |Json(body): Json<Value>| {
+            let h = h.clone();
+            async move {
+                let mut h = h.lock().expect("lock");
+                h.attempts.push(String::new());
+                h.accepted.push(body);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    rt.spawn(async move { axum::serve(listener, app).await });
+
+    let wib = FixedOffset::east_opt(7 * 3600).expect("WIB");
+    let now = Utc::now().with_timezone(&wib);
+    let at = |t: chrono::DateTime<FixedOffset>| t.format("%Y-%m-%d %H:%M").to_string();
+    let window = format!(
+        "maintenance:\n  - links: [wan]\n    note: Penggantian perangkat\n    once: {{from: \"{}\", to: \"{}\"}}\n",
+        at(now - D::minutes(5)),
+        at(now + D::hours(1)),
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = config_with(dir.path(), port, &window);
+    let state = dir.path().join("state");
+    let _serve = start(&config, &state);
+    // The portal's incident opens (the fault is seen and recorded) ...
+    let db = state.join("juknis.db");
+    wait("the portal's incident", 45, || {
+        db.exists()
+            && juknis::store::Store::open_read_only(&db)
+                .and_then(|s| s.incidents(0, i64::MAX))
+                .is_ok_and(|i| i.iter().any(|i| i.subject == "portal" && i.state == "down"))
+    });
+    // ... and well past the time the alert took in the test above, nothing was sent.
+    std::thread::sleep(Duration::from_secs(8));
+    let h = hook.lock().expect("lock");
+    assert!(h.accepted.is_empty(), "{:#?}", h.accepted);
 }
