@@ -414,3 +414,34 @@ fn a_note_of_2000_characters_and_line_breaks_is_kept() {
     assert!(n.text.starts_with("baris satu\nbaris dua"));
     assert_eq!(n.ticket, None);
 }
+
+#[test]
+fn a_store_from_before_incident_handling_reads_with_nothing_handled() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("juknis.db");
+    let before = MIGRATIONS.len() - 1;
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        for m in &MIGRATIONS[..before] {
+            conn.execute_batch(m).expect("older schema");
+        }
+        conn.pragma_update(None, "user_version", before as i64)
+            .expect("version");
+        conn.execute(
+            "INSERT INTO incidents (subject, state, reason, started_s) VALUES ('portal', 'down', 'putus', 10)",
+            [],
+        )
+        .expect("old incident");
+    }
+    // The semester report opens it read-only and must not need the new tables.
+    let s = Store::open_read_only(&path).expect("read-only");
+    assert!(!s.has_handling().expect("check"));
+    let found = s.incidents_overlapping(0, 100).expect("incidents");
+    let h = s.handlings(&[found[0].id]).expect("handlings");
+    assert_eq!(h[&found[0].id], Handling::default());
+    drop(s);
+    // Opened for writing, it migrates and can be handled.
+    let mut s = Store::open(&path).expect("migrate");
+    assert!(s.has_handling().expect("check"));
+    s.acknowledge(found[0].id, "tech", 20).expect("ack");
+}
