@@ -85,8 +85,8 @@ fn state_of(s: &str) -> crate::health::State {
     }
 }
 
-fn not_found(lang: Lang) -> Response {
-    PageError::new(lang, StatusCode::NOT_FOUND, lang.text().incident_not_found).into_response()
+fn not_found(lang: Lang) -> PageError {
+    PageError::new(lang, StatusCode::NOT_FOUND, lang.text().incident_not_found)
 }
 
 /// `GET /gangguan/{id}`.
@@ -96,7 +96,7 @@ pub async fn page(
     Path(id): Path<String>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else {
-        return not_found(a.lang);
+        return not_found(a.lang).into_response();
     };
     let found = super::with_store(&dash.cfg.state_dir, move |s| {
         Ok(match s.incident(id)? {
@@ -107,7 +107,7 @@ pub async fn page(
     .await;
     let (i, h): (store::Incident, Handling) = match found {
         Ok(Some(v)) => v,
-        Ok(None) => return not_found(a.lang),
+        Ok(None) => return not_found(a.lang).into_response(),
         Err(e) => return a.internal(&e).into_response(),
     };
     let t = a.t();
@@ -144,10 +144,10 @@ pub struct NoteForm {
 }
 
 /// The CSRF token first, then the role, then the incident's id: a forged post learns nothing.
-fn admit(a: &Authed, csrf: Option<&str>, id: &str) -> Result<i64, Response> {
-    a.check_csrf(csrf).map_err(IntoResponse::into_response)?;
+fn admit(a: &Authed, csrf: Option<&str>, id: &str) -> Result<i64, PageError> {
+    a.check_csrf(csrf)?;
     if !a.user().may_handle_incidents() {
-        return Err(a.forbidden().into_response());
+        return Err(a.forbidden());
     }
     id.parse::<i64>().map_err(|_| not_found(a.lang))
 }
@@ -176,7 +176,7 @@ async fn write<T: Send + 'static>(
 /// is logged and a 500.
 fn refused(a: &Authed, e: Refusal) -> Response {
     match e {
-        Refusal::Invalid(Invalid::NoIncident(_)) => not_found(a.lang),
+        Refusal::Invalid(Invalid::NoIncident(_)) => not_found(a.lang).into_response(),
         Refusal::Invalid(i) => PageError::new(
             a.lang,
             StatusCode::BAD_REQUEST,
@@ -196,7 +196,7 @@ pub async fn acknowledge(
 ) -> Response {
     let id = match admit(&a, f.csrf.as_deref(), &id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let user = a.user().name.clone();
     let by = user.clone();
@@ -218,7 +218,7 @@ pub async fn note(
 ) -> Response {
     let id = match admit(&a, f.csrf.as_deref(), &id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let kind = match NoteKind::parse(&f.kind) {
         Ok(k) => k,
