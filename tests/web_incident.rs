@@ -186,7 +186,26 @@ async fn technicians_acknowledge_and_record_the_cause_operators_only_read() {
         .handling(id)
         .expect("read")
         .expect("exists");
-    assert_eq!(kept.notes.len(), 2);
+    assert_eq!(kept.notes.len(), 2, "refused input is not kept");
+
+    // What a person typed is shown as text, never as markup.
+    let (res, _) = send(
+        &app,
+        post_form(
+            &note,
+            Some(&tech),
+            &[
+                ("csrf", &csrf),
+                ("kind", "note"),
+                ("text", "<script>alert(1)</script>"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let (_, body) = send(&app, get(&page, Some(&op))).await;
+    assert!(!body.contains("<script>alert(1)"), "{body}");
+    assert!(body.contains("&#60;script&#62;alert(1)"), "{body}");
 
     // The overview now says who acknowledged the open incident.
     let (_, body) = send(&app, get("/", Some(&op))).await;
