@@ -7,8 +7,11 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+mod handling;
 #[cfg(test)]
 mod tests;
+
+pub use handling::{Ack, Handling, Invalid, Note, NoteKind};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +24,9 @@ pub enum Error {
     },
     #[error("store: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// Input from a person (a note, a cause, a ticket number) that the store refuses.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
     #[error("the store at {path} has schema version {found}, newer than this juknis ({known})")]
     TooNew {
         path: String,
@@ -109,6 +115,21 @@ const MIGRATIONS: &[&str] = &[
     // alone, then reads each target's minutes along the primary key; it used to scan every
     // minute rollup kept (90 days), a cost that grew each day (BENCHMARKS.md §2).
     "CREATE INDEX rollups_bucket ON rollups(resolution_s, bucket_s);",
+    // 6: incidents that people handle (issue 15 item 5): who acknowledged an incident and
+    // when (once: the first acknowledgement stands), and an append-only log of notes and
+    // causes with an optional ticket number.
+    "ALTER TABLE incidents ADD COLUMN ack_by TEXT;
+     ALTER TABLE incidents ADD COLUMN ack_s INTEGER;
+     CREATE TABLE incident_notes (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        at_s INTEGER NOT NULL,
+        by_user TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('note', 'cause')),
+        text TEXT NOT NULL,
+        ticket TEXT
+     );
+     CREATE INDEX incident_notes_incident ON incident_notes(incident_id, id);",
 ];
 
 /// How one bandwidth round measured, beside its [`Sample`].

@@ -318,6 +318,87 @@ async fn a_user_logs_in_looks_up_and_logs_out_in_chromium() {
         .expect("text");
     assert!(msg.contains("token keamanan"), "{msg}");
 
+    // An incident taken on from the overview: acknowledge it, then record its cause with a
+    // ticket number through the form; the overview says who acknowledged it.
+    c.goto(&format!("{base}/")).await.expect("home");
+    wait_for(&c, "[data-role=\"incident-ack\"] a[href^=\"/gangguan/\"]")
+        .await
+        .click()
+        .await
+        .expect("open the incident");
+    let ack = wait_for(&c, "[data-role=\"ack\"]")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(ack.contains("Belum diakui"), "{ack}");
+    wait_for(&c, "[data-role=\"ack-button\"]")
+        .await
+        .click()
+        .await
+        .expect("acknowledge");
+    let ack = wait_for(&c, "[data-role=\"ack\"] strong")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(ack, "admin");
+    let ack = c
+        .find(Locator::Css("[data-role=\"ack\"]"))
+        .await
+        .expect("ack line")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        ack.starts_with("Diakui oleh admin pada ") && ack.contains(" WIB"),
+        "{ack}"
+    );
+    c.find(Locator::Css("#note-kind option[value=\"cause\"]"))
+        .await
+        .expect("cause option")
+        .click()
+        .await
+        .expect("choose cause");
+    c.find(Locator::Css("#note-text"))
+        .await
+        .expect("text")
+        .send_keys("Kabel FO putus di Jl. Merdeka")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#note-ticket"))
+        .await
+        .expect("ticket")
+        .send_keys("TT-2026-0042")
+        .await
+        .expect("type");
+    c.find(Locator::Css("[data-role=\"note-save\"]"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save");
+    wait_for(&c, "[data-role=\"notes\"]").await;
+    let cause = c
+        .find(Locator::Css("[data-role=\"cause\"]"))
+        .await
+        .expect("cause")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        cause.contains("Kabel FO putus di Jl. Merdeka") && cause.contains("TT-2026-0042"),
+        "{cause}"
+    );
+    shot(&c, "gangguan-laptop").await;
+    c.goto(&format!("{base}/")).await.expect("home");
+    let row = wait_for(&c, "[data-role=\"incident-ack\"]")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(row.contains("Diakui oleh admin pada"), "{row}");
+
     // Every page, on a laptop and on a phone.
     pages(&c, &base, "laptop").await;
     c.set_window_size(390, 844).await.expect("phone size");

@@ -209,6 +209,24 @@ fn seed(dir: &Path) -> Seeded {
     store
         .record_state("balikan", "healthy", "", t(day_b, 5))
         .unwrap();
+    // A technician took on the first outage and recorded its cause with the provider's ticket.
+    let first = store
+        .incidents_overlapping(t(day_a, 11), t(day_a, 11) + 1)
+        .unwrap()[0]
+        .id;
+    store
+        .acknowledge(first, "tech", t(day_a, 11) + 300)
+        .unwrap();
+    store
+        .add_note(
+            first,
+            "tech",
+            juknis::store::NoteKind::Cause,
+            "kabel FO putus di Jl. Merdeka",
+            Some("TT-2026-0042"),
+            t(day_a, 11) + 900,
+        )
+        .unwrap();
     drop(store);
 
     let ob = Outbox::open(dir).unwrap();
@@ -291,6 +309,11 @@ fn a_seeded_state_dir_gives_the_known_numbers_and_is_left_unchanged() {
         "{t}"
     );
     assert!(t.contains("Jumlah hit yang memakai kuota | 10"), "{t}");
+    assert!(
+        t.contains("| tidak terjangkau | kabel FO putus di Jl. Merdeka (tiket TT-2026-0042)"),
+        "{t}"
+    );
+    assert!(t.contains("| TLS gagal | penyebab belum dicatat"), "{t}");
     assert!(
         t.contains("Permintaan ditahan karena kuota habis | 1 permintaan pada 1 hari"),
         "{t}"

@@ -130,6 +130,11 @@ async fn forms_without_the_csrf_token_are_refused() {
             ],
         ),
         ("/audit/periksa", vec![]),
+        ("/gangguan/1/akui", vec![]),
+        (
+            "/gangguan/1/catatan",
+            vec![("kind", "cause"), ("text", "kabel putus")],
+        ),
         ("/keluar", vec![]),
     ] {
         let (res, body) = send(&app, post_form(uri, Some(&cookie), &form)).await;

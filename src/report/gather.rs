@@ -250,7 +250,12 @@ pub fn network(
     }
     let mut incidents = Vec::new();
     if let Some(s) = &store {
-        for i in s.incidents_overlapping(from_s, to_s)? {
+        let found = s.incidents_overlapping(from_s, to_s)?;
+        let ids: Vec<i64> = found.iter().map(|i| i.id).collect();
+        let mut handled = s.handlings(&ids)?;
+        for i in found {
+            let h = handled.remove(&i.id).unwrap_or_default();
+            let cause = h.cause();
             let subject = match t.path(&crate::topology::PathId::new(i.subject.clone())) {
                 Some(p) => format!("{} ({})", node_name(t, &p.service), p.id),
                 None => i.subject.clone(),
@@ -261,6 +266,8 @@ pub fn network(
                 reason: i.reason,
                 started: at(i.started_s),
                 ended: i.ended_s.map(at),
+                cause: cause.map(|n| n.text.clone()),
+                ticket: cause.and_then(|n| n.ticket.clone()),
             });
         }
     }

@@ -91,6 +91,10 @@ pub struct Incident {
     pub reason: String,
     pub started: DateTime<Utc>,
     pub ended: Option<DateTime<Utc>>,
+    /// The cause a technician recorded on the dashboard (the latest one), if any.
+    pub cause: Option<String>,
+    /// The ticket number recorded with that cause.
+    pub ticket: Option<String>,
 }
 
 /// The audit log's hash chain, as [`crate::gate::audit::verify`] found it.
@@ -1034,6 +1038,15 @@ fn incident_total(f: &Facts) -> i64 {
         .sum()
 }
 
+/// The recorded cause and its ticket, or that none was recorded.
+fn cause_words(i: &Incident) -> String {
+    match (&i.cause, &i.ticket) {
+        (Some(c), Some(t)) => format!("{c} (tiket {t})"),
+        (Some(c), None) => c.clone(),
+        (None, _) => "penyebab belum dicatat".to_owned(),
+    }
+}
+
 fn incident_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
     if f.incidents.is_empty() {
         return vec![text(
@@ -1043,7 +1056,8 @@ fn incident_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
     let total = incident_total(f);
     let mut out = vec![text(format!(
         "Terjadi {} gangguan jalur dengan total durasi {}. Gangguan dicatat sejak jalur keluar \
-         dari keadaan sehat sampai kembali sehat; durasi dihitung di dalam periode laporan.",
+         dari keadaan sehat sampai kembali sehat; durasi dihitung di dalam periode laporan. \
+         Gejala adalah temuan pemantauan; penyebab dan nomor tiket dicatat teknisi pada dasbor.",
         count(f.incidents.len() as u64),
         duration_words(total)
     ))];
@@ -1063,13 +1077,21 @@ fn incident_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
                 x.subject.clone(),
                 state_label(&x.state).to_owned(),
                 x.reason.clone(),
+                cause_words(x),
             ]
         })
         .collect();
     out.push(table(
         &n.table("Daftar gangguan jalur (waktu WIB)"),
         &[
-            "No", "Mulai", "Selesai", "Durasi", "Jalur", "Keadaan", "Penyebab",
+            "No",
+            "Mulai",
+            "Selesai",
+            "Durasi",
+            "Jalur",
+            "Keadaan",
+            "Gejala",
+            "Penyebab (tiket)",
         ],
         rows,
         &[
@@ -1077,6 +1099,7 @@ fn incident_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
             Align::Left,
             Align::Left,
             Align::Right,
+            Align::Left,
             Align::Left,
             Align::Left,
             Align::Left,

@@ -299,3 +299,149 @@ fn bandwidth_details_round_trip_and_an_undetermined_round_has_no_figure() {
         .expect("read");
     assert_eq!(rows, vec![measured, unknown]);
 }
+
+fn one_incident(s: &mut Store) -> i64 {
+    s.record_state("portal", "down", "putus", 100)
+        .expect("open");
+    s.incidents(0, 1000).expect("read")[0].id
+}
+
+#[test]
+fn the_first_acknowledgement_stands() {
+    let mut s = Store::in_memory().expect("store");
+    let id = one_incident(&mut s);
+    assert_eq!(s.handling(id).expect("read").expect("exists").ack, None);
+    let first = s.acknowledge(id, "teknisi1", 130).expect("ack");
+    assert_eq!(
+        first,
+        Ack {
+            by: "teknisi1".into(),
+            at_s: 130
+        }
+    );
+    let again = s.acknowledge(id, "admin", 200).expect("ack again");
+    assert_eq!(again, first, "a second acknowledgement keeps the first");
+    assert_eq!(
+        s.handling(id).expect("read").expect("exists").ack,
+        Some(first)
+    );
+    assert!(matches!(
+        s.acknowledge(id + 99, "admin", 200),
+        Err(Error::Invalid(Invalid::NoIncident(_)))
+    ));
+}
+
+#[test]
+fn notes_append_in_order_and_the_latest_cause_is_the_cause() {
+    let mut s = Store::in_memory().expect("store");
+    let id = one_incident(&mut s);
+    s.add_note(id, "teknisi1", NoteKind::Note, " menelepon NOC ", None, 140)
+        .expect("note");
+    s.add_note(
+        id,
+        "teknisi1",
+        NoteKind::Cause,
+        "kabel FO putus",
+        Some("TT-1"),
+        150,
+    )
+    .expect("cause");
+    s.add_note(
+        id,
+        "admin",
+        NoteKind::Cause,
+        "perangkat ONT mati",
+        Some(" INC-2026-0042 "),
+        160,
+    )
+    .expect("cause 2");
+    let h = s.handling(id).expect("read").expect("exists");
+    let texts: Vec<_> = h.notes.iter().map(|n| n.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["menelepon NOC", "kabel FO putus", "perangkat ONT mati"]
+    );
+    let cause = h.cause().expect("cause");
+    assert_eq!(
+        (
+            cause.text.as_str(),
+            cause.ticket.as_deref(),
+            cause.by.as_str()
+        ),
+        ("perangkat ONT mati", Some("INC-2026-0042"), "admin")
+    );
+    assert!(matches!(
+        s.add_note(id + 99, "admin", NoteKind::Note, "x", None, 1),
+        Err(Error::Invalid(Invalid::NoIncident(_)))
+    ));
+}
+
+#[rstest::rstest]
+#[case::empty("   ", None, "isi catatan kosong")]
+#[case::too_long(&"a".repeat(2001), None, "2001 karakter, paling banyak 2000")]
+#[case::control_in_text("ada\u{7}bel", None, "karakter kendali (kode 0x07) pada karakter ke-4")]
+#[case::ticket_too_long("ok", Some("T".repeat(65)), "nomor tiket terlalu panjang: 65")]
+#[case::ticket_newline("ok", Some("TT\n1".to_string()), "nomor tiket memuat karakter kendali")]
+fn bad_input_is_refused_in_indonesian(
+    #[case] text: &str,
+    #[case] ticket: Option<String>,
+    #[case] says: &str,
+) {
+    let mut s = Store::in_memory().expect("store");
+    let id = one_incident(&mut s);
+    let e = s
+        .add_note(id, "teknisi1", NoteKind::Note, text, ticket.as_deref(), 140)
+        .expect_err("refused");
+    assert!(e.to_string().contains(says), "{e}");
+    assert!(
+        s.handling(id)
+            .expect("read")
+            .expect("exists")
+            .notes
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_note_of_2000_characters_and_line_breaks_is_kept() {
+    let mut s = Store::in_memory().expect("store");
+    let id = one_incident(&mut s);
+    let long = format!("baris satu\r\nbaris dua\t{}", "x".repeat(1978));
+    assert_eq!(long.trim().chars().count(), 2000);
+    let n = s
+        .add_note(id, "teknisi1", NoteKind::Note, &long, Some(""), 140)
+        .expect("kept");
+    assert!(n.text.starts_with("baris satu\nbaris dua"));
+    assert_eq!(n.ticket, None);
+}
+
+#[test]
+fn a_store_from_before_incident_handling_reads_with_nothing_handled() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("juknis.db");
+    let before = MIGRATIONS.len() - 1;
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        for m in &MIGRATIONS[..before] {
+            conn.execute_batch(m).expect("older schema");
+        }
+        conn.pragma_update(None, "user_version", before as i64)
+            .expect("version");
+        conn.execute(
+            "INSERT INTO incidents (subject, state, reason, started_s) VALUES ('portal', 'down', 'putus', 10)",
+            [],
+        )
+        .expect("old incident");
+    }
+    // The semester report opens it read-only and must not need the new tables.
+    let s = Store::open_read_only(&path).expect("read-only");
+    assert!(!s.has_handling().expect("check"));
+    let found = s.incidents_overlapping(0, 100).expect("incidents");
+    let h = s.handlings(&[found[0].id]).expect("handlings");
+    assert_eq!(h[&found[0].id], Handling::default());
+    drop(s);
+    // Opened for writing, it migrates and can be handled.
+    let mut s = Store::open(&path).expect("migrate");
+    assert!(s.has_handling().expect("check"));
+    s.acknowledge(found[0].id, "tech", 20).expect("ack");
+}

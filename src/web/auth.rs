@@ -94,6 +94,11 @@ impl User {
     pub fn may_trace(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Technician)
     }
+    /// Acknowledging incidents and writing their notes and causes: technicians and admins;
+    /// operators read them.
+    pub fn may_handle_incidents(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Technician)
+    }
 }
 
 /// Why a log-in was refused. The page says the same thing for a wrong name and a wrong

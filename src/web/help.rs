@@ -137,7 +137,12 @@ pub const SECTIONS: [(&str, &str, &str, &str); 10] = [
     ("documents", "07-kajian-laporan", "", ""),
     ("audit", "08-pengguna", "8-5-log-audit", ""),
     ("login", "08-pengguna", "8-3-masuk-dan-keluar", ""),
-    ("incident", "04-bila-terputus", "", ""),
+    (
+        "incident",
+        "04-bila-terputus",
+        "4-7-mengakui-gangguan-dan-mencatat-penyebab",
+        "4-7-acknowledging-an-incident-and-recording-its-cause",
+    ),
 ];
 
 /// The guide's routes: `/panduan`, `/panduan/{page}`, `/panduan/gambar/{file}` and the

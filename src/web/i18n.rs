@@ -224,6 +224,30 @@ pub struct Text {
     // Routes: failover and failback (issue 14).
     pub active_route: &'static str,
     pub active_since: &'static str,
+    // Incidents that people handle (issue 15 item 5).
+    pub incident_title: &'static str,
+    pub incident_handle: &'static str,
+    pub incident_not_found: &'static str,
+    pub ack_button: &'static str,
+    pub ack_intro: &'static str,
+    pub acked_by: &'static str,
+    pub acked_at: &'static str,
+    pub not_acked: &'static str,
+    pub handling: &'static str,
+    pub notes_title: &'static str,
+    pub no_notes: &'static str,
+    pub note_kind: &'static str,
+    pub note_kind_note: &'static str,
+    pub note_kind_cause: &'static str,
+    pub note_text: &'static str,
+    pub ticket: &'static str,
+    pub ticket_hint: &'static str,
+    pub note_save: &'static str,
+    pub cause_title: &'static str,
+    pub no_cause: &'static str,
+    pub handling_readonly: &'static str,
+    pub note_refused: &'static str,
+    pub by: &'static str,
 }
 
 pub static ID: Text = Text {
@@ -395,6 +419,29 @@ pub static ID: Text = Text {
     bw_no_figure: "tanpa angka",
     active_route: "Jalur aktif",
     active_since: "sejak",
+    incident_title: "Gangguan",
+    incident_handle: "Tangani",
+    incident_not_found: "Gangguan tidak ditemukan.",
+    ack_button: "Akui gangguan",
+    ack_intro: "Mengakui berarti Anda menangani gangguan ini; nama dan waktu Anda tercatat, dan pengakuan pertama yang berlaku.",
+    acked_by: "Diakui oleh",
+    acked_at: "pada",
+    not_acked: "Belum diakui",
+    handling: "Penanganan",
+    notes_title: "Catatan penanganan",
+    no_notes: "Belum ada catatan.",
+    note_kind: "Jenis",
+    note_kind_note: "Catatan",
+    note_kind_cause: "Penyebab",
+    note_text: "Isi",
+    ticket: "Nomor tiket",
+    ticket_hint: "tidak wajib, misalnya nomor tiket penyedia",
+    note_save: "Simpan",
+    cause_title: "Penyebab",
+    no_cause: "Penyebab belum dicatat.",
+    handling_readonly: "Hanya teknisi dan admin yang dapat mengakui gangguan dan menulis catatan.",
+    note_refused: "Catatan tidak disimpan",
+    by: "oleh",
 };
 
 pub static EN: Text = Text {
@@ -566,6 +613,29 @@ pub static EN: Text = Text {
     bw_no_figure: "no figure",
     active_route: "Active route",
     active_since: "since",
+    incident_title: "Incident",
+    incident_handle: "Handle",
+    incident_not_found: "Incident not found.",
+    ack_button: "Acknowledge",
+    ack_intro: "Acknowledging means you are handling this incident; your name and the time are kept, and the first acknowledgement stands.",
+    acked_by: "Acknowledged by",
+    acked_at: "at",
+    not_acked: "Not acknowledged",
+    handling: "Handling",
+    notes_title: "Handling notes",
+    no_notes: "No notes yet.",
+    note_kind: "Kind",
+    note_kind_note: "Note",
+    note_kind_cause: "Cause",
+    note_text: "Text",
+    ticket: "Ticket number",
+    ticket_hint: "optional, e.g. the provider's ticket number",
+    note_save: "Save",
+    cause_title: "Cause",
+    no_cause: "Cause not recorded yet.",
+    handling_readonly: "Only technicians and admins may acknowledge incidents and write notes.",
+    note_refused: "Note not saved",
+    by: "by",
 };
 
 /// A Unix time as `2026-11-27 02:11:28 WIB`.
@@ -579,6 +649,14 @@ pub fn wib(ts_s: i64) -> String {
 /// `14.05 WIB`: the time of day in WIB, as Indonesian writes it.
 pub fn wib_hhmm(t: DateTime<Utc>) -> String {
     format!("{} WIB", t.with_timezone(&Jakarta).format("%H.%M"))
+}
+
+/// [`wib_hhmm`] of a Unix time ("10.42 WIB").
+pub fn wib_hm(ts_s: i64) -> String {
+    match Utc.timestamp_opt(ts_s, 0).single() {
+        Some(t) => wib_hhmm(t),
+        None => "-".to_string(),
+    }
 }
 
 pub fn wib_dt(t: DateTime<Utc>) -> String {

@@ -7,6 +7,7 @@ pub mod balikan;
 pub mod chart;
 pub mod documents;
 pub mod history;
+pub mod incident;
 pub mod lookup;
 pub mod overview;
 pub mod status;

@@ -151,6 +151,8 @@ fn busy() -> Facts {
             reason: "tidak terjangkau mulai antara Router OPD dan Router Diskominfo".into(),
             started: at("2026-07-10T01:00:00Z"),
             ended: Some(at("2026-07-10T02:00:00Z")),
+            cause: Some("kabel FO putus di Jl. Merdeka".into()),
+            ticket: Some("TT-2026-0042".into()),
         },
         Incident {
             subject: "Web Portal (portal)".into(),
@@ -158,6 +160,8 @@ fn busy() -> Facts {
             reason: "rugi paket 12%".into(),
             started: at("2026-09-01T00:00:00Z"),
             ended: Some(at("2026-09-01T03:00:00Z")),
+            cause: None,
+            ticket: None,
         },
         Incident {
             subject: "Data Balikan (balikan)".into(),
@@ -165,6 +169,8 @@ fn busy() -> Facts {
             reason: "TLS gagal".into(),
             started: at("2026-11-02T05:00:00Z"),
             ended: Some(at("2026-11-02T05:12:00Z")),
+            cause: None,
+            ticket: None,
         },
     ];
     f.balikan = Some(PeriodCounts {
@@ -318,6 +324,8 @@ fn an_open_incident_counts_until_the_end_of_the_semester() {
         // Began before the semester: only 1 July 00:00 WIB to 3 July 00:00 WIB is counted.
         started: at("2026-06-01T00:00:00Z"),
         ended: Some(at("2026-07-02T17:00:00Z")),
+        cause: None,
+        ticket: None,
     }];
     let t = build(&f).plain_text();
     assert!(
@@ -451,4 +459,14 @@ fn the_text_never_holds_a_nik() {
 #[test]
 fn document_text_snapshot() {
     insta::assert_snapshot!(build(&busy()).plain_text());
+}
+
+#[test]
+fn each_incident_lists_its_recorded_cause_or_says_none_was_recorded() {
+    let t = build(&busy()).plain_text();
+    assert!(
+        t.contains("| kabel FO putus di Jl. Merdeka (tiket TT-2026-0042)"),
+        "{t}"
+    );
+    assert_eq!(t.matches("penyebab belum dicatat").count(), 2, "{t}");
 }

@@ -8,6 +8,7 @@ use axum::response::Response;
 
 use crate::web::dashboard::{Authed, Chrome, Dash, current, render};
 use crate::web::i18n::{Text, wib};
+use crate::web::pages::incident::AckView;
 use crate::web::pages::trace::TraceView;
 
 pub struct PathRow {
@@ -33,6 +34,7 @@ pub struct RouteRow {
 }
 
 pub struct IncidentRow {
+    pub id: i64,
     pub subject: String,
     pub state: String,
     pub label: &'static str,
@@ -41,6 +43,10 @@ pub struct IncidentRow {
     pub ended: Option<String>,
     /// Traces run while the incident was open.
     pub traces: Vec<TraceView>,
+    /// Who acknowledged it and when.
+    pub ack: Option<AckView>,
+    /// Whether a cause is recorded.
+    pub has_cause: bool,
 }
 
 /// A notifier whose oldest waiting message has failed [`crate::notify::FAILING_AFTER`] times.
@@ -214,15 +220,18 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
         })
         .collect();
     let incidents = super::with_store(&dash.cfg.state_dir, move |s| {
-        s.incidents(now - 7 * 86_400, now + 60)
+        let mut list = s.incidents(now - 7 * 86_400, now + 60)?;
+        list.truncate(20);
+        let ids: Vec<i64> = list.iter().map(|i| i.id).collect();
+        Ok((list, s.handlings(&ids)?))
     })
     .await;
     let incidents_error = incidents.is_err();
+    let (incidents, mut handlings) = incidents.unwrap_or_default();
     let incidents = incidents
-        .unwrap_or_default()
         .into_iter()
-        .take(20)
         .map(|i| {
+            let h = handlings.remove(&i.id).unwrap_or_default();
             let st = match i.state.as_str() {
                 "healthy" => crate::health::State::Healthy,
                 "degraded" => crate::health::State::Degraded,
@@ -230,6 +239,9 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
                 _ => crate::health::State::Unknown,
             };
             IncidentRow {
+                id: i.id,
+                ack: h.ack.as_ref().map(AckView::of),
+                has_cause: h.cause().is_some(),
                 subject: i.subject,
                 label: a.lang.state(st),
                 state: i.state,
