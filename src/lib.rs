@@ -14,6 +14,7 @@ pub mod notify;
 pub mod outbox;
 pub mod portal;
 pub mod probe;
+pub mod reflector;
 pub mod render;
 pub mod report;
 pub mod secret;

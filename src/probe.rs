@@ -1,8 +1,10 @@
 //! Probes: one trait over ICMP, TCP, DNS, HTTP, TLS and bandwidth measurements, their outcomes,
 //! profiles (`probes/*.yaml`) and the byte budget that keeps them off a thin link's back.
 //!
-//! An adapter: it does network IO and uses tokio. It depends on no other juknis module; the
-//! scheduler, `health`, `store`, `metrics` and the CLI depend on it. A failed probe (timeout,
+//! An adapter: it does network IO and uses tokio. Below it lie only the pure core (`topology`
+//! for targets and budgets, `health` for judging rounds, `secret` for SNMP credentials) and
+//! `store` (its quantiles, for the tracer); the portal client, the gate, the dashboard and the
+//! CLI sit above it. `tests/architecture.rs` holds it to that. A failed probe (timeout,
 //! refused, bad status, untrusted certificate) is an [`Outcome`] with a [`Reason`]; only a probe
 //! that cannot run at all (no privilege, no socket, a target the profile cannot use) is an
 //! [`Error`].
@@ -14,7 +16,6 @@ pub mod http;
 pub mod icmp;
 pub mod judge;
 pub mod profile;
-pub mod reflector;
 pub mod scheduler;
 pub mod snmp;
 pub mod stats;

@@ -92,6 +92,13 @@ pub struct Reflector {
     pub per_minute: u32,
 }
 
+impl Reflector {
+    /// Most bytes one request may ask for, whatever the topology says.
+    pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+    /// The cap when the topology names none.
+    pub const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
+}
+
 /// The data-sharing agreement (PKS) and its technical guide.
 #[derive(Clone, Debug)]
 pub struct Agreement {

@@ -24,7 +24,7 @@ async fn http_server() -> std::net::SocketAddr {
             "/missing",
             get(|| async { (axum::http::StatusCode::NOT_FOUND, "no") }),
         )
-        .merge(juknis::probe::reflector::router());
+        .merge(juknis::reflector::router());
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let a = l.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(l, app).await });

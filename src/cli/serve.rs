@@ -19,7 +19,7 @@ use crate::probe::{self, profile::Profile, scheduler};
 use crate::store::{self, Sample, Store};
 use crate::topology::Topology;
 use crate::web::{self, Shared};
-use crate::{gate, outbox};
+use crate::{gate, outbox, reflector};
 
 /// Arguments of `juknis serve`.
 #[derive(Debug, clap::Args)]
@@ -324,7 +324,7 @@ fn services(
     let mut app = web::router(Arc::clone(shared));
     // The reflector only when the topology asks for it, and only for its peers.
     if let Some(r) = topology.reflector.clone() {
-        app = app.merge(probe::reflector::guarded(r));
+        app = app.merge(reflector::guarded(r));
     }
     let mut dashboard = web::dashboard::Config::new(state_dir);
     dashboard.tls_proxy = tls_proxy;

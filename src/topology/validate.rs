@@ -377,15 +377,15 @@ fn reflector(cx: &mut Ctx<'_>, r: &Spanned<raw::Reflector>) -> super::Reflector 
         .value
         .max_bytes
         .as_ref()
-        .map_or(crate::probe::reflector::DEFAULT_MAX_BYTES, |m| m.value);
+        .map_or(super::Reflector::DEFAULT_MAX_BYTES, |m| m.value);
     if let Some(m) = &r.value.max_bytes
-        && (m.value == 0 || m.value > crate::probe::reflector::MAX_BYTES)
+        && (m.value == 0 || m.value > super::Reflector::MAX_BYTES)
     {
         cx.error(
             m,
             format!(
                 "reflector max_bytes must be 1 to {}",
-                crate::probe::reflector::MAX_BYTES
+                super::Reflector::MAX_BYTES
             ),
         );
     }

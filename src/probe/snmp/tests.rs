@@ -3,6 +3,7 @@ use std::time::Duration;
 use rstest::rstest;
 use tokio::time::Instant;
 
+use super::judge::human_bps;
 use super::*;
 
 fn reading(at: Instant, secs: u64, uptime_cs: u32, in_octets: u64, out_octets: u64) -> Reading {

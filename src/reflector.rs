@@ -14,9 +14,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 /// Most bytes one request may ask for.
-pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
-/// The guarded reflector's cap when the topology names none.
-pub const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_BYTES: u64 = crate::topology::Reflector::MAX_BYTES;
 const CHUNK: usize = 16 * 1024;
 
 #[derive(Debug, Deserialize)]
