@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout();
     writeln!(out, "listening on {bound}")?;
     out.flush()?;
-    axum::serve(listener, juknis::probe::reflector::router())
+    axum::serve(listener, juknis::reflector::router())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

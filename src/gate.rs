@@ -21,7 +21,7 @@ use crate::health::{self, State};
 use crate::metrics::Metrics;
 use crate::nik::Nik;
 use crate::portal::{self, Record, Status};
-use crate::topology::{self, Egress, Node, NodeKind, PathId, ServiceKind, TlsTrust, Topology};
+use crate::topology::{self, Node, NodeKind, PathId, ServiceKind, Topology};
 
 pub mod api;
 pub mod audit;
@@ -32,6 +32,8 @@ pub mod secrets;
 
 pub use pattern::Rules;
 pub use secrets::Secrets;
+
+pub use crate::flow::{DECISIONS, Decision};
 
 /// The wall clock of the quota's WIB day and the audit timestamps; injectable for tests.
 pub trait Clock: Send + Sync + 'static {
@@ -360,52 +362,6 @@ pub mod messages {
         penggunaan User ID (Juknis II.A.2)";
 }
 
-/// One of the gate's decisions, in the order it takes them (Lampiran II draws the same list).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    /// A short id (also the node id in Lampiran II's chart).
-    pub id: &'static str,
-    /// The question, in Bahasa Indonesia, as the flowchart asks it.
-    pub question: &'static str,
-}
-
-/// The gate's decisions before a look-up is forwarded, in order. [`Gate::lookup`] takes them
-/// in exactly this order (tests/gate_api.rs checks each neighbouring pair).
-pub const DECISIONS: [Decision; 8] = [
-    Decision {
-        id: "auth",
-        question: "Identitas sah? (akun operator ber-NDA / token aplikasi terdaftar)",
-    },
-    Decision {
-        id: "nik",
-        question: "Format NIK sah? (16 digit, kode wilayah, tanggal lahir)",
-    },
-    Decision {
-        id: "purpose",
-        question: "Tujuan pemanfaatan tercantum dalam PKS? Pengguna akhir disebut (bila diwajibkan PKS)?",
-    },
-    Decision {
-        id: "agreement",
-        question: "PKS masih berlaku?",
-    },
-    Decision {
-        id: "poc",
-        question: "Aplikasi telah lulus PoC (atau masih dalam kuota PoC)?",
-    },
-    Decision {
-        id: "pattern",
-        question: "Tidak berurutan, tidak berpola, tidak berdekatan? (per pemohon dan seluruh User ID)",
-    },
-    Decision {
-        id: "health",
-        question: "Jalur ke Web Portal sehat?",
-    },
-    Decision {
-        id: "quota",
-        question: "Kuota harian tersedia?",
-    },
-];
-
 /// A look-up as asked: the NIK, the purpose (a code from the PKS, or its text) and, for an
 /// application, the end user it asks for.
 #[derive(Debug, Clone, Copy, Default)]
@@ -488,32 +444,6 @@ pub struct Gate {
     inner: Arc<Inner>,
 }
 
-pub(crate) fn trust_of(t: &TlsTrust) -> Result<portal::Trust, portal::Error> {
-    match t {
-        TlsTrust::System => Ok(portal::Trust::System),
-        TlsTrust::Fingerprint(hex) => portal::Trust::fingerprint(hex),
-        TlsTrust::CaFile(p) => portal::Trust::ca_file(p),
-    }
-}
-
-/// The URL and TLS trust of `service` on a route: the route's own (`egress.url`,
-/// `egress.tls_pin`) where it declares them, else the node's.
-pub(crate) fn endpoint_of<'a>(
-    service: &'a Node,
-    egress: &'a Egress,
-) -> (Option<&'a str>, &'a TlsTrust) {
-    (
-        egress.url.as_deref().or(service.url.as_deref()),
-        egress.tls.as_ref().unwrap_or(&service.tls),
-    )
-}
-
-/// Bind a client configuration to a route's way out.
-pub(crate) fn bind(pc: &mut portal::Config, egress: &Egress) {
-    pc.local_address = egress.source;
-    pc.interface = egress.interface.clone();
-}
-
 /// The topology's Web Portal path and its service node.
 fn web_portal(t: &Topology) -> Result<(&topology::Path, &Node), Error> {
     t.paths
@@ -545,7 +475,7 @@ impl Build {
         };
         let mut clients = Vec::with_capacity(path.routes.len());
         for route in &path.routes {
-            let (url, trust) = endpoint_of(node, &route.egress);
+            let (url, trust) = portal::route::endpoint_of(node, &route.egress);
             let url = url.ok_or_else(|| url_err("it has none".into()))?;
             let base: reqwest::Url = url
                 .parse()
@@ -554,11 +484,11 @@ impl Build {
                 base,
                 &self.account.instansi_id,
                 self.account.credentials.clone(),
-                trust_of(trust)?,
+                portal::route::trust_of(trust)?,
             );
             pc.timeout = self.timeout;
             pc.elements = portal::Elements::of(&t.agreement.elements);
-            bind(&mut pc, &route.egress);
+            portal::route::bind(&mut pc, &route.egress);
             clients.push(portal::Client::new(pc)?);
         }
         Ok(Routing {

@@ -1,12 +1,16 @@
 //! juknis: a network appliance that keeps an OPD's obligations under its Juknis with Dukcapil.
 //!
 //! The library holds every domain; `src/main.rs` only parses the command line and calls in here.
-//! Pure domains (`topology`, `render`) do no IO beyond reading the file they are given.
+//! The modules form a stack, from a pure core (`nik`, `topology`, `doc`, `flow`, `health`,
+//! `render`, ...) through adapters and services to the faces (`web`, `cli`); see
+//! docs/ARCHITECTURE.md, and tests/architecture.rs, which enforces it.
 
 pub mod cli;
 pub mod doc;
+pub mod flow;
 pub mod gate;
 pub mod health;
+pub mod http;
 pub mod logtext;
 pub mod metrics;
 pub mod nik;

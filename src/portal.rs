@@ -15,6 +15,7 @@ use crate::secret::Secret;
 
 pub mod answer;
 pub mod balikan;
+pub mod route;
 mod status;
 pub mod tls;
 

@@ -16,6 +16,7 @@ pub mod maintenance;
 pub mod notifier;
 mod raw;
 mod tree;
+pub mod units;
 mod validate;
 
 pub use bandwidth::{Bandwidth, ParseError as BandwidthError};

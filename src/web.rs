@@ -12,8 +12,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::extract::State as AxState;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -64,60 +64,7 @@ impl Shared {
     }
 }
 
-/// The API's error: a status, a stable machine-readable code, and a message for people.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    /// Seconds after which a retry may succeed (429 and 503).
-    pub retry_after: Option<u64>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            status: &'a str,
-            message: &'a str,
-        }
-        let mut res = (
-            self.status,
-            Json(Body {
-                status: self.code,
-                message: &self.message,
-            }),
-        )
-            .into_response();
-        no_store(res.headers_mut());
-        if let Some(s) = self.retry_after
-            && let Ok(v) = HeaderValue::from_str(&s.to_string())
-        {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        res
-    }
-}
-
-/// Mark a response as never to be stored by a browser or a proxy (zero storage).
-pub fn no_store(h: &mut axum::http::HeaderMap) {
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, max-age=0"),
-    );
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-}
+pub use crate::http::{ApiError, no_store};
 
 /// `/healthz` and `/metrics`; other routers are merged in by `serve`.
 pub fn router(state: Arc<Shared>) -> Router {

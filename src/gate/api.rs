@@ -22,8 +22,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Caller, Gate, Refusal, Refused, messages};
+use crate::http::{ApiError, no_store};
 use crate::portal::Record;
-use crate::web::{ApiError, no_store};
 
 /// Largest request body accepted: a NIK and a purpose fit in far less.
 pub const MAX_BODY: usize = 4 * 1024;

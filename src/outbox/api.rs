@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::report::Unit;
 use super::row::RawRow;
 use super::{Outbox, blocking};
-use crate::web::ApiError;
+use crate::http::ApiError;
 
 /// Most rows accepted in one request; larger sets go through the CSV import.
 pub const MAX_ROWS: usize = 20_000;

@@ -79,7 +79,7 @@ pub fn route_clients(
     let node = t.node(&path.service)?;
     let mut clients = Vec::new();
     for route in &path.routes {
-        let (url, trust) = crate::gate::endpoint_of(node, &route.egress);
+        let (url, trust) = portal::route::endpoint_of(node, &route.egress);
         let endpoint = format!("{}/api/v1/balikan", url?.trim_end_matches('/'));
         let built = (|| {
             let endpoint: reqwest::Url = endpoint.parse().map_err(|e| {
@@ -97,13 +97,13 @@ pub fn route_clients(
                 endpoint.clone(),
                 id_lembaga,
                 credentials,
-                crate::gate::trust_of(trust)?,
+                portal::route::trust_of(trust)?,
             );
             cfg.balikan = Some(portal::BalikanConfig {
                 url: endpoint,
                 token: token.clone(),
             });
-            crate::gate::bind(&mut cfg, &route.egress);
+            portal::route::bind(&mut cfg, &route.egress);
             portal::Client::new(cfg)
         })();
         match built {

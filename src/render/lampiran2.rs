@@ -153,7 +153,7 @@ pub fn narrative(t: &Topology) -> Vec<String> {
         ),
     ]
     .into_iter()
-    .chain(crate::gate::DECISIONS.iter().map(|d| decision_words(t, &f, d.id)))
+    .chain(crate::flow::DECISIONS.iter().map(|d| decision_words(t, &f, d.id)))
     .chain([
         format!(
             "Permintaan dikirim ke {}. Bila data ditemukan, ditampilkan {} elemen data{}: {}. Data tersebut \
@@ -174,7 +174,7 @@ pub fn narrative(t: &Topology) -> Vec<String> {
     .collect()
 }
 
-/// The narrative paragraph of one of the gate's decisions ([`crate::gate::DECISIONS`]).
+/// The narrative paragraph of one of the gate's decisions ([`crate::flow::DECISIONS`]).
 fn decision_words(t: &Topology, f: &Facts, id: &str) -> String {
     let a = &t.agreement;
     match id {
@@ -306,7 +306,7 @@ pub fn dot(t: &Topology) -> String {
         STEP,
     );
     // The checks, in the order the gate takes them.
-    for d in crate::gate::DECISIONS {
+    for d in crate::flow::DECISIONS {
         let label = if d.id == "quota" {
             format!("{} ({})", d.question, f.quota)
         } else {
@@ -370,7 +370,7 @@ pub fn dot(t: &Topology) -> String {
     );
     step(&mut out, "end", "Selesai", "oval", STEP);
 
-    let ids: Vec<&str> = crate::gate::DECISIONS.iter().map(|d| d.id).collect();
+    let ids: Vec<&str> = crate::flow::DECISIONS.iter().map(|d| d.id).collect();
     let _ = writeln!(
         out,
         "  start -> {};",

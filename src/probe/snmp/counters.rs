@@ -85,4 +85,3 @@ pub fn rate(prev: &Reading, now: &Reading, min_window: Duration) -> Result<Rate,
         tx_bps,
     })
 }
-

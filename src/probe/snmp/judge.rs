@@ -113,4 +113,3 @@ pub fn level(outcome: &Outcome, contracted_bps: Option<u64>) -> Level {
         detail,
     }
 }
-

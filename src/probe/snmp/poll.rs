@@ -13,7 +13,6 @@ use super::{
 };
 use crate::probe::{BoxFuture, Detail as AnyDetail, Error, Kind, Outcome, Probe, Reason, Target};
 
-
 /// `sysUpTime.0`: hundredths of a second since the agent (re)started.
 const SYS_UPTIME: &[u64] = &[1, 3, 6, 1, 2, 1, 1, 3, 0];
 /// `ifHCInOctets` column of `ifXTable`.
@@ -399,4 +398,3 @@ impl Probe for SnmpProbe {
         Some(self.spec.min_window)
     }
 }
-
