@@ -6,13 +6,15 @@ CARGO ?= cargo
 demo: deps-demo
 	$(CARGO) run --bin juknis -- demo   # the dev build (deps optimised) starts in minutes, not tens
 
+# The test-beds use test equipment (the impairment relay, feature test-equipment) that the
+# shipped package leaves out.
 test: deps-test
-	$(CARGO) build --examples   # the test-bed runs examples/reflector in a namespace
-	$(CARGO) test --all-targets --no-fail-fast
+	$(CARGO) build --examples --features test-equipment   # the test-bed runs examples/reflector in a namespace
+	$(CARGO) test --all-targets --features test-equipment --no-fail-fast
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
 ci: lint test
 

@@ -22,14 +22,14 @@ for tool in ip tc iperf3 ss; do
 done
 which="${1:-matrix}"
 echo "<!-- $(date -u +%Y-%m-%dT%H:%MZ), $(uname -r), $(nproc) cores, juknis $(git rev-parse --short HEAD 2>/dev/null || echo '?') -->"
-cargo build --example reflector --bins >&2
+cargo build --features test-equipment --example reflector --bins >&2
 case "$which" in
     matrix)
-        cargo test --test testbed_bandwidth matrix -- --ignored --nocapture --test-threads=1 2>/dev/null \
+        cargo test --features test-equipment --test testbed_bandwidth matrix -- --ignored --nocapture --test-threads=1 2>/dev/null \
             | sed -n '/^BANDWIDTH MATRIX/,/^test result/p' | grep -v '^BANDWIDTH MATRIX\|^test result\|^ok$\|^test '
         ;;
     budget)
-        cargo test --test testbed_budget soak -- --ignored --nocapture --test-threads=1 2>/dev/null \
+        cargo test --features test-equipment --test testbed_budget soak -- --ignored --nocapture --test-threads=1 2>/dev/null \
             | sed -n '/^BUDGET/,/^test result/p' | grep -v '^BUDGET\|^test result\|^ok$\|^test '
         ;;
     *)

@@ -20,7 +20,7 @@ echo "<!-- $(date -u +%Y-%m-%dT%H:%MZ), $(uname -r), $(nproc) cores, juknis $(gi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for _ in $(seq "$runs"); do
-    cargo test --test testbed_routes -- --include-ignored --nocapture --test-threads=1 2>/dev/null \
+    cargo test --features test-equipment --test testbed_routes -- --include-ignored --nocapture --test-threads=1 2>/dev/null \
         | grep '^ROUTES ' >>"$out"
 done
 echo "| way of breaking | runs | failover (median, max) | failback (median, max) | look-ups refused during the switch (max) | quota spent / look-ups answered |"

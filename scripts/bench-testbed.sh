@@ -22,7 +22,7 @@ done
 
 echo "<!-- $(date -u +%Y-%m-%dT%H:%MZ), $(uname -r), $(nproc) cores, juknis $(git rev-parse --short HEAD 2>/dev/null || echo '?') -->"
 # The throughput test's far end; `cargo test --test` alone does not build examples.
-cargo build "$@" --example reflector --bins >&2
-cargo test "$@" --test testbed_bench -- --ignored --nocapture --test-threads=1 2>/dev/null \
+cargo build --features test-equipment "$@" --example reflector --bins >&2
+cargo test --features test-equipment "$@" --test testbed_bench -- --ignored --nocapture --test-threads=1 2>/dev/null \
     | sed -e 's/^test [^ ]* \.\.\. //' \
     | sed -n '/^RTT and loss/,/^test result/p' | grep -v '^test result\|^ok$'

@@ -104,6 +104,30 @@ fn the_built_package_installs_the_binary_unit_and_a_valid_default_config() {
             || contents.contains("./usr/lib/systemd/system/juknis.service"),
         "no unit in package:\n{contents}"
     );
+    // Only what runs in production: one program, its configuration, its unit, its docs and
+    // the monitoring files. No test equipment (the impairment relay, the simulator's examples).
+    let files: Vec<&str> = contents
+        .lines()
+        .filter(|l| !l.starts_with('d'))
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    let allowed = |f: &str| {
+        f == "./usr/bin/juknis"
+            || f.starts_with("./etc/juknis/")
+            || f == "./etc/default/juknis"
+            || f.starts_with("./usr/share/doc/juknis/")
+            || f.starts_with("./usr/share/juknis/")
+            || f.ends_with("/systemd/system/juknis.service")
+    };
+    let strays: Vec<&&str> = files.iter().filter(|f| !allowed(f)).collect();
+    assert!(
+        strays.is_empty(),
+        "files a production package should not carry: {strays:?}\n{contents}"
+    );
+    assert!(
+        !contents.contains("impair"),
+        "test equipment in the package:\n{contents}"
+    );
 
     let tmp = tempfile::tempdir().expect("tmp");
     let control = tmp.path().join("DEBIAN");

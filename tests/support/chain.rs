@@ -350,7 +350,10 @@ impl Chain {
 
     /// Routes what router `i` forwards through an impairment relay dropping `loss` of it.
     fn start_relay(&mut self, i: usize, loss: f64) -> Result<()> {
-        let relay = env!("CARGO_BIN_EXE_juknis-impair");
+        let relay = option_env!("CARGO_BIN_EXE_juknis-impair").context(
+            "the impairment relay is test equipment: run with `--features test-equipment` \
+             (`make test` does)",
+        )?;
         let mut child = self
             .command_in(&self.ns(i), relay)
             .args([

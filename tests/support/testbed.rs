@@ -587,7 +587,10 @@ impl Testbed {
     }
 
     fn start_relay(&mut self) -> Result<()> {
-        let relay = env!("CARGO_BIN_EXE_juknis-impair");
+        let relay = option_env!("CARGO_BIN_EXE_juknis-impair").context(
+            "the impairment relay is test equipment: run with `--features test-equipment` \
+             (`make test` does)",
+        )?;
         let delay = format!("{}us", self.config.delay.as_micros());
         let jitter = format!("{}us", self.config.jitter.as_micros());
         let loss = self.config.loss.to_string();
