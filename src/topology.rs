@@ -15,14 +15,15 @@ pub mod lint;
 pub mod maintenance;
 pub mod notifier;
 mod raw;
-mod tree;
-pub mod units;
+pub(crate) mod tree;
+mod units;
 mod validate;
 
 pub use bandwidth::{Bandwidth, ParseError as BandwidthError};
 pub use cidr::Cidr;
-pub use diagnostic::{Diagnostic, Diagnostics, Location};
+pub use diagnostic::{Diagnostic, Diagnostics, Location, did_you_mean};
 pub use notifier::{Channel, Notifier, NotifierId, SmtpSecurity, WebhookFormat};
+pub use units::{parse_bytes, parse_duration};
 
 macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident),*) => {$(

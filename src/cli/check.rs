@@ -1,7 +1,9 @@
-//! `juknis check`: validate a topology and lint Lampiran I against the Juknis' required items.
+//! `juknis check`: validate a topology and the probe profiles it uses, and lint Lampiran I
+//! against the Juknis' required items.
 
 use std::process::ExitCode;
 
+use crate::probe::profile;
 use crate::topology::{self, Quota, lint};
 
 /// Arguments of `juknis check`.
@@ -19,6 +21,25 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(super::EXIT_BAD_CONFIG);
         }
     };
+    // `probe` and `serve` load every profile of the folder and refuse to start on a broken
+    // one, so `check` fails on it too, naming every problem as it does the topology's. A
+    // topology checked away from its folder (none beside it) is checked alone, as
+    // `topology::load` does.
+    let profiles = if t.probe_dir.is_dir() {
+        match profile::load_dir(&t.probe_dir) {
+            Ok(p) => format!("{} probe profiles", p.len()),
+            Err(diags) => {
+                eprintln!(
+                    "{} problem(s) in the probe profiles:\n{}",
+                    diags.len(),
+                    topology::Diagnostics(diags)
+                );
+                return ExitCode::from(super::EXIT_BAD_CONFIG);
+            }
+        }
+    } else {
+        "no probe profile folder, profiles not checked".to_string()
+    };
     let findings = lint::lampiran1(&t);
     let wan: Vec<String> = t
         .contracted_links()
@@ -29,7 +50,7 @@ pub fn run(args: Args) -> ExitCode {
         Quota::Unlimited => "unlimited".to_string(),
     };
     println!(
-        "{}: {} zones, {} nodes, {} links, {} paths; contracted: {}; quota {quota}",
+        "{}: {} zones, {} nodes, {} links, {} paths; contracted: {}; quota {quota}; {profiles} ({})",
         t.file.display(),
         t.zones.len(),
         t.nodes.len(),
@@ -40,6 +61,7 @@ pub fn run(args: Args) -> ExitCode {
         } else {
             wan.join(", ")
         },
+        t.probe_dir.display(),
     );
     if findings.is_empty() {
         println!("Lampiran I: all 5 required items present");

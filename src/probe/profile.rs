@@ -1,10 +1,11 @@
 //! Probe profiles (`probes/*.yaml`): a raw serde layer with readable units, then a validated
-//! [`Profile`] that cannot be wrong. Every problem is collected with its file:line:column.
+//! [`Profile`] that cannot be wrong. Every problem is collected with its file:line:column, as
+//! the topology's are: the same [`Diagnostic`], every unknown key at once with a did-you-mean,
+//! and the same unit parsers.
 //!
 //! Reads only the profile files and the CA files they name; no network, no tokio.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +16,12 @@ use serde_saphyr::Spanned;
 use super::Kind;
 use super::stats::icmp_packet_bytes;
 use super::trust::Pin;
+use crate::topology::tree::{self, Schema, Shape, raw_struct};
+use crate::topology::{Diagnostics, Location};
+
+/// A problem in a profile file: the topology's own type, so `juknis check` reports both alike.
+pub use crate::topology::Diagnostic;
+pub use crate::topology::{parse_bytes, parse_duration};
 
 /// A validated probe profile. Its name is the file stem (`probes/icmp.yaml` is `icmp`).
 #[derive(Debug, Clone, PartialEq)]
@@ -193,43 +200,11 @@ pub struct Thresholds {
     pub min_bandwidth_ratio: Option<f64>,
 }
 
-/// One problem in a profile file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub file: PathBuf,
-    pub line: u64,
-    pub column: u64,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.message
-        )?;
-        if let Some(h) = &self.hint {
-            write!(f, " (hint: {h})")?;
-        }
-        Ok(())
-    }
-}
-
 /// Loads every `*.yaml` / `*.yml` in `dir`, keyed by file stem. All problems of all files are
 /// returned together.
 pub fn load_dir(dir: &Path) -> Result<BTreeMap<String, Profile>, Vec<Diagnostic>> {
-    let io_diag = |file: &Path, e: &std::io::Error| Diagnostic {
-        file: file.to_owned(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read: {e}"),
-        hint: None,
-    };
+    let io_diag =
+        |file: &Path, e: &std::io::Error| Diagnostic::new(Location::file(file), cannot_read(e));
     let entries = std::fs::read_dir(dir).map_err(|e| vec![io_diag(dir, &e)])?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -256,15 +231,8 @@ pub fn load_dir(dir: &Path) -> Result<BTreeMap<String, Profile>, Vec<Diagnostic>
 
 /// Loads one profile file; its name is the file stem.
 pub fn load_file(file: &Path) -> Result<Profile, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        vec![Diagnostic {
-            file: file.to_owned(),
-            line: 0,
-            column: 0,
-            message: format!("cannot read: {e}"),
-            hint: None,
-        }]
-    })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| vec![Diagnostic::new(Location::file(file), cannot_read(&e))])?;
     let name = file
         .file_stem()
         .and_then(|s| s.to_str())
@@ -274,34 +242,52 @@ pub fn load_file(file: &Path) -> Result<Profile, Vec<Diagnostic>> {
     parse_str(&name, file, base, &text)
 }
 
+fn cannot_read(e: &std::io::Error) -> String {
+    format!("cannot read: {e}")
+}
+
 /// Parses and validates profile text. `file` is used in diagnostics, `base` resolves relative
-/// CA file paths.
+/// CA file paths. Every problem comes back at once, in file order: every unknown key (with the
+/// known key it is closest to), then every value that does not fit.
 pub fn parse_str(
     name: &str,
     file: &Path,
     base: &Path,
     text: &str,
 ) -> Result<Profile, Vec<Diagnostic>> {
-    let raw: RawProfile = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        vec![Diagnostic {
-            file: file.to_owned(),
-            line,
-            column,
-            message: first_line(&e.to_string()),
-            hint: Some("see probes/icmp.yaml for the fields a profile may have".to_owned()),
-        }]
-    })?;
+    let syntax = |e: &serde_saphyr::Error| {
+        let at = e
+            .location()
+            .map_or_else(|| Location::file(file), |l| Location::new(file, l));
+        Diagnostic::new(at, first_line(&e.to_string()))
+            .hint("see probes/icmp.yaml for the fields a profile may have")
+    };
+    // Pass 1: the keys, all of them (serde would stop at the first unknown one).
+    let mut diags = Diagnostics(
+        tree::unknown_key_diagnostics::<RawProfile>(text, file).map_err(|e| vec![syntax(&e)])?,
+    );
+    // Pass 2: the typed profile, which ignores the keys pass 1 reported.
+    let raw: RawProfile = match serde_saphyr::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            diags.push(syntax(&e));
+            return Err(sorted(diags));
+        }
+    };
     let mut v = Validator {
         file: file.to_owned(),
         base: base.to_owned(),
-        diags: Vec::new(),
+        diags,
     };
-    let profile = v.profile(name, raw);
-    match profile {
+    match v.profile(name, raw) {
         Some(p) if v.diags.is_empty() => Ok(p),
-        _ => Err(v.diags),
+        _ => Err(sorted(v.diags)),
     }
+}
+
+fn sorted(mut diags: Diagnostics) -> Vec<Diagnostic> {
+    diags.sort();
+    diags.0
 }
 
 fn first_line(s: &str) -> String {
@@ -318,56 +304,67 @@ enum Scalar {
     Str(String),
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProfile {
-    kind: Spanned<String>,
-    interval: Option<Spanned<Scalar>>,
-    timeout: Option<Spanned<Scalar>>,
-    count: Option<Spanned<u32>>,
-    spacing: Option<Spanned<Scalar>>,
-    size: Option<Spanned<Scalar>>,
-    port: Option<Spanned<u16>>,
-    scheme: Option<Spanned<String>>,
-    path: Option<Spanned<String>>,
-    url: Option<Spanned<String>>,
-    expected_status: Option<Spanned<Vec<u16>>>,
-    body_contains: Option<Spanned<String>>,
-    max_body: Option<Spanned<Scalar>>,
-    pin: Option<Spanned<RawPin>>,
-    server_name: Option<Spanned<String>>,
-    server: Option<Spanned<String>>,
-    query: Option<Spanned<String>>,
-    record: Option<Spanned<String>>,
-    mode: Option<Spanned<String>>,
-    trains: Option<Spanned<u32>>,
-    train_len: Option<Spanned<u32>>,
-    gap: Option<Spanned<Scalar>>,
-    byte_budget: Option<Spanned<Scalar>>,
-    duration: Option<Spanned<Scalar>>,
-    max_bytes: Option<Spanned<Scalar>>,
-    retries: Option<Spanned<u32>>,
-    min_window: Option<Spanned<Scalar>>,
-    thresholds: Option<RawThresholds>,
+impl Shape for Scalar {
+    fn schema() -> Schema {
+        Schema::Any
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPin {
-    sha256: Option<String>,
-    ca_file: Option<String>,
+// No `deny_unknown_fields`: unknown keys are reported all at once by the tree pass, from the
+// schema `raw_struct!` derives from these same fields.
+raw_struct! {
+    #[derive(Debug, Deserialize)]
+    struct RawProfile {
+        kind: Spanned<String>,
+        interval: Option<Spanned<Scalar>>,
+        timeout: Option<Spanned<Scalar>>,
+        count: Option<Spanned<u32>>,
+        spacing: Option<Spanned<Scalar>>,
+        size: Option<Spanned<Scalar>>,
+        port: Option<Spanned<u16>>,
+        scheme: Option<Spanned<String>>,
+        path: Option<Spanned<String>>,
+        url: Option<Spanned<String>>,
+        expected_status: Option<Spanned<Vec<u16>>>,
+        body_contains: Option<Spanned<String>>,
+        max_body: Option<Spanned<Scalar>>,
+        pin: Option<Spanned<RawPin>>,
+        server_name: Option<Spanned<String>>,
+        server: Option<Spanned<String>>,
+        query: Option<Spanned<String>>,
+        record: Option<Spanned<String>>,
+        mode: Option<Spanned<String>>,
+        trains: Option<Spanned<u32>>,
+        train_len: Option<Spanned<u32>>,
+        gap: Option<Spanned<Scalar>>,
+        byte_budget: Option<Spanned<Scalar>>,
+        duration: Option<Spanned<Scalar>>,
+        max_bytes: Option<Spanned<Scalar>>,
+        retries: Option<Spanned<u32>>,
+        min_window: Option<Spanned<Scalar>>,
+        thresholds: Option<RawThresholds>,
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawThresholds {
-    rtt_warn: Option<Spanned<Scalar>>,
-    rtt_crit: Option<Spanned<Scalar>>,
-    loss_warn: Option<Spanned<Scalar>>,
-    loss_crit: Option<Spanned<Scalar>>,
-    jitter_warn: Option<Spanned<Scalar>>,
-    tls_days_warn: Option<Spanned<u32>>,
-    min_bandwidth_ratio: Option<Spanned<Scalar>>,
+raw_struct! {
+    #[derive(Debug, Deserialize)]
+    struct RawPin {
+        sha256: Option<String>,
+        ca_file: Option<String>,
+    }
+}
+
+raw_struct! {
+    #[derive(Debug, Deserialize)]
+    struct RawThresholds {
+        rtt_warn: Option<Spanned<Scalar>>,
+        rtt_crit: Option<Spanned<Scalar>>,
+        loss_warn: Option<Spanned<Scalar>>,
+        loss_crit: Option<Spanned<Scalar>>,
+        jitter_warn: Option<Spanned<Scalar>>,
+        tls_days_warn: Option<Spanned<u32>>,
+        min_bandwidth_ratio: Option<Spanned<Scalar>>,
+    }
 }
 
 type Loc = (u64, u64);
@@ -379,17 +376,20 @@ fn loc<T>(s: &Spanned<T>) -> Loc {
 struct Validator {
     file: PathBuf,
     base: PathBuf,
-    diags: Vec<Diagnostic>,
+    diags: Diagnostics,
 }
 
 impl Validator {
     fn err(&mut self, at: Loc, message: impl Into<String>, hint: Option<&str>) {
-        self.diags.push(Diagnostic {
+        let location = Location {
             file: self.file.clone(),
             line: at.0,
             column: at.1,
-            message: message.into(),
-            hint: hint.map(str::to_owned),
+        };
+        let d = Diagnostic::new(location, message);
+        self.diags.push(match hint {
+            Some(h) => d.hint(h),
+            None => d,
         });
     }
 
@@ -841,34 +841,5 @@ fn parse_server(s: &str) -> Option<SocketAddr> {
     })
 }
 
-pub use crate::topology::units::{parse_bytes, parse_duration};
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case("500ms", Some(Duration::from_millis(500)))]
-    #[case("5s", Some(Duration::from_secs(5)))]
-    #[case("1.5s", Some(Duration::from_millis(1500)))]
-    #[case("2m", Some(Duration::from_secs(120)))]
-    #[case("1h", Some(Duration::from_secs(3600)))]
-    #[case("250us", Some(Duration::from_micros(250)))]
-    #[case("5", None)]
-    #[case("5 parsecs", None)]
-    #[case("", None)]
-    fn durations(#[case] text: &str, #[case] want: Option<Duration>) {
-        assert_eq!(parse_duration(text), want);
-    }
-
-    #[rstest]
-    #[case("1400", Some(1400))]
-    #[case("64 KiB", Some(65536))]
-    #[case("2 MB", Some(2_000_000))]
-    #[case("1MiB", Some(1_048_576))]
-    #[case("3 furlongs", None)]
-    fn byte_sizes(#[case] text: &str, #[case] want: Option<u64>) {
-        assert_eq!(parse_bytes(text), want);
-    }
-}
+mod tests;

@@ -402,6 +402,18 @@ pub async fn run(
     skipped: impl Fn(&TargetKey) + Send + Sync + 'static,
     cancel: CancellationToken,
 ) {
+    run_with_jitter(plan, out, skipped, cancel, rand::random::<f64>).await;
+}
+
+/// [`run`], with the share of the first-round window each task waits drawn from `jitter`
+/// (one call per task, a share in `[0, 1)`), so that tests can seed it.
+pub(crate) async fn run_with_jitter(
+    plan: Plan,
+    out: mpsc::Sender<Round>,
+    skipped: impl Fn(&TargetKey) + Send + Sync + 'static,
+    cancel: CancellationToken,
+    mut jitter: impl FnMut() -> f64,
+) {
     let buckets: BTreeMap<LinkId, Arc<Mutex<TokenBucket>>> = plan
         .budgets
         .iter()
@@ -423,9 +435,9 @@ pub async fn run(
         let cancel = cancel.clone();
         let bucket = task.link.as_ref().and_then(|l| buckets.get(l)).cloned();
         let skipped = Arc::clone(&skipped);
+        let interval = task.profile.interval.max(Duration::from_millis(100));
+        let first = interval.min(first_within).mul_f64(jitter());
         tracker.spawn(async move {
-            let interval = task.profile.interval.max(Duration::from_millis(100));
-            let first = interval.min(first_within).mul_f64(rand::random::<f64>());
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = tokio::time::sleep(first) => {}

@@ -4,32 +4,9 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::tree::{Schema, Shape};
+use super::tree::{Schema, Shape, raw_struct};
 
 pub type S<T> = Spanned<T>;
-
-/// A struct of the file, with its [`Shape`] derived from the same field list, so a new key is
-/// one edit and the unknown-key pass knows it at once. A YAML key is its field's name (no
-/// `#[serde(rename)]` here: the shape would not see it).
-macro_rules! raw_struct {
-    (
-        $(#[$meta:meta])*
-        pub struct $name:ident {
-            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )*
-        }
-    ) => {
-        $(#[$meta])*
-        pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty, )*
-        }
-
-        impl Shape for $name {
-            fn schema() -> Schema {
-                Schema::Map(vec![$( (stringify!($field), <$ty as Shape>::schema()), )*])
-            }
-        }
-    };
-}
 
 raw_struct! {
     #[derive(Debug, Deserialize)]

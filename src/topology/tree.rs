@@ -2,9 +2,12 @@
 //! file is reported at once (serde's `deny_unknown_fields` stops at the first one).
 
 use std::fmt;
+use std::path::Path;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
+
+use super::diagnostic::{Diagnostic, Location, did_you_mean};
 
 /// A YAML node with the location of every key and value.
 #[derive(Debug)]
@@ -79,9 +82,36 @@ pub enum Schema {
     Any,
 }
 
-/// The shape of the YAML a type reads, derived from the type itself (`raw_struct!` in
-/// `raw.rs` implements it for the file's structs from their own field list), so the unknown-key
-/// pass can never drift from what the typed pass accepts.
+/// A raw struct of a YAML file, with its [`Shape`] derived from the same field list, so a new
+/// key is one edit and the unknown-key pass knows it at once. A YAML key is its field's name (no
+/// `#[serde(rename)]` here: the shape would not see it). Used by the topology's `raw.rs` and by
+/// the probe profiles.
+macro_rules! raw_struct {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $( $(#[$fmeta])* $fvis $field: $ty, )*
+        }
+
+        impl $crate::topology::tree::Shape for $name {
+            fn schema() -> $crate::topology::tree::Schema {
+                $crate::topology::tree::Schema::Map(vec![$(
+                    (stringify!($field), <$ty as $crate::topology::tree::Shape>::schema()),
+                )*])
+            }
+        }
+    };
+}
+pub(crate) use raw_struct;
+
+/// The shape of the YAML a type reads, derived from the type itself ([`raw_struct!`]
+/// implements it for a struct from its own field list), so the unknown-key pass can never
+/// drift from what the typed pass accepts.
 pub trait Shape {
     fn schema() -> Schema;
 }
@@ -118,6 +148,33 @@ pub struct Unknown {
     pub key: String,
     pub context: String,
     pub allowed: Vec<&'static str>,
+}
+
+impl Unknown {
+    /// The problem as a technician reads it: the key, where it is, and the allowed key it is
+    /// closest to (or, when none is close, every key allowed there).
+    pub fn diagnostic(&self, file: &Path) -> Diagnostic {
+        let d = Diagnostic::new(
+            Location::new(file, self.at),
+            format!("unknown key `{}` in {}", self.key, self.context),
+        );
+        match did_you_mean(&self.key, self.allowed.iter().copied()) {
+            Some(s) => d.hint(format!("did you mean `{s}`?")),
+            None => d.hint(format!("allowed here: {}", self.allowed.join(", "))),
+        }
+    }
+}
+
+/// Every key in the YAML `text` that `T` does not read, each as a diagnostic with its place and
+/// a did-you-mean. `Err` when the text is not YAML at all (the typed pass reports that).
+pub fn unknown_key_diagnostics<T: Shape>(
+    text: &str,
+    file: &Path,
+) -> Result<Vec<Diagnostic>, serde_saphyr::Error> {
+    let tree: Node = serde_saphyr::from_str(text)?;
+    let mut unknown = Vec::new();
+    unknown_keys(&tree, &T::schema(), "", &mut unknown);
+    Ok(unknown.iter().map(|u| u.diagnostic(file)).collect())
 }
 
 /// Walk `node` against `schema` and collect every key the schema does not know.

@@ -1,5 +1,6 @@
-//! Readable units in YAML: durations (`500ms`, `1.5s`, `2m`) and byte counts (`64 KiB`,
-//! `2 MB`), shared by the topology and the probe profiles.
+//! Readable units in hand-edited YAML: durations (`500ms`, `5m`) and byte sizes (`64 KiB`).
+//! Pure text parsing, shared by the topology and the probe profiles (which depend on the
+//! topology, never the reverse).
 
 use std::time::Duration;
 
@@ -42,4 +43,34 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
     };
     let v = n * scale;
     (0.0..1e18).contains(&v).then_some(v.round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("500ms", Some(Duration::from_millis(500)))]
+    #[case("5s", Some(Duration::from_secs(5)))]
+    #[case("1.5s", Some(Duration::from_millis(1500)))]
+    #[case("2m", Some(Duration::from_secs(120)))]
+    #[case("1h", Some(Duration::from_secs(3600)))]
+    #[case("250us", Some(Duration::from_micros(250)))]
+    #[case("5", None)]
+    #[case("5 parsecs", None)]
+    #[case("", None)]
+    fn durations(#[case] text: &str, #[case] want: Option<Duration>) {
+        assert_eq!(parse_duration(text), want);
+    }
+
+    #[rstest]
+    #[case("1400", Some(1400))]
+    #[case("64 KiB", Some(65536))]
+    #[case("2 MB", Some(2_000_000))]
+    #[case("1MiB", Some(1_048_576))]
+    #[case("3 furlongs", None)]
+    fn byte_sizes(#[case] text: &str, #[case] want: Option<u64>) {
+        assert_eq!(parse_bytes(text), want);
+    }
 }

@@ -1065,7 +1065,7 @@ fn failback_hold(cx: &mut Ctx<'_>, raw: Option<&S<String>>) -> std::time::Durati
         return super::DEFAULT_FAILBACK_HOLD;
     };
     let hint = "a duration such as `failback_hold: 5m` (units: s, m, h), from 10s to 24h";
-    match crate::topology::units::parse_duration(&h.value) {
+    match super::parse_duration(&h.value) {
         None => {
             cx.error_hint(h, format!("`{}` is not a duration", h.value), hint);
             super::DEFAULT_FAILBACK_HOLD

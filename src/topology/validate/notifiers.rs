@@ -244,7 +244,7 @@ fn notifier(cx: &mut Ctx<'_>, item: &S<raw::Notifier>) -> Option<Notifier> {
     let reminder = match &n.reminder {
         None => Some(DEFAULT_REMINDER),
         Some(r) if matches!(r.value.trim(), "off" | "never") => None,
-        Some(r) => match crate::topology::units::parse_duration(&r.value) {
+        Some(r) => match super::super::parse_duration(&r.value) {
             Some(d) if d >= std::time::Duration::from_secs(60) => Some(d),
             _ => {
                 cx.error_hint(
