@@ -485,8 +485,10 @@ pub(crate) async fn run_with_jitter(
                     link: task.link.clone(),
                     outcome,
                 };
-                if out.send(round).await.is_err() {
-                    return;
+                // A consumer that stopped reading must not hold the shutdown up.
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    sent = out.send(round) => if sent.is_err() { return },
                 }
             }
         });

@@ -86,15 +86,7 @@ pub fn parse(
                     );
                     continue;
                 }
-                let mut d = Diagnostic::new(
-                    Location::new(file, u.at),
-                    format!("unknown key `{}` in {}", u.key, u.context),
-                );
-                d = match did_you_mean(&u.key, u.allowed.iter().copied()) {
-                    Some(s) => d.hint(format!("did you mean `{s}`?")),
-                    None => d.hint(format!("allowed here: {}", u.allowed.join(", "))),
-                };
-                cx.diags.push(d);
+                cx.diags.push(u.diagnostic(file));
             }
         }
         Err(e) => return Err(syntax_error(file, &e)),

@@ -387,3 +387,33 @@ async fn a_probe_slower_than_its_interval_never_overlaps_itself() {
     );
     running.stop().await;
 }
+
+/// A consumer that stopped reading (but still holds its end) must not hold the shutdown up:
+/// the tasks waiting to hand over a round give up on the cancel.
+#[tokio::test(start_paused = true)]
+async fn cancel_is_not_held_up_by_a_consumer_that_stopped_reading() {
+    let second = Duration::from_secs(1);
+    let records: Vec<Arc<Record>> = (0..4).map(|_| Arc::new(Record::default())).collect();
+    let tasks = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| task(&format!("t{i}"), second, Duration::ZERO, &[r]))
+        .collect();
+    let (tx, _held) = mpsc::channel(1);
+    let cancel = CancellationToken::new();
+    let handle = tokio::spawn(run_with_jitter(
+        plan(tasks, second),
+        tx,
+        |_: &TargetKey| {},
+        cancel.clone(),
+        || 0.0,
+    ));
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    // One round fits the channel; every task is now blocked handing over the next.
+    assert!(records.iter().map(|r| r.runs()).sum::<usize>() >= 2);
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(1), handle)
+        .await
+        .expect("run returns within a second of the cancel")
+        .expect("run does not panic");
+}
