@@ -1211,7 +1211,7 @@ fn loggable(e: &portal::Error) -> String {
     match e {
         portal::Error::HttpStatus { url, status, .. } => format!("{url} answered HTTP {status}"),
         portal::Error::Malformed { .. } => "malformed answer (text withheld)".to_owned(),
-        other => other.to_string(),
+        other => crate::cause::chain(other),
     }
 }
 

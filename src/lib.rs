@@ -5,6 +5,7 @@
 //! `render`, ...) through adapters and services to the faces (`web`, `cli`); see
 //! docs/ARCHITECTURE.md, and tests/architecture.rs, which enforces it.
 
+pub mod cause;
 pub mod cli;
 pub mod doc;
 pub mod flow;

@@ -67,8 +67,8 @@ pub enum Error {
     #[error("notification queue {path}: stored state unreadable: {detail}")]
     State { path: String, detail: String },
     /// A blocking task died.
-    #[error("notification task failed: {0}")]
-    Task(String),
+    #[error("notification task failed")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 /// Milliseconds since the epoch, now.
@@ -222,7 +222,7 @@ pub async fn run_sender(sender: Sender, queue: Queue, metrics: Metrics, cancel: 
         let q = queue.clone();
         let due = tokio::task::spawn_blocking(move || q.due(now_ms(), 50))
             .await
-            .map_err(|e| Error::Task(e.to_string()))
+            .map_err(Error::Task)
             .and_then(|r| r);
         let due = match due {
             Ok(d) => d,

@@ -74,8 +74,8 @@ pub enum Error {
         known: i64,
     },
     /// A blocking task died (panic); the database is unchanged by the failed step.
-    #[error("outbox task failed: {0}")]
-    Task(String),
+    #[error("outbox task failed")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 /// Run a blocking outbox step off the async workers.
@@ -84,7 +84,5 @@ where
     F: FnOnce() -> Result<T, Error> + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Task(e.to_string()))?
+    tokio::task::spawn_blocking(f).await.map_err(Error::Task)?
 }

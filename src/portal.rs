@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::Url;
 use serde_json::{Map, Value, json};
 
+use crate::cause::{BoxError, caused_by, chain};
 use crate::nik::Nik;
 use crate::secret::Secret;
 
@@ -37,12 +38,13 @@ pub enum Error {
     #[error("portal client configuration: {0}")]
     Config(String),
     /// No connection (refused, unreachable, DNS).
-    #[error("could not connect to {url}: {detail}")]
+    #[error("could not connect to {url}")]
     Connect {
         /// Base URL of the service.
         url: String,
-        /// Cause chain.
-        detail: String,
+        /// Why (the HTTP client's error and its causes).
+        #[source]
+        source: BoxError,
     },
     /// No complete answer within the timeout.
     #[error("no complete answer from {url} within {timeout:?}")]
@@ -53,20 +55,22 @@ pub enum Error {
         timeout: Duration,
     },
     /// The TLS handshake failed (unknown certificate, wrong pin, protocol).
-    #[error("TLS with {url} failed: {detail}")]
+    #[error("TLS with {url} failed")]
     Tls {
         /// Base URL of the service.
         url: String,
-        /// Cause chain.
-        detail: String,
+        /// Why (the HTTP client's error, with the TLS library's below it).
+        #[source]
+        source: BoxError,
     },
     /// The connection broke (closed without an answer, reset) after it was made.
-    #[error("connection to {url} failed: {detail}")]
+    #[error("connection to {url} failed")]
     Transport {
         /// Base URL of the service.
         url: String,
-        /// Cause chain.
-        detail: String,
+        /// Why (the HTTP client's error and its causes).
+        #[source]
+        source: BoxError,
     },
     /// An HTTP status other than the wire's 200 (a 5xx from the server or a proxy).
     #[error("{url} answered HTTP {status}: {text}")]
@@ -305,32 +309,6 @@ pub struct Client {
     config: std::sync::Arc<Config>,
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
-}
-
-/// Whether a rustls error is anywhere in the chain, including inside `io::Error`s (which hide
-/// their payload from `source()`).
-fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
-    if e.is::<rustls::Error>() {
-        return true;
-    }
-    if let Some(io) = e.downcast_ref::<std::io::Error>()
-        && let Some(inner) = io.get_ref()
-        && is_tls(inner)
-    {
-        return true;
-    }
-    e.source().is_some_and(is_tls)
-}
-
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
 fn bind_interface(b: reqwest::ClientBuilder, name: &str) -> Result<reqwest::ClientBuilder, Error> {
     Ok(b.interface(name))
@@ -381,20 +359,20 @@ impl Client {
                 url,
                 timeout: self.config.timeout,
             }
-        } else if is_tls(&e) {
+        } else if caused_by::<rustls::Error>(&e) {
             Error::Tls {
                 url,
-                detail: chain(&e),
+                source: Box::new(e),
             }
         } else if e.is_connect() {
             Error::Connect {
                 url,
-                detail: chain(&e),
+                source: Box::new(e),
             }
         } else {
             Error::Transport {
                 url,
-                detail: chain(&e),
+                source: Box::new(e),
             }
         }
     }

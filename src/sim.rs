@@ -68,8 +68,8 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Certificate generation or TLS set-up failed.
-    #[error("TLS set-up: {0}")]
-    Tls(String),
+    #[error("TLS set-up of the simulator failed")]
+    Tls(#[source] crate::cause::BoxError),
     /// Writing the certificate PEM failed.
     #[error("cannot write the certificate to {path}: {source}")]
     CertOut {

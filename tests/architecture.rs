@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 /// may use only modules listed before it.
 const LAYERS: &[(&str, &[&str], &str)] = &[
     // The pure core: the domain as data and arithmetic. No IO beyond reading a given file.
+    ("cause", &[], "reading an error's chain of causes"),
     ("nik", &[], "NIK syntax and masking"),
     ("topology", &[], "the declared network, agreement and rules"),
     (
@@ -51,34 +52,36 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
     ),
     (
         "portal",
-        &["nik", "probe", "secret", "topology"],
+        &["cause", "nik", "probe", "secret", "topology"],
         "the Web Portal's wire client (TLS trust from probe::trust)",
     ),
-    ("sim", &["nik", "portal"], "the Dukcapil simulator"),
+    ("sim", &["cause", "nik", "portal"], "the Dukcapil simulator"),
     (
         "gate",
         &[
-            "flow", "health", "http", "metrics", "nik", "portal", "probe", "secret", "sqlite",
-            "topology",
+            "cause", "flow", "health", "http", "metrics", "nik", "portal", "probe", "secret",
+            "sqlite", "topology",
         ],
         "the NIK gateway",
     ),
     (
         "outbox",
         &[
-            "health", "http", "metrics", "nik", "portal", "secret", "sqlite", "topology",
+            "cause", "health", "http", "metrics", "nik", "portal", "secret", "sqlite", "topology",
         ],
         "data balikan, durable",
     ),
     (
         "notify",
-        &["gate", "health", "metrics", "sqlite", "topology"],
+        &["cause", "gate", "health", "metrics", "sqlite", "topology"],
         "alerts (logins from the gate's secrets file)",
     ),
     // Documents built from what the adapters keep.
     (
         "study",
-        &["doc", "gate", "nik", "portal", "sim", "store", "topology"],
+        &[
+            "cause", "doc", "gate", "nik", "portal", "sim", "store", "topology",
+        ],
         "the kajian teknis (wire sizes from the portal and simulator)",
     ),
     (
@@ -110,7 +113,7 @@ const PURE_EXCEPTIONS: &[&str] = &["lettre::Address"];
 
 /// The modules of the pure core (the first block of [`LAYERS`]).
 const CORE: &[&str] = &[
-    "nik", "topology", "doc", "flow", "logtext", "secret", "health", "render",
+    "cause", "nik", "topology", "doc", "flow", "logtext", "secret", "health", "render",
 ];
 
 fn src() -> PathBuf {

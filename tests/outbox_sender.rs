@@ -107,7 +107,10 @@ impl Post for FakeService {
 fn transport_error() -> portal::Error {
     portal::Error::Transport {
         url: "http://127.0.0.1:1".into(),
-        detail: "connection reset".into(),
+        source: Box::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset",
+        )),
     }
 }
 

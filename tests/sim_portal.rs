@@ -186,6 +186,14 @@ async fn wrong_fingerprint_is_refused_as_tls() {
     let err = c.lookup(&sample(&h, "found")).await.unwrap_err();
     assert!(matches!(err, portal::Error::Tls { .. }), "{err}");
     assert_eq!(err.kind(), ErrorKind::Transport);
+    // The typed cause is kept: the TLS library's own error, found through the chain, and its
+    // words written out only when the chain is shown.
+    assert!(juknis::cause::caused_by::<rustls::Error>(&err), "{err:?}");
+    let shown = juknis::cause::chain(&err);
+    assert!(
+        shown.starts_with(&err.to_string()) && shown.len() > err.to_string().len(),
+        "{shown}"
+    );
     assert_eq!(h.stats().lookups_answered, 0, "nothing reached the portal");
     h.shutdown().await;
 }
@@ -374,6 +382,11 @@ async fn connection_refused_is_connect() {
         .await
         .unwrap_err();
     assert!(matches!(err, portal::Error::Connect { .. }), "{err:?}");
+    assert!(
+        juknis::cause::caused_by::<std::io::Error>(&err),
+        "the refused connect's io::Error is kept: {err:?}"
+    );
+    assert!(!juknis::cause::caused_by::<rustls::Error>(&err));
 }
 
 #[tokio::test]

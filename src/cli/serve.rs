@@ -360,7 +360,7 @@ fn services(
             app = app.merge(gate::api::router(g));
         }
         Err(e @ (gate::Error::NoAccount { .. } | gate::Error::NoWebPortal { .. })) => {
-            tracing::warn!(error = %e, "NIK look-ups are disabled");
+            tracing::warn!(error = %crate::cause::chain(&e), "NIK look-ups are disabled");
             let why = e.to_string();
             app = app.route(
                 "/api/v1/lookup",
@@ -513,7 +513,7 @@ async fn watch_routes(
                 if !Arc::ptr_eq(&now, &topology) {
                     topology = now;
                     if let Err(e) = gate.reload(&topology) {
-                        tracing::error!(error = %e, "NIK gate: reloaded topology refused; keeping the running routes");
+                        tracing::error!(error = %crate::cause::chain(&e), "NIK gate: reloaded topology refused; keeping the running routes");
                     }
                 }
                 gate.refresh_route();

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::incident::Kind;
 use super::queue::Delivery;
+use crate::cause::chain;
 use crate::gate::secrets::NotifierLogin;
 use crate::health::State;
 use crate::topology::{Channel, Notifier, SmtpSecurity, WebhookFormat};
@@ -67,17 +68,6 @@ enum Client {
 pub struct Sender {
     opd: String,
     notifiers: BTreeMap<String, (Notifier, Client)>,
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 impl Sender {

@@ -467,9 +467,9 @@ impl<P: Post> Sender<P> {
             }
             Err(e) => {
                 let reason = failure_reason(&e);
-                tracing::warn!(batch = id, error = %e, reason, "data balikan post got no verdict; retrying later");
+                let note = crate::cause::chain(&e);
+                tracing::warn!(batch = id, error = %note, reason, "data balikan post got no verdict; retrying later");
                 self.count_failure(reason);
-                let note = e.to_string();
                 let r = blocking(move || ob.failed(id, &note)).await.map(|()| 0);
                 (r, Some(Step::Failed(self.backoff.next_delay())))
             }

@@ -24,16 +24,16 @@ pub(crate) fn self_signed(ip: IpAddr) -> Result<(TlsAcceptor, String, [u8; 32]),
     if !ip.is_unspecified() && ip.to_string() != "127.0.0.1" {
         names.push(ip.to_string());
     }
-    let ck = rcgen::generate_simple_self_signed(names).map_err(|e| Error::Tls(e.to_string()))?;
+    let ck = rcgen::generate_simple_self_signed(names).map_err(|e| Error::Tls(Box::new(e)))?;
     let der = ck.cert.der().clone();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?
+        .map_err(|e| Error::Tls(Box::new(e)))?
         .with_no_client_auth()
         .with_single_cert(vec![der.clone()], key)
-        .map_err(|e| Error::Tls(e.to_string()))?;
+        .map_err(|e| Error::Tls(Box::new(e)))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let fp = crate::portal::tls::fingerprint_of(der.as_ref());
     Ok((TlsAcceptor::from(Arc::new(config)), ck.cert.pem(), fp))

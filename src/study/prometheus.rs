@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::history::{Error, History, Point, Selection, Source};
 use super::{Period, wib_midnight};
+use crate::cause::chain;
 
 /// Points per query, below Prometheus' limit of 11,000.
 pub const MAX_POINTS: i64 = 10_000;
@@ -203,17 +204,6 @@ fn form_encode(s: &str) -> String {
         }
     }
     out
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 impl Source for Prometheus {
