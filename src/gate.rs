@@ -220,6 +220,24 @@ pub enum Error {
         /// The declared applications, comma separated (or "none").
         declared: String,
     },
+    /// The account's `ip_user` is not the access point's LAN address that the topology
+    /// declares (Juknis I.A: Dukcapil registers that one address; every look-up sent with
+    /// another would be refused).
+    #[error(
+        "ip_user {ip_user} of the Dukcapil account is not the access point's LAN address \
+         {access_point} in {file} (Juknis I.A: Dukcapil gives the OPD one access point with that \
+         IP LAN and registers it; look-ups sent with another ip_user would be refused). Correct \
+         whichever is wrong: `ip_user` in the secrets file or the access point's `address`",
+        file = file.display()
+    )]
+    IpUserMismatch {
+        /// What the secrets file says.
+        ip_user: String,
+        /// What the topology says.
+        access_point: std::net::IpAddr,
+        /// The topology file.
+        file: PathBuf,
+    },
     /// The portal client could not be built (TLS trust, route).
     #[error("portal client: {0}")]
     Portal(#[from] portal::Error),
@@ -515,7 +533,7 @@ impl Gate {
     /// the HMAC key in the state dir.
     pub fn open(cfg: Config) -> Result<Gate, Error> {
         web_portal(&cfg.topology)?;
-        check_applications(&cfg.topology, &cfg.secrets)?;
+        check_secrets(&cfg.topology, &cfg.secrets)?;
         let account = cfg.secrets.portal.clone().ok_or_else(|| Error::NoAccount {
             dir: cfg.state_dir.clone(),
         })?;
@@ -631,6 +649,9 @@ impl Gate {
     /// topology the gate cannot use is refused and the running one kept.
     pub fn reload(&self, t: &Topology) -> Result<(), Error> {
         let i = &self.inner;
+        // A topology that drops an application whose token is in use, or moves the access
+        // point away from the account's ip_user, is refused like at start.
+        check_secrets(t, &i.secrets)?;
         let now = i.clock.now();
         let mut next = i.build.routing(&Arc::new(t.clone()), now)?;
         let old = self.routing();
@@ -1143,6 +1164,25 @@ pub fn check_applications(t: &Topology, secrets: &Secrets) -> Result<(), Error> 
                 } else {
                     declared.join(", ")
                 },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The secrets against the topology: every API token belongs to a declared application
+/// ([`check_applications`]) and the account's `ip_user` is the access point's LAN address
+/// where the topology gives one. `serve` and `check --state-dir` stop on either (exit 64); a
+/// reload that breaks them keeps the running routes.
+pub fn check_secrets(t: &Topology, secrets: &Secrets) -> Result<(), Error> {
+    check_applications(t, secrets)?;
+    if let (Some(ap), Some(p)) = (t.access_point_address(), &secrets.portal) {
+        let ip_user = p.credentials.ip_user.trim();
+        if ip_user.parse::<std::net::IpAddr>().ok() != Some(ap) {
+            return Err(Error::IpUserMismatch {
+                ip_user: ip_user.to_owned(),
+                access_point: ap,
+                file: t.file.clone(),
             });
         }
     }

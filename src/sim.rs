@@ -47,8 +47,9 @@ pub const USER_AGENCY_INACTIVE: &str = "opd_instansi_nonaktif";
 pub const USER_INACTIVE: &str = "opd_user_nonaktif";
 /// The user whose access hours are over (code 06).
 pub const USER_OUTSIDE_HOURS: &str = "opd_luar_jam";
-/// The IP every account is registered with.
-pub const IP_USER: &str = "127.0.0.1";
+/// The IP every account is registered with by default: the demo topology's access point
+/// (its IP LAN, Juknis I.A), which `serve` requires the account's `ip_user` to be.
+pub const IP_USER: &str = "127.0.0.2";
 /// The central variant's agency id used in the demo.
 pub const INSTANSI_ID: &str = "3204DINSOS";
 /// Path of the data balikan endpoint.
@@ -146,9 +147,9 @@ pub struct Account {
     pub state: AccountState,
 }
 
-/// The simulator's accounts: one active, one per account-level refusal.
-pub fn accounts() -> Vec<Account> {
-    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// The simulator's accounts, all registered with `ip`: one active, one per account-level
+/// refusal.
+pub fn accounts(ip: IpAddr) -> Vec<Account> {
     [
         (USER, AccountState::Active),
         (USER_AGENCY_INACTIVE, AccountState::AgencyInactive),
@@ -182,6 +183,8 @@ pub struct Config {
     pub balikan_token: String,
     /// A marker put into every found record's name and address, for zero-storage scans.
     pub canary: Option<String>,
+    /// The IP the accounts are registered with (`ip_user`; [`IP_USER`] by default).
+    pub ip_user: IpAddr,
 }
 
 impl Default for Config {
@@ -194,6 +197,7 @@ impl Default for Config {
             faults: Faults::default(),
             balikan_token: DEFAULT_BALIKAN_TOKEN.to_owned(),
             canary: None,
+            ip_user: IP_USER.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         }
     }
 }
@@ -410,7 +414,7 @@ impl Server {
         };
         let shared = Arc::new(Shared {
             population: Population::generate(config.seed, config.canary.as_deref()),
-            accounts: accounts(),
+            accounts: accounts(config.ip_user),
             quota: config.quota,
             balikan_token: config.balikan_token,
             mutable: Mutex::new(Mutable {

@@ -89,7 +89,7 @@ fn sample(h: &Handle, status: &str) -> Nik {
     "found",
     Status::OutsideHours
 )]
-#[case::wrong_ip(sim::USER, sim::PASSWORD, "127.0.0.2", "found", Status::WrongIp)]
+#[case::wrong_ip(sim::USER, sim::PASSWORD, "127.0.0.9", "found", Status::WrongIp)]
 #[case::invalid_ip(sim::USER, sim::PASSWORD, "999.1.1.1", "found", Status::InvalidIp)]
 #[case::credentials_empty(sim::USER, "", sim::IP_USER, "found", Status::CredentialsEmpty)]
 #[case::unprocessable(

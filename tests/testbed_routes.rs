@@ -27,6 +27,8 @@ const JUKNIS: &str = env!("CARGO_BIN_EXE_juknis");
 const LISTEN: &str = "127.0.0.1:18080";
 /// The one application's API token (tokens belong to the topology's applications).
 const TOKEN: &str = "token-uji-jalur-0000-abcdefgh";
+/// The access point's IP LAN in the topology below: the account's `ip_user`.
+const ACCESS_POINT: &str = "198.51.100.2";
 /// Probe interval 1 s, timeout 1 s, down after 3 bad rounds, routes judged every 2 s: a
 /// failover is promised within about 3 × (1 + 1) + 2 s; we allow a margin for the machine.
 const FAILOVER_PROMISE: Duration = Duration::from_secs(15);
@@ -163,6 +165,9 @@ impl Bed {
                 "203.0.113.100:8000".to_owned(),
                 "--quota".to_owned(),
                 "100000".to_owned(),
+                // The OPD's access point (Lampiran I), which the account's ip_user must be.
+                "--ip-user".to_owned(),
+                ACCESS_POINT.to_owned(),
             ];
             if tls {
                 a.push("--tls".to_owned());
@@ -229,7 +234,7 @@ impl Bed {
             "portal: {{user_id: {}, password: {}, ip_user: {}, instansi_id: {}}}\napi_tokens:\n",
             juknis::sim::USER,
             juknis::sim::PASSWORD,
-            juknis::sim::IP_USER,
+            ACCESS_POINT,
             juknis::sim::INSTANSI_ID
         );
         secrets.push_str(&format!("  app-web: {TOKEN}\n"));

@@ -11,6 +11,11 @@ use crate::topology::{self, Quota, lint};
 pub struct Args {
     #[command(flatten)]
     config: super::ConfigArg,
+    /// Also check the secrets of this state dir against the topology, as `serve` does at start:
+    /// private files, a complete account, API tokens only for declared applications, and the
+    /// account's ip_user equal to the access point's LAN address.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -40,6 +45,19 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         "no probe profile folder, profiles not checked".to_string()
     };
+    let secrets = match &args.state_dir {
+        None => "secrets not checked (--state-dir)".to_owned(),
+        Some(dir) => match super::serve::load_secrets(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|s| crate::gate::check_secrets(&t, &s).map_err(|e| e.to_string()))
+        {
+            Ok(()) => format!("secrets of {} match", dir.display()),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(super::EXIT_BAD_CONFIG);
+            }
+        },
+    };
     let findings = lint::lampiran1(&t);
     let wan: Vec<String> = t
         .contracted_links()
@@ -50,7 +68,7 @@ pub fn run(args: Args) -> ExitCode {
         Quota::Unlimited => "unlimited".to_string(),
     };
     println!(
-        "{}: {} zones, {} nodes, {} links, {} paths; contracted: {}; quota {quota}; {profiles} ({})",
+        "{}: {} zones, {} nodes, {} links, {} paths; contracted: {}; quota {quota}; {profiles} ({}); {secrets}",
         t.file.display(),
         t.zones.len(),
         t.nodes.len(),

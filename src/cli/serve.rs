@@ -110,8 +110,9 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("{e}");
         return ExitCode::from(super::EXIT_BAD_CONFIG);
     }
-    // Every API token belongs to an application of the topology (Lampiran I): exit 64 otherwise.
-    if let Err(e) = gate::check_applications(&topology, &secrets) {
+    // Every API token belongs to an application of the topology (Lampiran I), and the account's
+    // ip_user is the access point's LAN address (I.A): exit 64 otherwise.
+    if let Err(e) = gate::check_secrets(&topology, &secrets) {
         eprintln!("{e}");
         return ExitCode::from(super::EXIT_BAD_CONFIG);
     }

@@ -27,6 +27,9 @@ pub struct Args {
     /// Bearer token of the data balikan endpoint.
     #[arg(long, env = "JUKNIS_SIM_BALIKAN_TOKEN", default_value = sim::DEFAULT_BALIKAN_TOKEN)]
     balikan_token: String,
+    /// The IP the accounts are registered with (`ip_user`): the OPD access point's IP LAN.
+    #[arg(long, value_name = "IP", default_value = sim::IP_USER)]
+    ip_user: std::net::IpAddr,
     /// Print one sample NIK per status for the seed and exit.
     #[arg(long)]
     samples: bool,
@@ -83,6 +86,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 async fn serve(args: Args) -> ExitCode {
+    let args_ip_user = args.ip_user;
     let config = sim::Config {
         listen: args.listen,
         tls: args.tls,
@@ -98,6 +102,7 @@ async fn serve(args: Args) -> ExitCode {
         },
         balikan_token: args.balikan_token,
         canary: None,
+        ip_user: args.ip_user,
     };
     let handle = match sim::Server::start(config).await {
         Ok(h) => h,
@@ -135,7 +140,7 @@ async fn serve(args: Args) -> ExitCode {
         "account: user_id={} password={} ip_user={}",
         sim::USER,
         sim::PASSWORD,
-        sim::IP_USER
+        args_ip_user
     );
     println!("data balikan: POST {} (bearer token)", handle.balikan_url());
     for (status, nik) in handle.samples() {
