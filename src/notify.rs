@@ -87,6 +87,8 @@ pub struct Dispatcher {
     policies: Vec<Policy>,
     /// How long an incident's paths must stay healthy before its recovery is told.
     pub settle: Duration,
+    /// The agreement reminder last queued (its id and stage), so a tick does not queue it again.
+    agreement_told: Option<(String, u32)>,
 }
 
 impl Dispatcher {
@@ -100,6 +102,7 @@ impl Dispatcher {
             alerter,
             policies,
             settle: incident::DEFAULT_SETTLE,
+            agreement_told: None,
         })
     }
 
@@ -157,6 +160,77 @@ impl Dispatcher {
     }
 }
 
+/// The stage of the agreement's life a reminder is owed for, from the days left until its last
+/// day (Juknis VI.F: apply for renewal at the latest two months before it ends): 0 when the
+/// two months begin, then 1 (30 days), 2 (14), 3 (7), 4 (the last day) and 5 (ended). `None`
+/// outside the two months. One message per stage and notifier, whatever the restarts.
+#[must_use]
+pub fn agreement_stage(a: &crate::topology::Agreement, today: chrono::NaiveDate) -> Option<u32> {
+    let left = a.days_left(today)?;
+    if left < 0 {
+        return Some(5);
+    }
+    if !a.renewal_due(today) {
+        return None;
+    }
+    Some(match left {
+        0 => 4,
+        1..=7 => 3,
+        8..=14 => 2,
+        15..=30 => 1,
+        _ => 0,
+    })
+}
+
+impl Dispatcher {
+    /// Queue the agreement's reminder owed `today`, once per stage and notifier (the queue keys
+    /// it by the last day and the stage). Returns the deliveries queued.
+    pub fn observe_agreement(&mut self, now_ms: i64) -> Result<usize, Error> {
+        let a = &self.topology.agreement;
+        let today = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now_ms)
+            .unwrap_or_default()
+            .with_timezone(&chrono_tz::Asia::Jakarta)
+            .date_naive();
+        let (Some(end), Some(stage)) = (a.end, agreement_stage(a, today)) else {
+            return Ok(0);
+        };
+        let id = format!("pks-{end}");
+        if self.agreement_told.as_ref() == Some(&(id.clone(), stage)) {
+            return Ok(0);
+        }
+        let incident = incident::Incident {
+            id: id.clone(),
+            opened_ms: now_ms,
+            state: crate::health::State::Degraded,
+            cause: None,
+            hop: None,
+            last_good: None,
+            reason: end.to_string(),
+            paths: Vec::new(),
+        };
+        let mut deliveries = Vec::new();
+        for n in &self.topology.notifiers {
+            let e = incident::Event {
+                notifier: n.id.to_string(),
+                kind: incident::Kind::Agreement,
+                seq: stage,
+                at_ms: now_ms,
+                incident: incident.clone(),
+            };
+            let m = message::render(&self.topology, &e);
+            for r in Sender::recipients(n) {
+                deliveries.push((r, e.clone(), m.clone()));
+            }
+        }
+        let added = self.queue.commit(&self.alerter, &deliveries, now_ms)?;
+        if added > 0 {
+            tracing::info!(stage, end = %end, "agreement reminder queued");
+        }
+        self.agreement_told = Some((id, stage));
+        Ok(added)
+    }
+}
+
 /// Observe the verdicts every `every` until cancelled.
 pub async fn run_dispatcher(
     mut d: Dispatcher,
@@ -176,7 +250,9 @@ pub async fn run_dispatcher(
         // SQLite with synchronous=FULL: off the async workers.
         let now = now_ms();
         let (back, r) = match tokio::task::spawn_blocking(move || {
-            let r = d.observe(&v, now);
+            let r = d
+                .observe(&v, now)
+                .and_then(|n| Ok(n + d.observe_agreement(now)?));
             (d, r)
         })
         .await

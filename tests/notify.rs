@@ -697,3 +697,142 @@ async fn a_failed_telegram_delivery_never_shows_the_bot_token() {
     }
     assert!(seen.all().is_empty());
 }
+
+/// The agreement's renewal (Juknis VI.F) reaches every channel: once when the two months before
+/// its last day begin, once more at each later stage, never twice for the same stage (not after
+/// a restart either), and once when it has ended; the Alertmanager receiver gets one alert with
+/// no path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agreement_renewal_reaches_every_channel_once_per_stage() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let maildir = dir.path().join("mail");
+    let mail = smtp(&maildir);
+    let (tg_seen, wa_seen, hook_seen) = (Seen::default(), Seen::default(), Seen::default());
+    let tg = serve(telegram(tg_seen.clone())).await;
+    let wa = serve(whatsapp(wa_seen.clone())).await;
+    let hook = serve(receiver(hook_seen.clone(), Arc::new(Mutex::new(0)))).await;
+    let base = topology(tg, wa, hook, mail.port);
+    // The same topology with a last day two days ago (deliveries are due from the instant
+    // they are queued, so every stage is observed in the past).
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notify/topology.yaml"),
+    )
+    .expect("fixture");
+    assert!(base.agreement.end.is_none());
+    let (head, _) = text.split_once("notifiers:").expect("notifiers section");
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .date_naive();
+    let end = today - chrono::Days::new(2);
+    let two_months = end
+        .checked_sub_months(chrono::Months::new(2))
+        .expect("date");
+    let head = head.replace(
+        "  opd: Dinas Sosial Kabupaten Contoh\n",
+        &format!("  opd: Dinas Sosial Kabupaten Contoh\n  start: 2024-04-01\n  end: {end}\n  pks_opd: 400/123/Dinsos\n"),
+    );
+    let t = Arc::new({
+        let with_end = format!(
+            "{head}notifiers:
+  - {{id: grup-telegram, kind: telegram, api_url: \"http://127.0.0.1:{tg}\", to: [\"-1001234567890\"], credentials: bot-opd}}
+  - id: grup-wa
+    kind: whatsapp
+    url: http://127.0.0.1:{wa}/api/sendText
+    to: [\"120363000000000000@g.us\"]
+    template: '{{\"session\": \"default\", \"chatId\": {{{{to}}}}, \"text\": {{{{text}}}}}}'
+    credentials: wa-gateway
+  - {{id: email-dinas, kind: email, smtp: 127.0.0.1, port: {port}, security: none, from: juknis@opd.example.go.id, to: [teknisi@opd.example.go.id]}}
+  - {{id: alertmanager, kind: webhook, url: \"http://127.0.0.1:{hook}/hook\", format: alertmanager}}
+",
+            port = mail.port
+        );
+        let profiles = |_: &Path| Some(["icmp".to_string()].into_iter().collect());
+        juknis::topology::parse(&with_end, Path::new("topology.yaml"), &profiles)
+            .unwrap_or_else(|e| panic!("{e}"))
+    });
+    assert_eq!(t.agreement.end, Some(end));
+
+    // Noon WIB on a day.
+    let at = |day: chrono::NaiveDate| {
+        day.and_hms_opt(5, 0, 0)
+            .expect("time")
+            .and_utc()
+            .timestamp_millis()
+    };
+    let day_before = two_months - chrono::Days::new(1);
+    let state = dir.path().join("state");
+    let queue = Queue::open(&state).expect("queue");
+    let mut d = Dispatcher::new(Arc::clone(&t), queue.clone()).expect("dispatcher");
+    // Before the two months: nothing.
+    assert_eq!(d.observe_agreement(at(day_before)).expect("observe"), 0);
+    // The two months begin: one message per recipient (4 notifiers, one recipient each).
+    assert_eq!(d.observe_agreement(at(two_months)).expect("observe"), 4);
+    let next_day = two_months + chrono::Days::new(1);
+    assert_eq!(d.observe_agreement(at(next_day)).expect("observe"), 0);
+    // A restart does not repeat it.
+    let mut d = Dispatcher::new(Arc::clone(&t), queue.clone()).expect("dispatcher");
+    let later = two_months + chrono::Days::new(10);
+    assert_eq!(d.observe_agreement(at(later)).expect("observe"), 0);
+    // 30 days left, then after the last day.
+    let thirty = end - chrono::Days::new(30);
+    assert_eq!(d.observe_agreement(at(thirty)).expect("observe"), 4);
+    let after = end + chrono::Days::new(1);
+    assert_eq!(d.observe_agreement(at(after)).expect("observe"), 4);
+
+    let sender = Sender::new(&t.agreement.opd, &t.notifiers, &logins()).expect("sender");
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(juknis::notify::run_sender(
+        sender,
+        queue.clone(),
+        juknis::metrics::Metrics::new(),
+        cancel.clone(),
+    ));
+    wait_for("every delivery", || {
+        tg_seen.all().len() >= 3
+            && wa_seen.all().len() >= 3
+            && hook_seen.all().len() >= 3
+            && mails(&maildir).len() >= 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    cancel.cancel();
+    let _ = task.await;
+
+    let texts: Vec<String> = tg_seen
+        .all()
+        .iter()
+        .map(|v| v["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(texts.len(), 3, "{texts:#?}");
+    let left = (end - two_months).num_days();
+    assert!(
+        texts[0].starts_with(&format!(
+            "[PKS] Perjanjian Kerja Sama berakhir dalam {left} hari ("
+        )),
+        "{}",
+        texts[0]
+    );
+    assert!(texts[0].contains("Juknis VI.F"), "{}", texts[0]);
+    assert!(texts[0].contains("PKS: 400/123/Dinsos"), "{}", texts[0]);
+    assert!(texts[0].contains("Budi Teknisi"), "{}", texts[0]);
+    assert!(texts[1].contains("berakhir dalam 30 hari"), "{}", texts[1]);
+    assert!(
+        texts[2].starts_with("[PKS BERAKHIR]") && texts[2].contains("cek NIK ditolak"),
+        "{}",
+        texts[2]
+    );
+    assert_eq!(wa_seen.all().len(), 3);
+    assert_eq!(mails(&maildir).len(), 3);
+    let hooks = hook_seen.all();
+    assert_eq!(hooks.len(), 3, "{hooks:#?}");
+    for h in &hooks {
+        assert_eq!(h["alerts"].as_array().map(Vec::len), Some(1), "{h:#}");
+        assert_eq!(
+            h["alerts"][0]["labels"]["alertname"],
+            "JuknisAgreementRenewal"
+        );
+        assert!(h["alerts"][0]["labels"].get("path").is_none(), "{h:#}");
+    }
+    assert_eq!(hooks[0]["alerts"][0]["labels"]["severity"], "warning");
+    assert_eq!(hooks[2]["alerts"][0]["labels"]["severity"], "critical");
+}

@@ -45,6 +45,10 @@ pub enum Kind {
     Alert,
     Reminder,
     Recovery,
+    /// About the agreement, not a fault: the PKS' renewal is due or it has ended (Juknis VI.F).
+    /// Its `incident` is `pks-<last day>` with no paths; `seq` is the stage (see
+    /// [`crate::notify::agreement_stage`]).
+    Agreement,
 }
 
 impl Kind {
@@ -53,6 +57,7 @@ impl Kind {
             Kind::Alert => "alert",
             Kind::Reminder => "reminder",
             Kind::Recovery => "recovery",
+            Kind::Agreement => "agreement",
         }
     }
 }

@@ -188,6 +188,9 @@ fn services(t: &Topology, paths: &[String]) -> String {
 
 /// The message for one event.
 pub fn render(t: &Topology, e: &Event) -> Message {
+    if e.kind == Kind::Agreement {
+        return agreement(t, e);
+    }
     let i = &e.incident;
     let what = services(t, &i.paths);
     let opd = &t.agreement.opd;
@@ -201,7 +204,7 @@ pub fn render(t: &Topology, e: &Event) -> Message {
             "MASIH TERGANGGU",
             format!("{what} {state_word} sudah {}", lama(e.duration())),
         ),
-        Kind::Recovery => (
+        Kind::Recovery | Kind::Agreement => (
             "PULIH",
             format!("{what} pulih setelah {}", lama(e.duration())),
         ),
@@ -234,7 +237,7 @@ pub fn render(t: &Topology, e: &Event) -> Message {
                 lines.push(format!("Hubungi: {}", who.join("; ")));
             }
         }
-        Kind::Recovery => {
+        Kind::Recovery | Kind::Agreement => {
             if let Some(w) = &where_ {
                 lines.push(format!("Gangguan di {w} sudah berakhir."));
             }
@@ -257,3 +260,80 @@ pub fn render(t: &Topology, e: &Event) -> Message {
 
 #[cfg(test)]
 mod tests;
+
+/// "4 Desember 2026".
+fn date_words(d: chrono::NaiveDate) -> String {
+    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
+}
+
+/// The agreement's renewal reminder or its end (Juknis VI.F): when it ends, what to do, and
+/// whom to call. `e.incident.reason` holds the last day (`YYYY-MM-DD`), `e.at_ms` the day
+/// it was written.
+fn agreement(t: &Topology, e: &Event) -> Message {
+    let a = &t.agreement;
+    let opd = &a.opd;
+    let today = DateTime::<Utc>::from_timestamp_millis(e.at_ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .date_naive();
+    let end = e
+        .incident
+        .reason
+        .parse::<chrono::NaiveDate>()
+        .ok()
+        .or(a.end)
+        .unwrap_or(today);
+    let left = (end - today).num_days();
+    let (tag, headline) = if left < 0 {
+        (
+            "PKS BERAKHIR",
+            format!("Perjanjian Kerja Sama berakhir pada {}", date_words(end)),
+        )
+    } else if left == 0 {
+        ("PKS", "Perjanjian Kerja Sama berakhir hari ini".to_owned())
+    } else {
+        (
+            "PKS",
+            format!(
+                "Perjanjian Kerja Sama berakhir dalam {left} hari ({})",
+                date_words(end)
+            ),
+        )
+    };
+    let subject = format!("[{tag}] {headline} ({opd})");
+    let mut lines = vec![format!("[{tag}] {headline}"), String::new()];
+    let pks = [a.pks_dukcapil.as_deref(), a.pks_opd.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" / ");
+    if !pks.is_empty() {
+        lines.push(format!("PKS: {pks}, antara {opd} dan {}", a.dukcapil));
+    }
+    if left < 0 {
+        lines.push(
+            "Akibat: cek NIK ditolak di appliance ini sampai PKS diperpanjang dan tanggal \
+             berakhirnya (agreement.end) di topologi diperbarui."
+                .to_owned(),
+        );
+    } else {
+        lines.push(
+            "Yang perlu dilakukan: ajukan permohonan perpanjangan PKS kepada Dinas Dukcapil, \
+             paling lambat dua bulan sebelum berakhir (Juknis VI.F)."
+                .to_owned(),
+        );
+        lines.push(
+            "Setelah tanggal berakhir, cek NIK akan ditolak sampai tanggal berakhir yang baru \
+             dicatat di topologi."
+                .to_owned(),
+        );
+    }
+    let who = contacts(t, None);
+    if !who.is_empty() {
+        lines.push(format!("Kontak: {}", who.join("; ")));
+    }
+    Message {
+        subject,
+        text: lines.join("\n"),
+    }
+}

@@ -315,35 +315,45 @@ impl Sender {
         let i = &e.incident;
         let resolved = e.kind == Kind::Recovery;
         let status = if resolved { "resolved" } else { "firing" };
-        let alertname = if i.state == State::Down {
-            "JuknisPathDown"
-        } else {
-            "JuknisPathDegraded"
+        let alertname = match (e.kind, i.state) {
+            (Kind::Agreement, _) => "JuknisAgreementRenewal",
+            (_, State::Down) => "JuknisPathDown",
+            _ => "JuknisPathDegraded",
         };
-        let severity = if i.state == State::Down {
+        // An agreement that has ended (stage 5) stops the look-ups: critical.
+        let severity = if i.state == State::Down || (e.kind == Kind::Agreement && e.seq >= 5) {
             "critical"
         } else {
             "warning"
+        };
+        // One alert per path; the agreement's reminder has no path and is one alert.
+        let subjects: Vec<Option<&String>> = if i.paths.is_empty() {
+            vec![None]
+        } else {
+            i.paths.iter().map(Some).collect()
         };
         let ends = if resolved {
             rfc3339(e.at_ms)
         } else {
             "0001-01-01T00:00:00Z".to_string()
         };
-        let alerts: Vec<_> = i
-            .paths
-            .iter()
+        let alerts: Vec<_> = subjects
+            .into_iter()
             .map(|p| {
-                let labels = json!({
+                let mut labels = json!({
                     "alertname": alertname,
                     "severity": severity,
-                    "path": p,
-                    "hop": i.hop.clone().unwrap_or_default(),
                     "incident": i.id,
                     "opd": self.opd,
                 });
+                if let Some(p) = p {
+                    labels["path"] = json!(p);
+                    labels["hop"] = json!(i.hop.clone().unwrap_or_default());
+                }
                 use sha2::Digest;
-                let fp = sha2::Sha256::digest(format!("{}/{p}", i.id).as_bytes());
+                let fp = sha2::Sha256::digest(
+                    format!("{}/{}", i.id, p.map_or("", String::as_str)).as_bytes(),
+                );
                 json!({
                     "status": status,
                     "labels": labels,
