@@ -106,6 +106,17 @@ impl Dispatcher {
         })
     }
 
+    /// Take a reloaded topology (SIGHUP): its maintenance windows, notifiers, contacts and
+    /// agreement apply from the next observation; open incidents carry on.
+    pub fn set_topology(&mut self, topology: Arc<Topology>) {
+        if Arc::ptr_eq(&self.topology, &topology) {
+            return;
+        }
+        self.policies = topology.notifiers.iter().map(Policy::from).collect();
+        self.topology = topology;
+        self.agreement_told = None;
+    }
+
     /// The incidents open now.
     pub fn open(&self) -> impl Iterator<Item = &Incident> {
         self.alerter.open()
@@ -231,10 +242,12 @@ impl Dispatcher {
     }
 }
 
-/// Observe the verdicts every `every` until cancelled.
+/// Observe the verdicts every `every` until cancelled, with the topology `current` gives at
+/// each tick (so a SIGHUP reload's maintenance windows and notifiers apply).
 pub async fn run_dispatcher(
     mut d: Dispatcher,
     verdicts: impl Fn() -> Vec<PathVerdict> + Send + 'static,
+    current: impl Fn() -> Arc<Topology> + Send + 'static,
     metrics: Metrics,
     every: Duration,
     cancel: CancellationToken,
@@ -247,6 +260,7 @@ pub async fn run_dispatcher(
             _ = tick.tick() => {}
         }
         let v = verdicts();
+        d.set_topology(current());
         // SQLite with synchronous=FULL: off the async workers.
         let now = now_ms();
         let (back, r) = match tokio::task::spawn_blocking(move || {

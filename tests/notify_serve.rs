@@ -232,3 +232,64 @@ fn a_fault_inside_a_maintenance_window_sends_nothing() {
     let h = hook.lock().expect("lock");
     assert!(h.accepted.is_empty(), "{:#?}", h.accepted);
 }
+
+/// A window taken away by a reload (SIGHUP) no longer holds the alert back: the dispatcher
+/// works from the reloaded topology, not the one it started with.
+#[test]
+fn a_reload_reaches_the_notifications() {
+    use chrono::{Duration as D, FixedOffset, Utc};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let hook = Arc::new(Mutex::new(Hook::default()));
+    let h = hook.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |Json(body): Json<Value>| {
+            let h = h.clone();
+            async move {
+                let mut h = h.lock().expect("lock");
+                h.attempts.push(String::new());
+                h.accepted.push(body);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    rt.spawn(async move { axum::serve(listener, app).await });
+
+    let wib = FixedOffset::east_opt(7 * 3600).expect("WIB");
+    let now = Utc::now().with_timezone(&wib);
+    let at = |t: chrono::DateTime<FixedOffset>| t.format("%Y-%m-%d %H:%M").to_string();
+    let window = format!(
+        "maintenance:\n  - links: [wan]\n    note: Penggantian perangkat\n    once: {{from: \"{}\", to: \"{}\"}}\n",
+        at(now - D::minutes(5)),
+        at(now + D::hours(1)),
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = config_with(dir.path(), port, &window);
+    let state = dir.path().join("state");
+    let serve = start(&config, &state);
+    let db = state.join("juknis.db");
+    wait("the portal's incident", 45, || {
+        db.exists()
+            && juknis::store::Store::open_read_only(&db)
+                .and_then(|s| s.incidents(0, i64::MAX))
+                .is_ok_and(|i| i.iter().any(|i| i.subject == "portal" && i.state == "down"))
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(hook.lock().expect("lock").accepted.is_empty());
+
+    // The work is called off: the same topology without the window, then SIGHUP.
+    let same = config_with(dir.path(), port, "");
+    assert_eq!(same, config);
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &serve.0.id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(hup.success());
+    wait("the alert after the reload", 45, || {
+        !hook.lock().expect("lock").accepted.is_empty()
+    });
+}

@@ -473,9 +473,11 @@ fn start_notifiers(
     let dispatcher = crate::notify::Dispatcher::new(Arc::clone(&topology), queue.clone())
         .context("the notification state")?;
     let s = Arc::clone(shared);
+    let s2 = Arc::clone(shared);
     tracker.spawn(crate::notify::run_dispatcher(
         dispatcher,
         move || s.verdicts(),
+        move || s2.topology(),
         shared.metrics.clone(),
         notify_every(),
         cancel.clone(),
