@@ -259,15 +259,22 @@ fn every_module_is_in_the_table() {
     );
 }
 
-#[test]
-fn modules_use_only_what_lies_below_them() {
-    let t = table();
+/// Every file of a top-level module, sorted, with its module.
+fn module_files() -> Vec<(PathBuf, String)> {
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
     files.sort();
+    files
+        .into_iter()
+        .filter_map(|f| module_of(&f).map(|m| (f, m)))
+        .collect()
+}
+
+#[test]
+fn modules_use_only_what_lies_below_them() {
+    let t = table();
     let mut wrong = Vec::new();
-    for f in &files {
-        let Some(m) = module_of(f) else { continue };
+    for (f, m) in &module_files() {
         let Some((_, allowed)) = t.get(m.as_str()) else {
             continue;
         };
@@ -278,7 +285,7 @@ fn modules_use_only_what_lies_below_them() {
         for (line, used) in uses(&text, depth(f)) {
             // Only top-level modules count (`crate::SOME_ITEM` of lib.rs, or a `super::`
             // chain from an inline `mod tests` that stops inside the module, is no layer).
-            if used == m || allowed.contains(used.as_str()) || !t.contains_key(used.as_str()) {
+            if used == *m || allowed.contains(used.as_str()) || !t.contains_key(used.as_str()) {
                 continue;
             }
             let rel = f.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(f);
@@ -299,12 +306,8 @@ fn modules_use_only_what_lies_below_them() {
 
 #[test]
 fn the_pure_core_does_no_network_database_or_async_io() {
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
-    files.sort();
     let mut wrong = Vec::new();
-    for f in &files {
-        let Some(m) = module_of(f) else { continue };
+    for (f, m) in &module_files() {
         if !CORE.contains(&m.as_str()) {
             continue;
         }

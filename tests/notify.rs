@@ -211,11 +211,24 @@ fn mails(maildir: &Path) -> Vec<String> {
 }
 
 fn topology(tg: u16, wa: u16, hook: u16, smtp: u16) -> Topology {
+    topology_with(|head| head.to_owned(), tg, wa, hook, smtp)
+}
+
+/// The fixture's topology with its head (everything before `notifiers:`) changed by `edit`,
+/// and the four notifiers on these loopback ports.
+fn topology_with(
+    edit: impl Fn(&str) -> String,
+    tg: u16,
+    wa: u16,
+    hook: u16,
+    smtp: u16,
+) -> Topology {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notify/topology.yaml"),
     )
     .expect("fixture");
     let (head, _) = text.split_once("notifiers:").expect("notifiers section");
+    let head = edit(head);
     let text = format!(
         "{head}notifiers:
   - {{id: grup-telegram, kind: telegram, api_url: \"http://127.0.0.1:{tg}\", to: [\"-1001234567890\"], credentials: bot-opd}}
@@ -711,15 +724,9 @@ async fn the_agreement_renewal_reaches_every_channel_once_per_stage() {
     let tg = serve(telegram(tg_seen.clone())).await;
     let wa = serve(whatsapp(wa_seen.clone())).await;
     let hook = serve(receiver(hook_seen.clone(), Arc::new(Mutex::new(0)))).await;
-    let base = topology(tg, wa, hook, mail.port);
-    // The same topology with a last day two days ago (deliveries are due from the instant
-    // they are queued, so every stage is observed in the past).
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notify/topology.yaml"),
-    )
-    .expect("fixture");
-    assert!(base.agreement.end.is_none());
-    let (head, _) = text.split_once("notifiers:").expect("notifiers section");
+    // The fixture with a last day two days ago (deliveries are due from the instant they are
+    // queued, so every stage is observed in the past).
+    assert!(topology(tg, wa, hook, mail.port).agreement.end.is_none());
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Jakarta)
         .date_naive();
@@ -727,29 +734,20 @@ async fn the_agreement_renewal_reaches_every_channel_once_per_stage() {
     let two_months = end
         .checked_sub_months(chrono::Months::new(2))
         .expect("date");
-    let head = head.replace(
-        "  opd: Dinas Sosial Kabupaten Contoh\n",
-        &format!("  opd: Dinas Sosial Kabupaten Contoh\n  start: 2024-04-01\n  end: {end}\n  pks_opd: 400/123/Dinsos\n"),
-    );
-    let t = Arc::new({
-        let with_end = format!(
-            "{head}notifiers:
-  - {{id: grup-telegram, kind: telegram, api_url: \"http://127.0.0.1:{tg}\", to: [\"-1001234567890\"], credentials: bot-opd}}
-  - id: grup-wa
-    kind: whatsapp
-    url: http://127.0.0.1:{wa}/api/sendText
-    to: [\"120363000000000000@g.us\"]
-    template: '{{\"session\": \"default\", \"chatId\": {{{{to}}}}, \"text\": {{{{text}}}}}}'
-    credentials: wa-gateway
-  - {{id: email-dinas, kind: email, smtp: 127.0.0.1, port: {port}, security: none, from: juknis@opd.example.go.id, to: [teknisi@opd.example.go.id]}}
-  - {{id: alertmanager, kind: webhook, url: \"http://127.0.0.1:{hook}/hook\", format: alertmanager}}
-",
-            port = mail.port
-        );
-        let profiles = |_: &Path| Some(["icmp".to_string()].into_iter().collect());
-        juknis::topology::parse(&with_end, Path::new("topology.yaml"), &profiles)
-            .unwrap_or_else(|e| panic!("{e}"))
-    });
+    let t = Arc::new(topology_with(
+        |head| {
+            head.replace(
+                "  opd: Dinas Sosial Kabupaten Contoh\n",
+                &format!(
+                    "  opd: Dinas Sosial Kabupaten Contoh\n  start: 2024-04-01\n  end: {end}\n  pks_opd: 400/123/Dinsos\n"
+                ),
+            )
+        },
+        tg,
+        wa,
+        hook,
+        mail.port,
+    ));
     assert_eq!(t.agreement.end, Some(end));
 
     // Noon WIB on a day.

@@ -181,12 +181,8 @@ fn a_queued_alert_survives_sigkill_and_is_delivered_once() {
     assert!(h.attempts.iter().all(|k| k == first), "{:?}", h.attempts);
 }
 
-/// The same fault inside a declared maintenance window: the incident is recorded, but the
-/// webhook never hears of it.
-#[test]
-fn a_fault_inside_a_maintenance_window_sends_nothing() {
-    use chrono::{Duration as D, FixedOffset, Utc};
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
+/// A webhook receiver on loopback that accepts everything, and what it got.
+fn accepting_hook(rt: &tokio::runtime::Runtime) -> (u16, Arc<Mutex<Hook>>) {
     let hook = Arc::new(Mutex::new(Hook::default()));
     let h = hook.clone();
     let app = Router::new().route(
@@ -206,15 +202,30 @@ fn a_fault_inside_a_maintenance_window_sends_nothing() {
         .expect("bind");
     let port = listener.local_addr().expect("addr").port();
     rt.spawn(async move { axum::serve(listener, app).await });
+    (port, hook)
+}
 
+/// A `maintenance:` section whose one window on the WAN link runs now (from five minutes ago
+/// for an hour, in WIB).
+fn window_now() -> String {
+    use chrono::{Duration as D, FixedOffset, Utc};
     let wib = FixedOffset::east_opt(7 * 3600).expect("WIB");
     let now = Utc::now().with_timezone(&wib);
     let at = |t: chrono::DateTime<FixedOffset>| t.format("%Y-%m-%d %H:%M").to_string();
-    let window = format!(
+    format!(
         "maintenance:\n  - links: [wan]\n    note: Penggantian perangkat\n    once: {{from: \"{}\", to: \"{}\"}}\n",
         at(now - D::minutes(5)),
         at(now + D::hours(1)),
-    );
+    )
+}
+
+/// The same fault inside a declared maintenance window: the incident is recorded, but the
+/// webhook never hears of it.
+#[test]
+fn a_fault_inside_a_maintenance_window_sends_nothing() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (port, hook) = accepting_hook(&rt);
+    let window = window_now();
     let dir = tempfile::tempdir().expect("tmp");
     let config = config_with(dir.path(), port, &window);
     let state = dir.path().join("state");
@@ -237,36 +248,9 @@ fn a_fault_inside_a_maintenance_window_sends_nothing() {
 /// works from the reloaded topology, not the one it started with.
 #[test]
 fn a_reload_reaches_the_notifications() {
-    use chrono::{Duration as D, FixedOffset, Utc};
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let hook = Arc::new(Mutex::new(Hook::default()));
-    let h = hook.clone();
-    let app = Router::new().route(
-        "/hook",
-        post(move |Json(body): Json<Value>| {
-            let h = h.clone();
-            async move {
-                let mut h = h.lock().expect("lock");
-                h.attempts.push(String::new());
-                h.accepted.push(body);
-                StatusCode::OK
-            }
-        }),
-    );
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    rt.spawn(async move { axum::serve(listener, app).await });
-
-    let wib = FixedOffset::east_opt(7 * 3600).expect("WIB");
-    let now = Utc::now().with_timezone(&wib);
-    let at = |t: chrono::DateTime<FixedOffset>| t.format("%Y-%m-%d %H:%M").to_string();
-    let window = format!(
-        "maintenance:\n  - links: [wan]\n    note: Penggantian perangkat\n    once: {{from: \"{}\", to: \"{}\"}}\n",
-        at(now - D::minutes(5)),
-        at(now + D::hours(1)),
-    );
+    let (port, hook) = accepting_hook(&rt);
+    let window = window_now();
     let dir = tempfile::tempdir().expect("tmp");
     let config = config_with(dir.path(), port, &window);
     let state = dir.path().join("state");
