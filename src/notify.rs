@@ -106,13 +106,31 @@ impl Dispatcher {
         })
     }
 
-    /// Take a reloaded topology (SIGHUP): its maintenance windows, notifiers, contacts and
-    /// agreement apply from the next observation; open incidents carry on.
+    /// Take a reloaded topology (SIGHUP): its maintenance windows, contacts, agreement and the
+    /// policies of the notifiers it started with apply from the next observation; open
+    /// incidents carry on. A notifier added by the reload waits for the next start (its client
+    /// and secret are built at start; queuing for it now would only pile up failures).
     pub fn set_topology(&mut self, topology: Arc<Topology>) {
         if Arc::ptr_eq(&self.topology, &topology) {
             return;
         }
-        self.policies = topology.notifiers.iter().map(Policy::from).collect();
+        let known: BTreeSet<&str> = self.policies.iter().map(|p| p.notifier.as_str()).collect();
+        let policies: Vec<Policy> = topology
+            .notifiers
+            .iter()
+            .filter(|n| known.contains(n.id.as_str()))
+            .map(Policy::from)
+            .collect();
+        let added: Vec<&str> = topology
+            .notifiers
+            .iter()
+            .map(|n| n.id.as_str())
+            .filter(|id| !known.contains(id))
+            .collect();
+        if !added.is_empty() {
+            tracing::warn!(notifiers = ?added, "notifiers added by the reload take effect at the next start");
+        }
+        self.policies = policies;
         self.topology = topology;
         self.agreement_told = None;
     }
@@ -220,7 +238,13 @@ impl Dispatcher {
             paths: Vec::new(),
         };
         let mut deliveries = Vec::new();
-        for n in &self.topology.notifiers {
+        let known: BTreeSet<&str> = self.policies.iter().map(|p| p.notifier.as_str()).collect();
+        for n in self
+            .topology
+            .notifiers
+            .iter()
+            .filter(|n| known.contains(n.id.as_str()))
+        {
             let e = incident::Event {
                 notifier: n.id.to_string(),
                 kind: incident::Kind::Agreement,
