@@ -8,10 +8,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 mod handling;
+mod maintenance;
 #[cfg(test)]
 mod tests;
 
 pub use handling::{Ack, Handling, Invalid, Note, NoteKind};
+pub use maintenance::{MadeWindow, NewWindow, in_force};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +132,21 @@ const MIGRATIONS: &[&str] = &[
         ticket TEXT
      );
      CREATE INDEX incident_notes_incident ON incident_notes(incident_id, id);",
+    // 7: maintenance windows an admin makes on the dashboard (issue 15 item 4): one-off, in
+    // UTC seconds, scoped to paths and links by id (none: everything); cancelled, never
+    // deleted, so that what was planned stays on record.
+    "CREATE TABLE maintenance (
+        id INTEGER PRIMARY KEY,
+        from_s INTEGER NOT NULL,
+        to_s INTEGER NOT NULL CHECK (to_s > from_s),
+        paths TEXT NOT NULL DEFAULT '',
+        links TEXT NOT NULL DEFAULT '',
+        note TEXT NOT NULL,
+        by_user TEXT NOT NULL,
+        created_s INTEGER NOT NULL,
+        cancelled_by TEXT,
+        cancelled_s INTEGER
+     );",
 ];
 
 /// How one bandwidth round measured, beside its [`Sample`].

@@ -39,7 +39,11 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
     ),
     ("sqlite", &[], "opening SQLite files the one way"),
     ("metrics", &["health"], "Prometheus registry"),
-    ("store", &["sqlite"], "probe history"),
+    (
+        "store",
+        &["sqlite", "topology"],
+        "probe history, incidents' handling, dashboard-made maintenance windows",
+    ),
     (
         "probe",
         &["health", "store", "topology"],

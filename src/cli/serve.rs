@@ -209,6 +209,18 @@ impl Running {
     }
 }
 
+/// The maintenance windows made on the dashboard and in force (none, with a warning, when the
+/// store cannot say: a window is a courtesy, not a reason to stop).
+pub fn made_windows(store: &Store) -> Vec<crate::topology::maintenance::Window> {
+    match store.made_windows() {
+        Ok(m) => store::in_force(&m),
+        Err(e) => {
+            tracing::warn!(error = %e, "the maintenance windows made on the dashboard cannot be read");
+            Vec::new()
+        }
+    }
+}
+
 /// Start probes, health, store and the HTTP server. Returns once the port is bound.
 pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<Running> {
     crate::sqlite::create_state_dir(&opts.state_dir)
@@ -245,7 +257,9 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     for e in &errors {
         tracing::warn!(target = %e.key, why = %e.why, "probe not scheduled");
     }
-    let shared = Shared::new(opts.topology, Tracker::new(Hysteresis::default()), metrics);
+    let mut topology = opts.topology;
+    topology.maintenance.made = made_windows(&store);
+    let shared = Shared::new(topology, Tracker::new(Hysteresis::default()), metrics);
 
     let tracker = TaskTracker::new();
     let (rounds_tx, rounds_rx) = mpsc::channel(1024);
@@ -713,6 +727,9 @@ async fn supervise_probes(
                 if let Ok(mut h) = shared.health.write() {
                     h.retain(|k| keep.contains(k));
                 }
+                // The windows made on the dashboard stay in force across a reload.
+                let mut topology = topology;
+                topology.maintenance.made = shared.topology().maintenance.made.clone();
                 if let Ok(mut t) = shared.topology.write() {
                     *t = Arc::new(topology);
                 }

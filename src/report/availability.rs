@@ -175,6 +175,9 @@ pub fn gather(
     if !state_dir.is_dir() {
         return Err(Error::NoStateDir(state_dir.to_path_buf()));
     }
+    let mut with_made = t.clone();
+    gather::add_made_windows(&mut with_made, state_dir)?;
+    let t = &with_made;
     let (from, end) = month.bounds();
     let to = end.min(now).max(from);
     let (from_s, to_s) = (from.timestamp(), to.timestamp());

@@ -79,6 +79,9 @@ pub fn gather_with(
     if !state_dir.is_dir() {
         return Err(Error::NoStateDir(state_dir.to_path_buf()));
     }
+    let mut with_made = t.clone();
+    add_made_windows(&mut with_made, state_dir)?;
+    let t = &with_made;
     let (from, to) = semester.bounds();
     let lookups = audit::tally(state_dir, from, to)?;
     let quota_days = quota::history(state_dir, semester.first_day(), semester.last_day())?;
@@ -142,6 +145,21 @@ fn node_name(t: &Topology, id: &NodeId) -> String {
 }
 
 /// Availability per path and contracted link, and the path incidents, from `juknis.db`.
+/// Add the maintenance windows made on the dashboard (kept in `state_dir`'s store) to `t`'s
+/// schedule, as `serve` does, so that a report counts them as planned too.
+pub fn add_made_windows(t: &mut Topology, state_dir: &Path) -> Result<(), Error> {
+    let db = state_dir.join(STORE_FILE);
+    if !db.exists() {
+        return Ok(());
+    }
+    let s = Store::open_read_only(&db)?;
+    // Before version 7 the store had no such windows.
+    if s.version()? >= 7 {
+        t.maintenance.made = crate::store::in_force(&s.made_windows()?);
+    }
+    Ok(())
+}
+
 pub fn network(
     t: &Topology,
     state_dir: &Path,

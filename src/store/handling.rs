@@ -39,6 +39,20 @@ pub enum Invalid {
     TicketControl { code: u32, at: usize },
     #[error("jenis catatan tidak dikenal: \"{0}\" (pilih catatan atau penyebab)")]
     Kind(String),
+    #[error("jadwal pemeliharaan nomor {0} tidak ditemukan")]
+    NoWindow(i64),
+    #[error("waktu selesai pemeliharaan harus setelah waktu mulai")]
+    WindowOrder,
+    #[error(
+        "waktu selesai pemeliharaan sudah lewat; jadwal hanya untuk pekerjaan yang akan datang atau sedang berjalan"
+    )]
+    WindowPast,
+    #[error(
+        "pemeliharaan terlalu lama: {hours} jam, paling lama {max} jam (buat beberapa jadwal bila perlu)"
+    )]
+    WindowTooLong { hours: i64, max: i64 },
+    #[error("cakupan tidak dikenal: \"{0}\" bukan jalur atau tautan di topologi")]
+    WindowScope(String),
 }
 
 /// A note about an incident, or its cause.
@@ -109,7 +123,11 @@ impl Handling {
 
 /// The text, trimmed, or why it cannot be kept. Line breaks and tabs are allowed.
 fn valid_text(kind: NoteKind, text: &str) -> Result<String, Invalid> {
-    let what = kind.what();
+    valid_words(kind.what(), text)
+}
+
+/// A person's text named `what` (for the message), trimmed, or why it cannot be kept.
+pub(super) fn valid_words(what: &'static str, text: &str) -> Result<String, Invalid> {
     let text = text.trim();
     if text.is_empty() {
         return Err(Invalid::EmptyText { what });

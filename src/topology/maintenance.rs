@@ -152,13 +152,20 @@ impl Window {
     }
 }
 
-/// Every window of the topology (and, later, those made on the dashboard).
+/// Every window of the topology, and those an admin made on the dashboard (kept in the state
+/// dir and added by the service; one-off, cancelled ones left out).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Schedule {
     pub windows: Vec<Window>,
+    pub made: Vec<Window>,
 }
 
 impl Schedule {
+    /// The topology's windows and the dashboard's.
+    pub fn all(&self) -> impl Iterator<Item = &Window> {
+        self.windows.iter().chain(self.made.iter())
+    }
+
     /// The window covering `subject` at `at`, with the end of its current occurrence.
     pub fn active(
         &self,
@@ -166,8 +173,7 @@ impl Schedule {
         subject: Subject<'_>,
         at: DateTime<Utc>,
     ) -> Option<(&Window, DateTime<Utc>)> {
-        self.windows
-            .iter()
+        self.all()
             .filter(|w| w.covers(t, subject))
             .find_map(|w| w.running_at(at).map(|(_, end)| (w, end)))
     }
@@ -181,8 +187,7 @@ impl Schedule {
         to: DateTime<Utc>,
     ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         let mut all: Vec<_> = self
-            .windows
-            .iter()
+            .all()
             .filter(|w| w.covers(t, subject))
             .flat_map(|w| w.occurrences(from, to))
             .collect();

@@ -342,7 +342,10 @@ fn maintenance(
             });
         }
     }
-    super::maintenance::Schedule { windows }
+    super::maintenance::Schedule {
+        windows,
+        made: Vec::new(),
+    }
 }
 
 /// The reflector section: peers as IP addresses, a byte cap and a rate.
