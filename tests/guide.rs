@@ -142,6 +142,8 @@ fn nav_labels(t: &Text) -> Vec<&'static str> {
         t.nav_overview,
         t.nav_topology,
         t.nav_history,
+        t.nav_availability,
+        t.nav_maintenance,
         t.nav_lookup,
         t.nav_balikan,
         t.nav_documents,

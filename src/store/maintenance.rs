@@ -143,8 +143,8 @@ impl MadeWindow {
                 to: at(self.to_s),
             },
             scope: Scope {
-                paths: self.paths.iter().map(|p| PathId::new(p)).collect(),
-                links: self.links.iter().map(|l| LinkId::new(l)).collect(),
+                paths: self.paths.iter().map(PathId::new).collect(),
+                links: self.links.iter().map(LinkId::new).collect(),
             },
             note: self.note.clone(),
         }

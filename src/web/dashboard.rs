@@ -201,6 +201,11 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
         .route("/gangguan/{id}", get(pages::incident::page))
         .route("/gangguan/{id}/akui", post(pages::incident::acknowledge))
         .route("/gangguan/{id}/catatan", post(pages::incident::note))
+        .route(
+            "/pemeliharaan",
+            get(pages::maintenance::page).post(pages::maintenance::add),
+        )
+        .route("/pemeliharaan/{id}/batal", post(pages::maintenance::cancel))
         .route("/masuk", get(login_page).post(login))
         .route("/keluar", post(logout))
         .route("/api/dashboard/status", get(status))

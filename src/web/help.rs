@@ -97,7 +97,7 @@ pub const PICTURES: [(&str, &[u8]); 10] = [
 
 /// Where each dashboard page's help link leads: (the page's `active` name, guide page, section
 /// anchor in Indonesian, section anchor in English). An empty anchor is the page's top.
-pub const SECTIONS: [(&str, &str, &str, &str); 10] = [
+pub const SECTIONS: [(&str, &str, &str, &str); 11] = [
     (
         "overview",
         "03-memantau",
@@ -137,6 +137,12 @@ pub const SECTIONS: [(&str, &str, &str, &str); 10] = [
     ("documents", "07-kajian-laporan", "", ""),
     ("audit", "08-pengguna", "8-5-log-audit", ""),
     ("login", "08-pengguna", "8-3-masuk-dan-keluar", ""),
+    (
+        "maintenance",
+        "03-memantau",
+        "3-2-halaman-dasbor",
+        "3-1-the-dashboard-s-pages",
+    ),
     (
         "incident",
         "04-bila-terputus",

@@ -9,6 +9,7 @@ pub mod documents;
 pub mod history;
 pub mod incident;
 pub mod lookup;
+pub mod maintenance;
 pub mod overview;
 pub mod status;
 pub mod topology;
