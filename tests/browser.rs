@@ -157,6 +157,7 @@ async fn pages(c: &Client, base: &str, suffix: &str) {
             "svg.chart",
         ),
         ("/ketersediaan", "ketersediaan", "#availability"),
+        ("/pemeliharaan", "pemeliharaan", "#window-form"),
         ("/balikan", "balikan", "#balikan-form"),
         ("/dokumen", "dokumen", "#lampiran1-pdf"),
         ("/audit", "audit", "#audit"),
@@ -398,6 +399,78 @@ async fn a_user_logs_in_looks_up_and_logs_out_in_chromium() {
         .await
         .expect("text");
     assert!(row.contains("Diakui oleh admin pada"), "{row}");
+
+    // Planned work made through the form: it runs at once (the overview says so), then it is
+    // called off with its button. The date pickers are set as a person's picking sets them.
+    c.goto(&format!("{base}/pemeliharaan"))
+        .await
+        .expect("maintenance");
+    wait_for(&c, "#window-form").await;
+    let wib_in = |minutes: i64| {
+        (chrono::Utc::now() + chrono::Duration::minutes(minutes))
+            .with_timezone(&chrono_tz::Asia::Jakarta)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    c.execute(
+        "document.getElementById('window-from').value = arguments[0];
+         document.getElementById('window-to').value = arguments[1];",
+        vec![wib_in(-5).into(), wib_in(90).into()],
+    )
+    .await
+    .expect("pick the dates");
+    c.find(Locator::Css("#window-note"))
+        .await
+        .expect("note")
+        .send_keys("Penggantian router Diskominfo")
+        .await
+        .expect("type");
+    c.find(Locator::Css("[data-role=\"window-save\"]"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save");
+    let made = wait_for(&c, "[data-role=\"made\"] tbody tr")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        made.contains("Penggantian router Diskominfo") && made.contains("sedang berjalan"),
+        "{made}"
+    );
+    shot(&c, "pemeliharaan-laptop").await;
+    c.goto(&format!("{base}/")).await.expect("home");
+    wait_for(&c, "[data-path]").await;
+    let overview = c
+        .find(Locator::Css("main"))
+        .await
+        .expect("main")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        overview.contains("Pemeliharaan terjadwal sampai"),
+        "{overview}"
+    );
+    c.goto(&format!("{base}/pemeliharaan"))
+        .await
+        .expect("maintenance");
+    wait_for(&c, "[data-role=\"cancel\"]")
+        .await
+        .click()
+        .await
+        .expect("call off");
+    let cancelled = wait_for(&c, "[data-role=\"cancelled\"]")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        cancelled.starts_with("dibatalkan oleh admin"),
+        "{cancelled}"
+    );
 
     // Every page, on a laptop and on a phone.
     pages(&c, &base, "laptop").await;
