@@ -16,6 +16,7 @@ use crate::doc::{Align, Block, Chart, ChartKind, Document, Figure, Inline, Serie
 use crate::gate::audit::{Problem, Tally};
 use crate::outbox::PeriodCounts;
 use crate::topology::{Agreement, Quota};
+use findings::{Check, Finding, Findings};
 
 /// Incidents listed in the table at most; the totals count them all.
 const MAX_INCIDENT_ROWS: usize = 200;
@@ -527,19 +528,20 @@ pub fn build(f: &Facts) -> Document {
         "Pemeriksaan berikut dijalankan oleh perangkat pada saat laporan disusun terhadap data di \
          direktori kerjanya.",
     ));
-    let checks = compliance(f, &sums, limit);
+    let found = findings::assess_with(f, &sums, limit);
     b.push(table(
         &n.table("Hasil pemeriksaan kepatuhan"),
         &["No", "Pemeriksaan", "Hasil", "Keterangan"],
-        checks
+        found
+            .checks
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 vec![
                     (i + 1).to_string(),
-                    c.name.to_owned(),
+                    c.rule.name().to_owned(),
                     if c.ok { "Sesuai" } else { "Tidak sesuai" }.to_owned(),
-                    c.detail.clone(),
+                    check_words(f, c),
                 ]
             })
             .collect(),
@@ -566,7 +568,7 @@ pub fn build(f: &Facts) -> Document {
 
     // BAB VI
     b.push(Block::heading(1, "BAB VI KESIMPULAN"));
-    b.push(Block::bullets(conclusions(f, &sums, limit, &checks)));
+    b.push(Block::bullets(conclusions(f, &found)));
     b.push(text(
         "Demikian laporan ini disampaikan untuk dapat dipergunakan sebagaimana mestinya.",
     ));
@@ -850,14 +852,22 @@ fn caller_table(sums: &Sums, n: &mut Numbers) -> Block {
 }
 
 /// Quota figures: from the gate's counter, cross-checked with the audit log's forwarded count.
-struct QuotaUse {
-    active_days: u64,
-    total: u64,
-    peak: Option<(NaiveDate, u64)>,
-    at_limit: u64,
-    over_limit: u64,
-    refused_days: u64,
-    refused: u64,
+/// How the daily quota was used over the semester.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaUse {
+    /// Days with at least one look-up spent.
+    pub active_days: u64,
+    /// Look-ups spent.
+    pub total: u64,
+    /// The busiest day and its count (the earliest of equals).
+    pub peak: Option<(NaiveDate, u64)>,
+    /// Days the limit was reached.
+    pub at_limit: u64,
+    /// Days it was exceeded (by the gate's counter or the audit log's forwarded count).
+    pub over_limit: u64,
+    /// Days with look-ups refused for the quota, and how many.
+    pub refused_days: u64,
+    pub refused: u64,
 }
 
 fn quota_use(f: &Facts, sums: &Sums, limit: Option<u64>) -> QuotaUse {
@@ -1210,117 +1220,86 @@ fn balikan_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
     ]
 }
 
-/// One compliance check.
-struct Check {
-    name: &'static str,
-    ok: bool,
-    detail: String,
-}
-
-fn compliance(f: &Facts, sums: &Sums, limit: Option<u64>) -> Vec<Check> {
-    let audit = match &f.audit {
-        AuditCheck::Intact { entries } => Check {
-            name: "Keutuhan log audit akses (rantai hash)",
-            ok: true,
-            detail: format!(
-                "Rantai hash utuh: {} entri diperiksa, tidak ada entri yang diubah, dihapus atau \
-                 dipindahkan.",
-                count(*entries)
-            ),
-        },
-        AuditCheck::Broken { entries, problems } => Check {
-            name: "Keutuhan log audit akses (rantai hash)",
-            ok: false,
-            detail: format!(
-                "Rantai hash TIDAK UTUH: {} masalah pada {} entri yang diperiksa.",
-                count(problems.len() as u64),
-                count(*entries)
-            ),
-        },
-        AuditCheck::Missing => Check {
-            name: "Keutuhan log audit akses (rantai hash)",
-            ok: sums.total == 0,
-            detail: "Log audit akses tidak ditemukan pada perangkat; tidak ada entri untuk \
-                     diperiksa."
-                .to_owned(),
-        },
-        AuditCheck::Unreadable(e) => Check {
-            name: "Keutuhan log audit akses (rantai hash)",
-            ok: false,
-            detail: format!("Log audit akses tidak dapat dibaca: {e}"),
-        },
-    };
-    let hits = f.scan.hits();
-    let mut scan_detail = format!(
-        "{} rangkaian angka berbentuk NIK ditemukan pada {} berkas ({} bita) di direktori kerja \
-         perangkat. {}",
-        count(hits),
-        count(f.scan.files.len() as u64),
-        count(f.scan.bytes()),
-        f.scan_exclusion_reason
-    );
-    if !f.scan.unreadable.is_empty() {
-        scan_detail.push_str(&format!(
-            " {} berkas tidak dapat dibaca: {}.",
-            f.scan.unreadable.len(),
-            f.scan
-                .unreadable
-                .iter()
-                .map(|(p, _)| p.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+/// What a check found, in words for the table.
+fn check_words(f: &Facts, c: &Check) -> String {
+    match &c.finding {
+        Finding::AuditIntact { entries } => format!(
+            "Rantai hash utuh: {} entri diperiksa, tidak ada entri yang diubah, dihapus atau \
+             dipindahkan.",
+            count(*entries)
+        ),
+        Finding::AuditBroken { entries, problems } => format!(
+            "Rantai hash TIDAK UTUH: {} masalah pada {} entri yang diperiksa.",
+            count(*problems),
+            count(*entries)
+        ),
+        Finding::AuditMissing { .. } => "Log audit akses tidak ditemukan pada perangkat; tidak \
+                                         ada entri untuk diperiksa."
+            .to_owned(),
+        Finding::AuditUnreadable { why } => format!("Log audit akses tidak dapat dibaca: {why}"),
+        Finding::Scanned {
+            hits,
+            files,
+            bytes,
+            unreadable,
+        } => {
+            let mut s = format!(
+                "{} rangkaian angka berbentuk NIK ditemukan pada {} berkas ({} bita) di \
+                 direktori kerja perangkat. {}",
+                count(*hits),
+                count(*files),
+                count(*bytes),
+                f.scan_exclusion_reason
+            );
+            if !unreadable.is_empty() {
+                s.push_str(&format!(
+                    " {} berkas tidak dapat dibaca: {}.",
+                    unreadable.len(),
+                    unreadable.join(", ")
+                ));
+            }
+            s
+        }
+        Finding::QuotaUnlimited => "Akses tidak dibatasi kuota setelah PoC.".to_owned(),
+        Finding::QuotaUnused { limit } => format!(
+            "Tidak ada pemakaian kuota; batas {} hit per hari.",
+            count(*limit)
+        ),
+        Finding::QuotaWithin {
+            limit,
+            peak_day,
+            peak,
+        } => format!(
+            "Pemakaian tertinggi {} dari {} hit pada {}.",
+            count(*peak),
+            count(*limit),
+            date_long(*peak_day)
+        ),
+        Finding::QuotaOver { limit, days } => format!(
+            "Pemakaian melebihi {} hit pada {} hari.",
+            count(*limit),
+            count(*days)
+        ),
     }
-    let scan = Check {
-        name: "Tidak ada penyimpanan data kependudukan (zero storage)",
-        ok: hits == 0 && f.scan.unreadable.is_empty(),
-        detail: scan_detail,
-    };
-    let q = quota_use(f, sums, limit);
-    let quota = Check {
-        name: "Kuota harian tidak terlampaui",
-        ok: q.over_limit == 0,
-        detail: match (limit, q.peak) {
-            (None, _) => "Akses tidak dibatasi kuota setelah PoC.".to_owned(),
-            (Some(l), None) => format!(
-                "Tidak ada pemakaian kuota; batas {} hit per hari.",
-                count(l)
-            ),
-            (Some(l), Some((d, u))) if q.over_limit == 0 => format!(
-                "Pemakaian tertinggi {} dari {} hit pada {}.",
-                count(u),
-                count(l),
-                date_long(d)
-            ),
-            (Some(l), Some(_)) => format!(
-                "Pemakaian melebihi {} hit pada {} hari.",
-                count(l),
-                count(q.over_limit)
-            ),
-        },
-    };
-    vec![audit, scan, quota]
 }
 
-fn conclusions(f: &Facts, sums: &Sums, limit: Option<u64>, checks: &[Check]) -> Vec<String> {
+fn conclusions(f: &Facts, found: &Findings) -> Vec<String> {
     let mut out = Vec::new();
-    if sums.total == 0 {
+    if found.lookups == 0 {
         out.push("Tidak ada permintaan cek NIK selama periode laporan.".to_owned());
     } else {
-        let ops = sums.callers.keys().filter(|k| k.0 == "operator").count();
-        let apps = sums.callers.keys().filter(|k| k.0 == "application").count();
         out.push(format!(
             "Tercatat {} permintaan cek NIK oleh {} operator dan {} aplikasi; {} diteruskan ke \
              Dukcapil dan {} mendapatkan data.",
-            count(sums.total),
-            ops,
-            apps,
-            count(sums.forwarded),
-            count(sums.found)
+            count(found.lookups),
+            found.operators,
+            found.applications,
+            count(found.forwarded),
+            count(found.found)
         ));
     }
-    let q = quota_use(f, sums, limit);
-    match limit {
+    let q = &found.quota;
+    match found.limit {
         Some(_) if q.over_limit == 0 => {
             out.push(match q.peak {
                 Some((d, u)) => format!(
@@ -1343,13 +1322,13 @@ fn conclusions(f: &Facts, sums: &Sums, limit: Option<u64>, checks: &[Check]) -> 
         )),
         None => out.push("Akses tidak dibatasi kuota (PoC telah dilaksanakan).".to_owned()),
     }
-    if f.incidents.is_empty() {
+    if found.incidents == 0 {
         out.push("Tidak terjadi gangguan jalur selama periode laporan.".to_owned());
     } else {
         out.push(format!(
             "Terjadi {} gangguan jalur dengan total durasi {}.",
-            count(f.incidents.len() as u64),
-            duration_words(incident_total(f))
+            count(found.incidents),
+            duration_words(found.incident_seconds)
         ));
     }
     for x in f.availability.iter().filter(|x| x.rounds > 0) {
@@ -1376,21 +1355,23 @@ fn conclusions(f: &Facts, sums: &Sums, limit: Option<u64>, checks: &[Check]) -> 
             count(c.pending_now)
         ));
     }
-    for c in checks.iter().take(2) {
-        out.push(match (c.name, c.ok, &f.audit) {
-            (_, true, AuditCheck::Intact { entries }) if c.name.contains("audit") => format!(
+    for c in found.checks.iter().take(2) {
+        out.push(match &c.finding {
+            Finding::AuditIntact { entries } => format!(
                 "Log audit akses utuh ({} entri diperiksa).",
                 count(*entries)
             ),
-            (n, true, _) if n.contains("zero storage") => format!(
+            Finding::Scanned { files, .. } if c.ok => format!(
                 "Tidak ditemukan NIK tersimpan pada {} berkas perangkat (zero storage).",
-                count(f.scan.files.len() as u64)
+                count(*files)
             ),
-            (n, _, _) => format!("{n}: {}", c.detail),
+            _ => format!("{}: {}", c.rule.name(), check_words(f, c)),
         });
     }
     out
 }
+
+pub mod findings;
 
 #[cfg(test)]
 mod tests;

@@ -470,3 +470,120 @@ fn each_incident_lists_its_recorded_cause_or_says_none_was_recorded() {
     );
     assert_eq!(t.matches("penyebab belum dicatat").count(), 2, "{t}");
 }
+
+/// The verdicts as data (issue 19): what the checks find, asserted without reading the prose.
+mod findings {
+    use super::super::findings::{Finding, Rule, assess};
+    use super::*;
+
+    #[test]
+    fn a_clean_semester_passes_every_check_with_its_figures() {
+        let found = assess(&busy());
+        assert!(found.compliant(), "{found:#?}");
+        assert_eq!(found.limit, Some(200));
+        assert_eq!(
+            found.checks.iter().map(|c| c.rule).collect::<Vec<_>>(),
+            [Rule::AuditChain, Rule::ZeroStorage, Rule::DailyQuota]
+        );
+        assert!(matches!(
+            found.check(Rule::AuditChain).map(|c| &c.finding),
+            Some(Finding::AuditIntact { .. })
+        ));
+        assert!(matches!(
+            found.check(Rule::DailyQuota).map(|c| &c.finding),
+            Some(Finding::QuotaWithin { limit: 200, .. })
+        ));
+        assert_eq!(found.incidents, 3);
+        assert_eq!(found.incident_seconds, 4 * 3600 + 12 * 60);
+        assert!(found.lookups >= found.forwarded && found.forwarded >= found.found);
+    }
+
+    #[test]
+    fn a_day_over_the_limit_is_a_quota_failure_naming_the_days() {
+        let mut f = busy();
+        f.quota_days = Some(vec![(day("2026-07-01"), 201)]);
+        let found = assess(&f);
+        let q = found.check(Rule::DailyQuota).unwrap();
+        assert!(!q.ok);
+        assert_eq!(
+            q.finding,
+            Finding::QuotaOver {
+                limit: 200,
+                days: 1
+            }
+        );
+        assert_eq!(found.quota.peak, Some((day("2026-07-01"), 201)));
+        assert!(!found.compliant());
+        // The other checks are untouched.
+        assert!(found.check(Rule::AuditChain).unwrap().ok);
+    }
+
+    #[test]
+    fn a_broken_chain_and_a_stored_nik_fail_their_checks() {
+        let mut f = busy();
+        f.audit = AuditCheck::Broken {
+            entries: 310,
+            problems: vec![Problem::Edited { seq: 17 }],
+        };
+        f.scan.files.push(FileScan {
+            path: "cache/export.csv".into(),
+            bytes: 100,
+            hits: 2,
+        });
+        let found = assess(&f);
+        let a = found.check(Rule::AuditChain).unwrap();
+        assert!(!a.ok);
+        assert_eq!(
+            a.finding,
+            Finding::AuditBroken {
+                entries: 310,
+                problems: 1
+            }
+        );
+        let z = found.check(Rule::ZeroStorage).unwrap();
+        assert!(!z.ok);
+        assert!(
+            matches!(z.finding, Finding::Scanned { hits: 2, .. }),
+            "{z:?}"
+        );
+    }
+
+    #[test]
+    fn no_audit_log_is_fine_only_when_nothing_was_looked_up() {
+        let mut quiet = empty();
+        quiet.audit = AuditCheck::Missing;
+        let c = assess(&quiet);
+        assert!(c.check(Rule::AuditChain).unwrap().ok);
+        let mut busy = busy();
+        busy.audit = AuditCheck::Missing;
+        let c = assess(&busy);
+        let a = c.check(Rule::AuditChain).unwrap();
+        assert!(!a.ok, "look-ups without an audit log");
+        assert_eq!(a.finding, Finding::AuditMissing { lookups: c.lookups });
+    }
+
+    #[test]
+    fn an_unreadable_file_fails_zero_storage_even_without_hits() {
+        let mut f = busy();
+        f.scan
+            .unreadable
+            .push(("cache/locked.db".into(), "izin ditolak".into()));
+        let z = assess(&f).check(Rule::ZeroStorage).unwrap().clone();
+        assert!(!z.ok);
+        assert!(
+            matches!(&z.finding, Finding::Scanned { hits: 0, unreadable, .. } if unreadable == &["cache/locked.db".to_owned()]),
+            "{z:?}"
+        );
+    }
+
+    #[test]
+    fn an_unlimited_agreement_has_no_quota_to_exceed() {
+        let mut f = busy();
+        f.agreement.quota = Quota::Unlimited;
+        let found = assess(&f);
+        assert_eq!(found.limit, None);
+        let q = found.check(Rule::DailyQuota).unwrap();
+        assert!(q.ok);
+        assert_eq!(q.finding, Finding::QuotaUnlimited);
+    }
+}
