@@ -110,6 +110,8 @@ pub struct Agreement {
     pub pks_dukcapil: Option<String>,
     pub pks_opd: Option<String>,
     pub pks_date: Option<String>,
+    /// Where the semester report's soft copy goes (Juknis V.B gives the address), if declared.
+    pub report_email: Option<String>,
     /// The purpose of use stated in the PKS.
     pub purpose: String,
     /// The purposes of use the PKS lists; a look-up names one by its code. Never empty: without

@@ -624,3 +624,21 @@ fn lookups_per_minute_defaults_to_ten_and_is_bounded() {
     let (line, _, _) = error_saying(&text, "lookups_per_minute 0 is outside 1..600");
     assert_eq!(line, line_col_of(&text, "lookups_per_minute").0);
 }
+
+#[test]
+fn the_report_email_is_kept_and_a_bad_one_is_named_where_it_is() {
+    let t = parse(&demo_text()).expect("demo");
+    assert_eq!(
+        t.agreement.report_email.as_deref(),
+        Some("laporan@dukcapil.example.go.id")
+    );
+    let text = demo_text().replace(
+        "report_email: laporan@dukcapil.example.go.id",
+        "report_email: laporan di dukcapil",
+    );
+    let (line, _, _) = error_saying(
+        &text,
+        "report_email `laporan di dukcapil` is not an e-mail address",
+    );
+    assert_eq!(line, line_col_of(&text, "report_email").0);
+}

@@ -117,6 +117,12 @@ pub fn gather_with(
                 poc: n.poc.clone(),
             })
             .collect(),
+        card_readers: t
+            .nodes
+            .iter()
+            .filter(|n| n.kind == crate::topology::NodeKind::CardReader)
+            .map(|n| n.name.clone())
+            .collect(),
         lookups,
         quota_days,
         availability,

@@ -30,6 +30,9 @@ pub struct Facts {
     pub agreement: Agreement,
     /// Each application of the topology with its PoC (Juknis II.D).
     pub applications: Vec<Application>,
+    /// The KTP-el card readers the topology shows (Juknis IV), by name; their use is reported
+    /// by the OPD's staff, since the appliance cannot see it.
+    pub card_readers: Vec<String>,
     /// Look-ups from the audit log, counted by WIB day, caller, status, forwarding; `None`
     /// when the state dir has no audit log.
     pub lookups: Option<Vec<Tally>>,
@@ -346,6 +349,12 @@ pub fn build(f: &Facts) -> Document {
         ),
     ));
     cover.push((
+        "Soft copy dikirim ke".to_owned(),
+        a.report_email.clone().unwrap_or_else(|| {
+            "(alamat email dari Juknis V.B belum diisi: agreement.report_email)".to_owned()
+        }),
+    ));
+    cover.push((
         "Tanggal penyusunan".to_owned(),
         datetime_wib(f.generated_at),
     ));
@@ -415,8 +424,13 @@ pub fn build(f: &Facts) -> Document {
     b.push(text(format!(
         "Sesuai Juknis V.C, laporan disampaikan kepada {} paling lama 10 (sepuluh) hari kerja \
          setelah semester berakhir, yaitu paling lambat {}. Laporan disampaikan secara manual \
-         (hard copy) dan melalui email (soft copy) sebagaimana Juknis V.B.",
-        a.dukcapil, deadline_words
+         (hard copy) dan melalui email (soft copy) sebagaimana Juknis V.B{}.",
+        a.dukcapil,
+        deadline_words,
+        a.report_email
+            .as_deref()
+            .map(|e| format!(", ke alamat {e}"))
+            .unwrap_or_default()
     )));
     b.push(text(deadline_detail(&f.deadline, &f.holiday_years)));
 
@@ -521,6 +535,13 @@ pub fn build(f: &Facts) -> Document {
     }
     b.push(Block::heading(2, "B. Data Balikan"));
     b.extend(balikan_blocks(f, &mut n));
+    if !f.card_readers.is_empty() {
+        b.push(Block::heading(
+            2,
+            "C. Pemanfaatan KTP-el melalui Perangkat Pembaca (Card Reader)",
+        ));
+        b.extend(ktp_el_blocks(f, &mut n));
+    }
 
     // BAB V
     b.push(Block::heading(1, "BAB V PEMERIKSAAN KEPATUHAN"));
@@ -1216,6 +1237,38 @@ fn balikan_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
                 ],
             ],
             &[Align::Left, Align::Right],
+        ),
+    ]
+}
+
+/// The KTP-el section (Juknis IV) for staff to complete: the appliance sees the card readers
+/// on Lampiran I, not their use, so it writes the questions and leaves the answers blank
+/// rather than a figure it did not measure.
+fn ktp_el_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
+    let blank = "........................".to_owned();
+    vec![
+        text(format!(
+            "Topologi jaringan (Lampiran I) mencantumkan perangkat pembaca KTP-el: {}. \
+             Penggunaannya tidak dapat diamati oleh perangkat pemantau; tabel berikut diisi oleh \
+             petugas OPD sebelum laporan disampaikan.",
+            f.card_readers.join(", ")
+        )),
+        table(
+            &n.table("Pemanfaatan KTP-el (diisi oleh petugas OPD)"),
+            &["No", "Uraian", "Isian"],
+            [
+                "Jumlah perangkat pembaca KTP-el yang digunakan",
+                "Jumlah pembacaan KTP-el selama periode laporan",
+                "Kartu SAM aktif sampai tanggal (Juknis IV.E)",
+                "Data yang disimpan setelah diverifikasi dan disetujui penduduk (Juknis IV.F)",
+                "Data balikan atas penggunaan perangkat pembaca (Juknis IV.G)",
+                "Kendala dan tindak lanjut",
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, q)| vec![(i + 1).to_string(), (*q).to_owned(), blank.clone()])
+            .collect(),
+            &[Align::Center, Align::Left, Align::Left],
         ),
     ]
 }

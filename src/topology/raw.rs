@@ -130,6 +130,8 @@ raw_struct! {
         pub pks_dukcapil: Option<String>,
         pub pks_opd: Option<String>,
         pub pks_date: Option<String>,
+        /// The e-mail address the Juknis gives for the semester report's soft copy (V.B).
+        pub report_email: Option<S<String>>,
         pub purpose: Option<String>,
         pub quota_per_day: Option<S<Quota>>,
         /// Old single flag; each application's `poc:` now says it (kept for older files).

@@ -712,6 +712,19 @@ fn agreement(cx: &mut Ctx<'_>, raw: raw::Agreement) -> Agreement {
             "check `start` and `end`",
         );
     }
+    let report_email = raw.report_email.as_ref().and_then(|a| {
+        let v = a.value.trim();
+        if v.parse::<lettre::Address>().is_ok() {
+            Some(v.to_owned())
+        } else {
+            cx.error_hint(
+                a,
+                format!("report_email `{v}` is not an e-mail address"),
+                "the address the Juknis gives for the semester report's soft copy (V.B), e.g. laporan@dukcapil.example.go.id",
+            );
+            None
+        }
+    });
     let lookups_per_minute = match &raw.lookups_per_minute {
         None => DEFAULT_LOOKUPS_PER_MINUTE,
         Some(n) if (1..=600).contains(&n.value) => n.value,
@@ -740,6 +753,7 @@ fn agreement(cx: &mut Ctx<'_>, raw: raw::Agreement) -> Agreement {
         pks_dukcapil: raw.pks_dukcapil,
         pks_opd: raw.pks_opd,
         pks_date: raw.pks_date,
+        report_email,
         purpose,
         quota,
         poc_done,

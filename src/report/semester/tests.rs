@@ -34,6 +34,7 @@ fn agreement() -> Agreement {
         dukcapil: "Dinas Kependudukan dan Pencatatan Sipil Kabupaten Bandung".into(),
         pks_dukcapil: Some("470/001/PKS/Disdukcapil/2025".into()),
         pks_opd: Some("000/001/PKS/Dinsos/2025".into()),
+        report_email: Some("laporan@dukcapil.example.go.id".into()),
         pks_date: Some("2025-06-02".into()),
         purpose: "verifikasi dan validasi calon penerima bantuan sosial".into(),
         quota: Quota::PerDay(200),
@@ -59,6 +60,7 @@ fn empty() -> Facts {
         generated_at: at("2027-01-04T03:00:00Z"),
         agreement: agreement(),
         applications: Vec::new(),
+        card_readers: Vec::new(),
         lookups: Some(Vec::new()),
         quota_days: Some(Vec::new()),
         availability: Vec::new(),
@@ -586,4 +588,45 @@ mod findings {
         assert!(q.ok);
         assert_eq!(q.finding, Finding::QuotaUnlimited);
     }
+}
+
+#[test]
+fn the_soft_copy_goes_to_the_address_the_juknis_gives() {
+    let t = build(&busy()).plain_text();
+    assert!(
+        t.contains("Soft copy dikirim ke: laporan@dukcapil.example.go.id"),
+        "{t}"
+    );
+    assert!(
+        t.contains("sebagaimana Juknis V.B, ke alamat laporan@dukcapil.example.go.id."),
+        "{t}"
+    );
+    let mut f = busy();
+    f.agreement.report_email = None;
+    let t = build(&f).plain_text();
+    assert!(
+        t.contains("agreement.report_email"),
+        "says what to fill in: {t}"
+    );
+}
+
+#[test]
+fn a_card_reader_on_lampiran_i_gets_a_ktp_el_section_for_staff_to_complete() {
+    let t = build(&busy()).plain_text();
+    assert!(
+        !t.contains("Pemanfaatan KTP-el"),
+        "no reader, no section: {t}"
+    );
+    let mut f = busy();
+    f.card_readers = vec!["Card Reader Loket 1".into()];
+    let t = build(&f).plain_text();
+    assert!(
+        t.contains("C. Pemanfaatan KTP-el melalui Perangkat Pembaca (Card Reader)"),
+        "{t}"
+    );
+    assert!(t.contains("Card Reader Loket 1"), "{t}");
+    assert!(
+        t.contains("Kartu SAM aktif sampai tanggal (Juknis IV.E) | ........................"),
+        "left blank, not guessed: {t}"
+    );
 }
