@@ -268,6 +268,9 @@ pub struct Text {
     pub mt_refused: &'static str,
     pub mt_admin_only: &'static str,
     pub mt_when: &'static str,
+    pub report_due_1: &'static str,
+    pub report_due_2: &'static str,
+    pub report_due_3: &'static str,
 }
 
 pub static ID: Text = Text {
@@ -482,6 +485,9 @@ pub static ID: Text = Text {
     mt_refused: "Jadwal tidak disimpan",
     mt_admin_only: "Hanya admin yang dapat membuat atau membatalkan jadwal pemeliharaan.",
     mt_when: "Kapan",
+    report_due_1: "Laporan pemanfaatan semester",
+    report_due_2: "wajib disampaikan kepada Dinas Dukcapil paling lambat",
+    report_due_3: "(Juknis V.C, 10 hari kerja setelah semester berakhir). Buat dengan perintah juknis report semester.",
 };
 
 pub static EN: Text = Text {
@@ -696,6 +702,9 @@ pub static EN: Text = Text {
     mt_refused: "Window not saved",
     mt_admin_only: "Only admins may make or call off maintenance windows.",
     mt_when: "When",
+    report_due_1: "The usage report of semester",
+    report_due_2: "is due at Dinas Dukcapil at the latest on",
+    report_due_3: "(Juknis V.C, 10 working days after the semester). Make it with the command juknis report semester.",
 };
 
 /// A Unix time as `2026-11-27 02:11:28 WIB`.

@@ -88,6 +88,34 @@ pub struct AgreementView {
     pub warning: Option<String>,
     pub applications: Vec<(String, String, bool)>,
     pub contacts: Vec<(String, String, String)>,
+    /// The semester report owed now, from the semester's end to its deadline (Juknis V.C).
+    pub report_due: Option<String>,
+}
+
+/// The semester report owed on `today`: the last semester has ended and its deadline (10
+/// working days after, holidays and cuti bersama counted) has not passed.
+pub fn report_due(text: &Text, today: chrono::NaiveDate) -> Option<String> {
+    use crate::report::calendar::{Semester, date_with_weekday};
+    use chrono::Datelike;
+    let last = if today.month() <= 6 {
+        Semester::new(today.year() - 1, 2)
+    } else {
+        Semester::new(today.year(), 1)
+    }
+    .ok()?;
+    let calendar = crate::report::holidays::Calendar::embedded().ok()?;
+    let deadline = calendar.report_deadline(last.last_day());
+    (today > last.last_day() && today <= deadline.date).then(|| {
+        format!(
+            "{} {} {} {} {} {}",
+            text.report_due_1,
+            last.roman(),
+            last.year(),
+            text.report_due_2,
+            date_with_weekday(deadline.date),
+            text.report_due_3
+        )
+    })
 }
 
 impl AgreementView {
@@ -174,6 +202,7 @@ impl AgreementView {
             warning,
             applications,
             contacts,
+            report_due: report_due(text, today),
         }
     }
 }
@@ -296,4 +325,30 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
             crate::gate::quota::wib_day(chrono::Utc::now()),
         ),
     })
+}
+
+#[cfg(test)]
+mod report_due_tests {
+    use super::report_due;
+    use crate::web::i18n::ID;
+
+    fn d(s: &str) -> chrono::NaiveDate {
+        s.parse().expect("date")
+    }
+
+    #[test]
+    fn the_report_is_owed_from_the_semesters_end_to_its_deadline() {
+        assert_eq!(report_due(&ID, d("2026-12-31")), None, "semester not over");
+        let due = report_due(&ID, d("2027-01-01")).expect("owed");
+        assert!(
+            due.starts_with("Laporan pemanfaatan semester II 2026"),
+            "{due}"
+        );
+        assert!(due.contains("Senin, 18 Januari 2027"), "{due}");
+        assert!(report_due(&ID, d("2027-01-18")).is_some(), "the last day");
+        assert_eq!(report_due(&ID, d("2027-01-19")), None, "past the deadline");
+        let first = report_due(&ID, d("2026-07-01")).expect("semester I owed");
+        assert!(first.contains("semester I 2026"), "{first}");
+        assert_eq!(report_due(&ID, d("2026-09-01")), None);
+    }
 }
