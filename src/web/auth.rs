@@ -68,6 +68,12 @@ pub enum Error {
     Exists(String),
     #[error("hashing the password failed")]
     Hash,
+    #[error("no user named {0}")]
+    NoSuchUser(String),
+    #[error("{0} is the last admin who can log in: add or enable another admin first")]
+    LastAdmin(String),
+    #[error("the NDA expires ({expires}) before it was signed ({signed})")]
+    NdaDates { signed: String, expires: String },
 }
 
 /// A user as the dashboard sees them.
@@ -147,7 +153,63 @@ const MIGRATIONS: &[&str] = &[
     // 2: log-in throttling per typed name (as an HMAC) and source address, and the server key
     // of the log-in form's token (issue 18).
     THROTTLE_SCHEMA,
+    // 3: the user's lifecycle (issue 16 item 7): disabled since when, the NDA's date, document
+    // number and expiry (Juknis VI.E); and sessions that survive a restart, kept only as the
+    // SHA-256 of their token (a copy of this file opens no session).
+    "ALTER TABLE users ADD COLUMN disabled_s INTEGER;
+     ALTER TABLE users ADD COLUMN nda_date TEXT;
+     ALTER TABLE users ADD COLUMN nda_document TEXT;
+     ALTER TABLE users ADD COLUMN nda_expires TEXT;
+     CREATE TABLE sessions (
+        token_hash BLOB PRIMARY KEY,
+        name TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_s INTEGER NOT NULL,
+        seen_s INTEGER NOT NULL
+     );
+     CREATE INDEX sessions_name ON sessions(name);",
 ];
+
+/// One user as an admin sees them (`juknis user list`, the users page).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub role: Role,
+    pub nda: Nda,
+    pub disabled: bool,
+    pub created_s: i64,
+}
+
+/// The non-disclosure agreement a user signed (Juknis VI.E).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Nda {
+    pub signed: bool,
+    /// When, and the document's number, where recorded (older accounts have only the flag).
+    pub date: Option<String>,
+    pub document: Option<String>,
+    /// The last day it holds, where the OPD sets one.
+    pub expires: Option<String>,
+}
+
+impl Nda {
+    /// Signed and not expired on `today` (`YYYY-MM-DD`).
+    pub fn holds(&self, today: &str) -> bool {
+        self.signed && self.expires.as_deref().is_none_or(|e| today <= e)
+    }
+}
+
+/// Today in WIB, `YYYY-MM-DD`, for NDA expiry.
+fn today() -> String {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).to_vec()
+}
 
 /// The user database.
 pub struct Users {
@@ -363,13 +425,20 @@ impl Users {
             .map_err(|e| self.sql(e))?;
             let row = conn
                 .query_row(
-                    "SELECT role, hash, nda FROM users WHERE name = ?1",
+                    "SELECT role, hash, nda, nda_expires, disabled_s IS NOT NULL
+                     FROM users WHERE name = ?1",
                     params![name],
                     |r| {
                         Ok((
                             r.get::<_, String>(0)?,
                             r.get::<_, String>(1)?,
-                            r.get::<_, bool>(2)?,
+                            Nda {
+                                signed: r.get::<_, bool>(2)?,
+                                expires: r.get(3)?,
+                                ..Nda::default()
+                            }
+                            .holds(&today()),
+                            r.get::<_, bool>(4)?,
                         ))
                     },
                 )
@@ -398,11 +467,12 @@ impl Users {
                 locked_now: None,
             });
         }
-        // The same work for an unknown name: a real verification against a dummy hash.
+        // The same work for an unknown name: a real verification against a dummy hash. A
+        // disabled user's password is checked too (the same time), then refused as wrong.
         let (hash, user) = match &row {
-            Some((role, hash, nda)) => (
+            Some((role, hash, nda, disabled)) => (
                 hash.as_str(),
-                Some(User {
+                (!disabled).then(|| User {
                     name: name.to_string(),
                     role: Role::parse(role).unwrap_or(Role::Technician),
                     nda_signed: *nda,
@@ -471,6 +541,263 @@ impl Users {
         )
         .map_err(|e| self.sql(e))?;
         Ok(n > 0)
+    }
+
+    /// The user `name` as a session should see them now: `None` when deleted or disabled
+    /// (their sessions end), with the role and NDA as they stand (an NDA that expired ends
+    /// look-ups at once).
+    pub fn current(&self, name: &str) -> Result<Option<User>, Error> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row(
+            "SELECT role, nda, nda_expires FROM users WHERE name = ?1 AND disabled_s IS NULL",
+            params![name],
+            |r| {
+                Ok(User {
+                    name: name.to_owned(),
+                    role: Role::parse(&r.get::<_, String>(0)?).unwrap_or(Role::Technician),
+                    nda_signed: Nda {
+                        signed: r.get(1)?,
+                        expires: r.get(2)?,
+                        ..Nda::default()
+                    }
+                    .holds(&today()),
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| self.sql(e))
+    }
+
+    /// Every user, by name.
+    pub fn list(&self) -> Result<Vec<Account>, Error> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = conn
+            .prepare(
+                "SELECT name, role, nda, nda_date, nda_document, nda_expires,
+                        disabled_s IS NOT NULL, created_s
+                 FROM users ORDER BY name",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(Account {
+                    name: r.get(0)?,
+                    role: Role::parse(&r.get::<_, String>(1)?).unwrap_or(Role::Technician),
+                    nda: Nda {
+                        signed: r.get(2)?,
+                        date: r.get(3)?,
+                        document: r.get(4)?,
+                        expires: r.get(5)?,
+                    },
+                    disabled: r.get(6)?,
+                    created_s: r.get(7)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        Ok(rows)
+    }
+
+    /// Refuse to take away the last admin who can log in.
+    fn keep_an_admin(&self, conn: &Connection, name: &str) -> Result<(), Error> {
+        let others: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM users
+                 WHERE role = 'admin' AND disabled_s IS NULL AND name <> ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))?;
+        let is_admin: bool = conn
+            .query_row(
+                "SELECT role = 'admin' AND disabled_s IS NULL FROM users WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?
+            .ok_or_else(|| Error::NoSuchUser(name.to_owned()))?;
+        if is_admin && others == 0 {
+            return Err(Error::LastAdmin(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn changed(&self, n: usize, name: &str) -> Result<(), Error> {
+        if n == 0 {
+            return Err(Error::NoSuchUser(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Disable `name`: no log-in, and every session of theirs ends (kept ones included).
+    pub fn disable(&self, name: &str) -> Result<(), Error> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        self.keep_an_admin(&conn, name)?;
+        let n = conn
+            .execute(
+                "UPDATE users SET disabled_s = coalesce(disabled_s, ?2) WHERE name = ?1",
+                params![name, now_s()],
+            )
+            .map_err(|e| self.sql(e))?;
+        conn.execute("DELETE FROM sessions WHERE name = ?1", params![name])
+            .map_err(|e| self.sql(e))?;
+        self.changed(n, name)
+    }
+
+    /// Enable `name` again.
+    pub fn enable(&self, name: &str) -> Result<(), Error> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let n = conn
+            .execute(
+                "UPDATE users SET disabled_s = NULL WHERE name = ?1",
+                params![name],
+            )
+            .map_err(|e| self.sql(e))?;
+        self.changed(n, name)
+    }
+
+    /// Delete `name` and their sessions. The audit log keeps their name on what they did.
+    pub fn delete(&self, name: &str) -> Result<(), Error> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        self.keep_an_admin(&conn, name)?;
+        conn.execute("DELETE FROM sessions WHERE name = ?1", params![name])
+            .map_err(|e| self.sql(e))?;
+        let n = conn
+            .execute("DELETE FROM users WHERE name = ?1", params![name])
+            .map_err(|e| self.sql(e))?;
+        self.changed(n, name)
+    }
+
+    /// Set a new password for `name`; their sessions end and their lock-outs are lifted.
+    pub fn reset_password(&self, name: &str, password: &str) -> Result<(), Error> {
+        if password.chars().count() < MIN_PASSWORD {
+            return Err(Error::WeakPassword(MIN_PASSWORD));
+        }
+        let hash = Argon2::default()
+            .hash_password(password.as_bytes())
+            .map_err(|_| Error::Hash)?
+            .to_string();
+        {
+            let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            let n = conn
+                .execute(
+                    "UPDATE users SET hash = ?2 WHERE name = ?1",
+                    params![name, hash],
+                )
+                .map_err(|e| self.sql(e))?;
+            self.changed(n, name)?;
+            conn.execute("DELETE FROM sessions WHERE name = ?1", params![name])
+                .map_err(|e| self.sql(e))?;
+        }
+        self.unlock(name)?;
+        Ok(())
+    }
+
+    /// Record `name`'s NDA: signed on `date` (`YYYY-MM-DD`) under `document`, holding until
+    /// `expires` where the OPD sets an end.
+    pub fn set_nda(
+        &self,
+        name: &str,
+        date: chrono::NaiveDate,
+        document: &str,
+        expires: Option<chrono::NaiveDate>,
+    ) -> Result<(), Error> {
+        if let Some(e) = expires
+            && e < date
+        {
+            return Err(Error::NdaDates {
+                signed: date.to_string(),
+                expires: e.to_string(),
+            });
+        }
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let n = conn
+            .execute(
+                "UPDATE users SET nda = 1, nda_date = ?2, nda_document = ?3, nda_expires = ?4
+                 WHERE name = ?1",
+                params![
+                    name,
+                    date.to_string(),
+                    document.trim(),
+                    expires.map(|e| e.to_string())
+                ],
+            )
+            .map_err(|e| self.sql(e))?;
+        self.changed(n, name)
+    }
+
+    /// Keep a session (only its token's SHA-256) so that it survives a restart.
+    pub fn keep_session(&self, token: &str, name: &str, csrf: &str) -> Result<(), Error> {
+        let now = now_s();
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute(
+            "INSERT OR REPLACE INTO sessions (token_hash, name, csrf, created_s, seen_s)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![token_hash(token), name, csrf, now],
+        )
+        .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// The kept session of `token`, if it was seen within `idle` and its user may still log
+    /// in: the user and the session's CSRF token. Older kept sessions are forgotten.
+    pub fn kept_session(
+        &self,
+        token: &str,
+        idle: Duration,
+    ) -> Result<Option<(User, String)>, Error> {
+        let now = now_s();
+        let oldest = now - i64::try_from(idle.as_secs()).unwrap_or(i64::MAX);
+        let kept: Option<(String, String)> = {
+            let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            conn.execute("DELETE FROM sessions WHERE seen_s < ?1", params![oldest])
+                .map_err(|e| self.sql(e))?;
+            conn.query_row(
+                "SELECT name, csrf FROM sessions WHERE token_hash = ?1",
+                params![token_hash(token)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?
+        };
+        let Some((name, csrf)) = kept else {
+            return Ok(None);
+        };
+        Ok(self.current(&name)?.map(|u| (u, csrf)))
+    }
+
+    /// Whether the session of `token` is still kept (a reset, a disable or a delete, here or
+    /// from the command line, forgets a user's sessions), noting that it was used now (at most
+    /// once a minute).
+    pub fn session_alive(&self, token: &str) -> Result<bool, Error> {
+        let now = now_s();
+        let hash = token_hash(token);
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute(
+            "UPDATE sessions SET seen_s = ?2 WHERE token_hash = ?1 AND seen_s < ?2 - 60",
+            params![hash, now],
+        )
+        .map_err(|e| self.sql(e))?;
+        conn.query_row(
+            "SELECT count(*) FROM sessions WHERE token_hash = ?1",
+            params![hash],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(|e| self.sql(e))
+    }
+
+    /// Forget the kept session of `token` (log-out).
+    pub fn drop_session(&self, token: &str) -> Result<(), Error> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute(
+            "DELETE FROM sessions WHERE token_hash = ?1",
+            params![token_hash(token)],
+        )
+        .map_err(|e| self.sql(e))?;
+        Ok(())
     }
 
     /// Whether a user of this name exists.
@@ -613,5 +940,30 @@ impl Sessions {
     pub fn end(&self, token: &str) {
         let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
         m.remove(token);
+    }
+
+    /// Take back a session kept across a restart (see [`Users::kept_session`]).
+    pub fn restore(&self, token: &str, user: User, csrf: String) -> Session {
+        let s = Session {
+            user,
+            csrf,
+            last_seen: Instant::now(),
+        };
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        m.insert(token.to_owned(), s.clone());
+        s
+    }
+
+    /// Give the session of `token` its user as they stand now (role, NDA).
+    pub fn refresh(&self, token: &str, user: &User) {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = m.get_mut(token) {
+            s.user = user.clone();
+        }
+    }
+
+    /// The idle time after which a session ends.
+    pub fn idle(&self) -> Duration {
+        self.idle
     }
 }

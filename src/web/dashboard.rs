@@ -343,14 +343,54 @@ impl FromRequestParts<Arc<Dash>> for Ctx {
             .or_else(|| cookie(&parts.headers, LANG_COOKIE))
             .and_then(|l| Lang::parse(&l))
             .unwrap_or(Lang::Id);
-        let session = cookie(&parts.headers, SESSION_COOKIE)
-            .and_then(|t| dash.sessions.get(&t).map(|s| (t, s)));
+        let session = cookie(&parts.headers, SESSION_COOKIE).and_then(|t| {
+            let s = session_of(dash, &t)?;
+            Some((t, s))
+        });
         let source = source_of(parts, dash.cfg.tls_proxy);
         Ok(Ctx {
             lang,
             session,
             source,
         })
+    }
+}
+
+/// The session of `token`: in memory, or kept across a restart; with its user as they stand
+/// now. A user disabled or deleted since (from the dashboard or `juknis user`) has no session
+/// any more, and an NDA that expired ends look-ups at once.
+fn session_of(dash: &Dash, token: &str) -> Option<Session> {
+    let mut s = match dash.sessions.get(token) {
+        Some(s) => s,
+        None => match dash.users.kept_session(token, dash.sessions.idle()) {
+            Ok(Some((user, csrf))) => dash.sessions.restore(token, user, csrf),
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "kept sessions cannot be read");
+                return None;
+            }
+        },
+    };
+    let alive = dash.users.session_alive(token);
+    match (alive, dash.users.current(&s.user.name)) {
+        (Ok(true), Ok(Some(now))) => {
+            if now != s.user {
+                dash.sessions.refresh(token, &now);
+                s.user = now;
+            }
+            Some(s)
+        }
+        (Ok(_), Ok(_)) => {
+            tracing::info!(user = %s.user.name, "session ended: the user was disabled, deleted or given a new password");
+            dash.sessions.end(token);
+            let _ = dash.users.drop_session(token);
+            None
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            // The user database cannot be read: nobody is let in on a stale account.
+            tracing::warn!(error = %e, "the user database cannot be read; session refused");
+            None
+        }
     }
 }
 
@@ -609,8 +649,16 @@ async fn login(
             tracing::info!(user = %user.name, role = user.role.as_str(), source = %source, "logged in");
             if let Some((old, _)) = &ctx.session {
                 dash.sessions.end(old);
+                let _ = dash.users.drop_session(old);
             }
+            let name = user.name.clone();
             let token = dash.sessions.start(user);
+            // Kept (as its token's hash) so that a restart does not log everyone out.
+            if let Some(s) = dash.sessions.get(&token)
+                && let Err(e) = dash.users.keep_session(&token, &name, &s.csrf)
+            {
+                tracing::warn!(error = %e, "session not kept; it ends at the next restart");
+            }
             let secure = dash.secure();
             let mut res = Redirect::to("/").into_response();
             if let Ok(v) = HeaderValue::from_str(&format!(
@@ -691,6 +739,9 @@ async fn logout(AxState(dash): AxState<Arc<Dash>>, ctx: Ctx, Form(f): Form<CsrfF
         .into_response();
     }
     dash.sessions.end(&token);
+    if let Err(e) = dash.users.drop_session(&token) {
+        tracing::warn!(error = %e, "kept session not forgotten");
+    }
     tracing::info!(user = %session.user.name, "logged out");
     let mut res = Redirect::to("/masuk").into_response();
     res.headers_mut().append(
