@@ -161,6 +161,7 @@ async fn pages(c: &Client, base: &str, suffix: &str) {
         ("/balikan", "balikan", "#balikan-form"),
         ("/dokumen", "dokumen", "#lampiran1-pdf"),
         ("/audit", "audit", "#audit"),
+        ("/pengguna", "pengguna", "[data-role=\"users\"]"),
     ] {
         c.goto(&format!("{base}{path}")).await.expect("page");
         wait_for(c, ready).await;

@@ -148,6 +148,7 @@ fn nav_labels(t: &Text) -> Vec<&'static str> {
         t.nav_balikan,
         t.nav_documents,
         t.nav_audit,
+        t.nav_users,
     ]
 }
 

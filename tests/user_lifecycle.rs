@@ -185,3 +185,128 @@ fn the_command_line_disables_lists_and_refuses_the_last_admin() {
     let out = juknis(&["delete", "--username", "nobody"]);
     assert_eq!(out.status.code(), Some(64));
 }
+
+#[tokio::test]
+async fn admins_manage_users_on_the_dashboard_and_others_are_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    let (admin, csrf) = login(&app, "admin").await;
+    let (res, body) = send(&app, get("/pengguna", Some(&admin))).await;
+    assert_eq!(res.status(), 200);
+    assert!(body.contains("data-user=\"op\""), "{body}");
+    assert!(
+        !body.contains("action=\"/pengguna/admin/nonaktifkan\""),
+        "no disable of oneself: {body}"
+    );
+
+    // Others: the page and every action are refused.
+    let (tech, tech_csrf) = login(&app, "tech").await;
+    let (res, _) = send(&app, get("/pengguna", Some(&tech))).await;
+    assert_eq!(res.status(), 403);
+    let (res, _) = send(
+        &app,
+        post_form(
+            "/pengguna/op/nonaktifkan",
+            Some(&tech),
+            &[("csrf", tech_csrf.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    // Without the token, not even an admin.
+    let (res, _) = send(
+        &app,
+        post_form("/pengguna/op/nonaktifkan", Some(&admin), &[]),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+
+    let act = |who: &str, action: &str| format!("/pengguna/{who}/{action}");
+    let (op, _) = login(&app, "op").await;
+    let (res, _) = send(
+        &app,
+        post_form(
+            &act("op", "nonaktifkan"),
+            Some(&admin),
+            &[("csrf", csrf.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        !logged_in(&app, &op).await,
+        "disabled from the page: session ended"
+    );
+    let (_, body) = send(&app, get("/pengguna", Some(&admin))).await;
+    assert!(body.contains("action=\"/pengguna/op/aktifkan\""), "{body}");
+
+    // A new password, shown once, not cached.
+    let (res, body) = send(
+        &app,
+        post_form(
+            &act("tech", "sandi"),
+            Some(&admin),
+            &[("csrf", csrf.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store, max-age=0")
+    );
+    let start = body.find("data-role=\"new-password\">").expect("shown") + 25;
+    let password = &body[start..start + 20];
+    assert!(!logged_in(&app, &tech).await);
+    let (res, _) = try_login(&app, "tech", password).await;
+    assert_eq!(res.status(), 303, "the shown password works");
+
+    // The NDA with its document; bad dates are refused in words.
+    let (res, body) = send(
+        &app,
+        post_form(
+            &act("opnda", "nda"),
+            Some(&admin),
+            &[
+                ("csrf", csrf.as_str()),
+                ("date", "kemarin"),
+                ("document", "NDA/1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(body.contains("Perubahan tidak disimpan"), "{body}");
+    let (res, _) = send(
+        &app,
+        post_form(
+            &act("opnda", "nda"),
+            Some(&admin),
+            &[
+                ("csrf", csrf.as_str()),
+                ("date", "2026-02-01"),
+                ("document", "NDA/07/2026"),
+                ("expires", ""),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let (_, body) = send(&app, get("/pengguna", Some(&admin))).await;
+    assert!(body.contains("2026-02-01 · NDA/07/2026"), "{body}");
+
+    // Oneself: refused with the reason.
+    let (res, body) = send(
+        &app,
+        post_form(
+            &act("admin", "hapus"),
+            Some(&admin),
+            &[("csrf", csrf.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(body.contains("dirinya sendiri"), "{body}");
+}

@@ -206,6 +206,8 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
             get(pages::maintenance::page).post(pages::maintenance::add),
         )
         .route("/pemeliharaan/{id}/batal", post(pages::maintenance::cancel))
+        .route("/pengguna", get(pages::users::page))
+        .route("/pengguna/{name}/{action}", post(pages::users::act))
         .route("/masuk", get(login_page).post(login))
         .route("/keluar", post(logout))
         .route("/api/dashboard/status", get(status))

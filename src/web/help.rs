@@ -97,7 +97,7 @@ pub const PICTURES: [(&str, &[u8]); 10] = [
 
 /// Where each dashboard page's help link leads: (the page's `active` name, guide page, section
 /// anchor in Indonesian, section anchor in English). An empty anchor is the page's top.
-pub const SECTIONS: [(&str, &str, &str, &str); 11] = [
+pub const SECTIONS: [(&str, &str, &str, &str); 12] = [
     (
         "overview",
         "03-memantau",
@@ -137,6 +137,7 @@ pub const SECTIONS: [(&str, &str, &str, &str); 11] = [
     ("documents", "07-kajian-laporan", "", ""),
     ("audit", "08-pengguna", "8-5-log-audit", ""),
     ("login", "08-pengguna", "8-3-masuk-dan-keluar", ""),
+    ("users", "08-pengguna", "8-2-menambah-pengguna", ""),
     (
         "maintenance",
         "03-memantau",

@@ -14,6 +14,7 @@ pub mod overview;
 pub mod status;
 pub mod topology;
 pub mod trace;
+pub mod users;
 
 use std::path::Path;
 
