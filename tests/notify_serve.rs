@@ -181,6 +181,16 @@ fn a_queued_alert_survives_sigkill_and_is_delivered_once() {
     assert!(h.attempts.iter().all(|k| k == first), "{:?}", h.attempts);
 }
 
+/// Until the store in `db` holds the portal's open incident (the fault seen and recorded).
+fn wait_for_the_portal_incident(db: &Path) {
+    wait("the portal's incident", 45, || {
+        db.exists()
+            && juknis::store::Store::open_read_only(db)
+                .and_then(|s| s.incidents(0, i64::MAX))
+                .is_ok_and(|i| i.iter().any(|i| i.subject == "portal" && i.state == "down"))
+    });
+}
+
 /// A webhook receiver on loopback that accepts everything, and what it got.
 fn accepting_hook(rt: &tokio::runtime::Runtime) -> (u16, Arc<Mutex<Hook>>) {
     let hook = Arc::new(Mutex::new(Hook::default()));
@@ -232,12 +242,7 @@ fn a_fault_inside_a_maintenance_window_sends_nothing() {
     let _serve = start(&config, &state);
     // The portal's incident opens (the fault is seen and recorded) ...
     let db = state.join("juknis.db");
-    wait("the portal's incident", 45, || {
-        db.exists()
-            && juknis::store::Store::open_read_only(&db)
-                .and_then(|s| s.incidents(0, i64::MAX))
-                .is_ok_and(|i| i.iter().any(|i| i.subject == "portal" && i.state == "down"))
-    });
+    wait_for_the_portal_incident(&db);
     // ... and well past the time the alert took in the test above, nothing was sent.
     std::thread::sleep(Duration::from_secs(8));
     let h = hook.lock().expect("lock");
@@ -256,12 +261,7 @@ fn a_reload_reaches_the_notifications() {
     let state = dir.path().join("state");
     let serve = start(&config, &state);
     let db = state.join("juknis.db");
-    wait("the portal's incident", 45, || {
-        db.exists()
-            && juknis::store::Store::open_read_only(&db)
-                .and_then(|s| s.incidents(0, i64::MAX))
-                .is_ok_and(|i| i.iter().any(|i| i.subject == "portal" && i.state == "down"))
-    });
+    wait_for_the_portal_incident(&db);
     std::thread::sleep(Duration::from_secs(3));
     assert!(hook.lock().expect("lock").accepted.is_empty());
 

@@ -206,6 +206,17 @@ fn today() -> String {
         .to_string()
 }
 
+/// The argon2id hash (fresh salt) of a new password, or why the password is refused.
+fn new_hash(password: &str) -> Result<String, Error> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(Error::WeakPassword(MIN_PASSWORD));
+    }
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|_| Error::Hash)?
+        .to_string())
+}
+
 fn token_hash(token: &str) -> Vec<u8> {
     use sha2::Digest;
     sha2::Sha256::digest(token.as_bytes()).to_vec()
@@ -303,13 +314,7 @@ impl Users {
         if !ok_name {
             return Err(Error::BadName);
         }
-        if password.chars().count() < MIN_PASSWORD {
-            return Err(Error::WeakPassword(MIN_PASSWORD));
-        }
-        let hash = Argon2::default()
-            .hash_password(password.as_bytes())
-            .map_err(|_| Error::Hash)?
-            .to_string();
+        let hash = new_hash(password)?;
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let n = conn
             .execute(
@@ -672,13 +677,7 @@ impl Users {
 
     /// Set a new password for `name`; their sessions end and their lock-outs are lifted.
     pub fn reset_password(&self, name: &str, password: &str) -> Result<(), Error> {
-        if password.chars().count() < MIN_PASSWORD {
-            return Err(Error::WeakPassword(MIN_PASSWORD));
-        }
-        let hash = Argon2::default()
-            .hash_password(password.as_bytes())
-            .map_err(|_| Error::Hash)?
-            .to_string();
+        let hash = new_hash(password)?;
         {
             let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
             let n = conn
