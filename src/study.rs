@@ -203,7 +203,24 @@ pub fn run(
 ) -> Result<Study, Error> {
     let link = pick_link(t, opts.link.as_deref())?;
     let sel = selection(t, link, kind_of);
-    let h = source.load(&sel, &period)?;
+    let mut h = source.load(&sel, &period)?;
+    // Planned work on the link (declared, or made on the dashboard) is not its behaviour.
+    let (from, to) = (
+        chrono::DateTime::from_timestamp(period.start_s(), 0).unwrap_or_default(),
+        chrono::DateTime::from_timestamp(period.end_s(), 0).unwrap_or_default(),
+    );
+    let planned: Vec<(i64, i64)> = t
+        .maintenance
+        .planned(
+            t,
+            crate::topology::maintenance::Subject::Link(link.id.as_str()),
+            from,
+            to,
+        )
+        .into_iter()
+        .map(|(a, b)| (a.timestamp(), b.timestamp()))
+        .collect();
+    h.without_planned(&planned);
     if h.is_empty() {
         return Err(Error::NoData {
             link: link.id.to_string(),

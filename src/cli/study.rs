@@ -67,10 +67,16 @@ pub fn run(args: Args) -> ExitCode {
             "--growth-percent {g}: give a percentage above -100"
         ));
     }
-    let (t, profiles) = match super::probe::load(&args.config.config) {
+    let (mut t, profiles) = match super::probe::load(&args.config.config) {
         Ok(v) => v,
         Err(e) => return bad(e),
     };
+    // Windows made on the dashboard are planned work too (kept in the state folder's store).
+    if let Some(dir) = &args.state_dir
+        && let Err(e) = crate::report::gather::add_made_windows(&mut t, dir)
+    {
+        tracing::warn!(error = %e, "the maintenance windows made on the dashboard cannot be read");
+    }
     let kind_of = |p: &str| profiles.get(p).map(|p| p.kind.as_str().to_string());
     let source: Box<dyn history::Source> = match &args.prometheus {
         Some(url) => Box::new(prometheus::Prometheus::new(

@@ -158,6 +158,9 @@ pub struct Analysis {
     pub projection: Projection,
     pub source: String,
     pub resolutions: Vec<(i64, usize)>,
+    /// Planned maintenance in the period, seconds, and the points left out for it.
+    pub planned_s: i64,
+    pub planned_points: usize,
 }
 
 /// The `q` quantile of time-weighted values (nearest rank on the cumulative weight).
@@ -473,5 +476,7 @@ pub fn analyse(h: &History, inputs: &Inputs) -> Analysis {
         projection,
         source: h.source.clone(),
         resolutions: h.resolutions.clone(),
+        planned_s: h.planned_s,
+        planned_points: h.planned_points,
     }
 }

@@ -252,6 +252,13 @@ pub fn build(s: &Subject<'_>, a: &Analysis, r: &Recommendation) -> Document {
         "Pengukuran mencakup {} hari ({period}), {res}. Seluruh waktu dinyatakan dalam WIB. Utilisasi adalah lalu lintas arah yang lebih sibuk (unduh atau unggah) pada antarmuka tautan dibandingkan dengan bandwidth kontrak.",
         a.period.days()
     )));
+    if a.planned_s > 0 {
+        b.push(Block::text(format!(
+            "Pemeliharaan terjadwal pada tautan ini selama periode: {} jam. Pekerjaan terencana bukan kinerja tautan, sehingga {} titik data yang bersinggungan dengan jendela pemeliharaan tidak dihitung dalam analisis.",
+            fmt_hours(a.planned_s),
+            int(a.planned_points as u64)
+        )));
+    }
     b.push(Block::heading(2, "3.1 Ringkasan"));
     let pct = |v: f64| percent(v);
     let ms = |v: f64| millis(v);
@@ -880,4 +887,9 @@ fn letter(b: &mut Vec<Block>, s: &Subject<'_>, a: &Analysis, r: &Recommendation,
             vec![Inline::Text("Arsip.".into())],
         ],
     });
+}
+
+/// Hours with one decimal and a decimal comma: `2,5`.
+fn fmt_hours(seconds: i64) -> String {
+    format!("{:.1}", seconds as f64 / 3600.0).replace('.', ",")
 }

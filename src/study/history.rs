@@ -128,6 +128,10 @@ pub struct History {
     pub source: String,
     /// The resolutions used, seconds, with how many points each (for the document).
     pub resolutions: Vec<(i64, usize)>,
+    /// Planned maintenance in the period (see [`History::without_planned`]): its seconds and
+    /// the measurement points left out because they touch it.
+    pub planned_s: i64,
+    pub planned_points: usize,
 }
 
 /// Bandwidth rounds without a figure over a period.
@@ -141,6 +145,28 @@ pub struct Undetermined {
 }
 
 impl History {
+    /// Leave out every point whose bucket touches a planned maintenance interval (`[from, to)`
+    /// in Unix seconds, sorted): planned work is not the link's behaviour, as availability
+    /// leaves out the hours a window touches. Counts what went.
+    pub fn without_planned(&mut self, planned: &[(i64, i64)]) {
+        let touches = |p: &Point| planned.iter().any(|(a, b)| p.t < *b && p.t + p.dur > *a);
+        let mut gone = 0;
+        for series in [
+            &mut self.rtt_p50_s,
+            &mut self.loss,
+            &mut self.jitter_s,
+            &mut self.available_bps,
+            &mut self.rx_bps,
+            &mut self.tx_bps,
+        ] {
+            let before = series.len();
+            series.retain(|p| !touches(p));
+            gone += before - series.len();
+        }
+        self.planned_s += planned.iter().map(|(a, b)| (b - a).max(0)).sum::<i64>();
+        self.planned_points += gone;
+    }
+
     /// True when there is nothing to study.
     pub fn is_empty(&self) -> bool {
         self.rtt_p50_s.is_empty()

@@ -432,3 +432,61 @@ fn undetermined_bandwidth_rounds_are_named_not_counted() {
         "{text}"
     );
 }
+
+/// Planned work on the link (a window made on the dashboard here) is not the link's
+/// behaviour: the points that touch it are left out, and the document says how much.
+#[test]
+fn planned_maintenance_is_left_out_and_named() {
+    use crate::topology::maintenance::{Recurrence, Scope, Window};
+    let mut t = topo(DEMO);
+    let mut spec = Spec::new(Shape::Idle, 512_000.0, day("2026-03-31"), 30);
+    spec.minute_days = 7;
+    let dir = state(&t, &spec);
+    let plain = study(&t, dir.path(), &spec, 30, &opts());
+    assert_eq!(plain.analysis.planned_points, 0);
+    assert!(
+        !plain
+            .document
+            .plain_text()
+            .contains("Pemeliharaan terjadwal")
+    );
+
+    let link = pick_link(&t, None).unwrap().id.clone();
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    t.maintenance.made.push(Window {
+        when: Recurrence::Once {
+            from: at("2026-03-27T00:00:00Z"),
+            to: at("2026-03-28T00:00:00Z"),
+        },
+        scope: Scope {
+            paths: vec![],
+            links: vec![link],
+        },
+        note: "Penggantian perangkat".into(),
+    });
+    let s = study(&t, dir.path(), &spec, 30, &opts());
+    assert_eq!(s.analysis.planned_s, 86_400);
+    // A day of minute points on three series at least (RTT, loss, jitter).
+    assert!(
+        s.analysis.planned_points >= 3 * 1440,
+        "{}",
+        s.analysis.planned_points
+    );
+    let text = s.document.plain_text();
+    assert!(
+        text.contains("Pemeliharaan terjadwal pada tautan ini selama periode: 24,0 jam"),
+        "{text}"
+    );
+    // A window elsewhere in time or on another link leaves the study as it was.
+    let mut other = topo(DEMO);
+    other.maintenance.made.push(Window {
+        when: Recurrence::Once {
+            from: at("2025-01-01T00:00:00Z"),
+            to: at("2025-01-02T00:00:00Z"),
+        },
+        scope: Scope::default(),
+        note: "Lama".into(),
+    });
+    let s = study(&other, dir.path(), &spec, 30, &opts());
+    assert_eq!(s.analysis.planned_points, 0);
+}
