@@ -1,10 +1,9 @@
 //! The semester usage report (Juknis V: *laporan berkala mengenai pelaksanaan pemanfaatan NIK,
 //! data kependudukan dan KTP-el* every semester, within 10 working days): the facts it is built
-//! from and the document, in Bahasa Indonesia. Pure: no IO, no clock.
+//! from and the document, in Bahasa Indonesia. What the report finds (figures and verdicts) is
+//! computed first, in [`findings`]; `build` only writes it down. Pure: no IO, no clock.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::calendar::{
     Semester, count, date_long, date_with_weekday, datetime_short, datetime_wib, decimal,
@@ -16,7 +15,7 @@ use crate::doc::{Align, Block, Chart, ChartKind, Document, Figure, Inline, Serie
 use crate::gate::audit::{Problem, Tally};
 use crate::outbox::PeriodCounts;
 use crate::topology::{Agreement, Quota};
-use findings::{Check, Finding, Findings};
+use findings::{Check, Finding, Findings, Lookups, Reason, Rule};
 
 /// Incidents listed in the table at most; the totals count them all.
 const MAX_INCIDENT_ROWS: usize = 200;
@@ -115,77 +114,6 @@ pub enum AuditCheck {
     Missing,
     /// It could not be read.
     Unreadable(String),
-}
-
-/// Per-day totals of the look-ups.
-#[derive(Clone, Copy, Debug, Default)]
-struct Day {
-    total: u64,
-    forwarded: u64,
-    found: u64,
-    refused_quota: u64,
-}
-
-/// Per-caller totals.
-#[derive(Clone, Debug, Default)]
-struct Caller {
-    total: u64,
-    forwarded: u64,
-    found: u64,
-    not_sent: u64,
-    days: BTreeSet<NaiveDate>,
-}
-
-/// The look-ups, summed every way the report shows them.
-struct Sums {
-    total: u64,
-    forwarded: u64,
-    found: u64,
-    days: BTreeMap<NaiveDate, Day>,
-    status: BTreeMap<(String, bool), u64>,
-    callers: BTreeMap<(String, String), Caller>,
-}
-
-impl Sums {
-    fn of(tallies: &[Tally]) -> Sums {
-        let mut s = Sums {
-            total: 0,
-            forwarded: 0,
-            found: 0,
-            days: BTreeMap::new(),
-            status: BTreeMap::new(),
-            callers: BTreeMap::new(),
-        };
-        for t in tallies {
-            let found = t.status == "found";
-            s.total += t.count;
-            let day = s.days.entry(t.day).or_default();
-            day.total += t.count;
-            let c = s
-                .callers
-                .entry((t.caller_kind.clone(), t.caller.clone()))
-                .or_default();
-            c.total += t.count;
-            c.days.insert(t.day);
-            if t.forwarded {
-                s.forwarded += t.count;
-                day.forwarded += t.count;
-                c.forwarded += t.count;
-            } else {
-                c.not_sent += t.count;
-            }
-            if found {
-                s.found += t.count;
-                day.found += t.count;
-                c.found += t.count;
-            }
-            if t.status == "quota_exhausted" && !t.forwarded {
-                day.refused_quota += t.count;
-            }
-            *s.status.entry((t.status.clone(), t.forwarded)).or_default() += t.count;
-        }
-        s
-    }
 }
 
 /// The status of a look-up in the report's words; `forwarded` tells the gate's own refusals
@@ -309,11 +237,10 @@ pub fn build(f: &Facts) -> Document {
     let mut n = Numbers::default();
     let (_, end) = sem.bounds();
     let ongoing = f.generated_at < end;
-    let sums = Sums::of(f.lookups.as_deref().unwrap_or_default());
-    let limit = match a.quota {
-        Quota::PerDay(l) => Some(u64::from(l)),
-        Quota::Unlimited => None,
-    };
+    // Everything judged first; what follows only writes it down.
+    let found = findings::assess(f);
+    let look = &found.lookups;
+    let all = look.counts;
     let deadline_words = deadline_words(&f.deadline);
 
     let mut cover = vec![("Instansi".to_owned(), a.opd.clone())];
@@ -452,42 +379,42 @@ pub fn build(f: &Facts) -> Document {
             .join(", ")
     )));
     b.push(Block::heading(2, "B. Jumlah Permintaan Cek NIK"));
-    if f.lookups.is_none() {
+    if !look.recorded {
         b.push(text(
             "Log audit akses tidak ditemukan pada perangkat: tidak ada permintaan cek NIK yang \
              tercatat selama periode laporan.",
         ));
-    } else if sums.total == 0 {
+    } else if all.total == 0 {
         b.push(text(
             "Tidak ada permintaan cek NIK selama periode laporan: log audit akses tidak memuat \
              satu pun permintaan pada periode ini.",
         ));
     } else {
-        let active = sums.days.len() as u64;
+        let active = look.days.len() as u64;
         b.push(text(format!(
             "Selama periode laporan tercatat {} permintaan cek NIK pada {} hari. Sebanyak {} \
              permintaan ({}) diteruskan ke Web Portal Dukcapil dan {} di antaranya mendapatkan data \
              ({} dari permintaan yang diteruskan); {} permintaan tidak dikirim karena ditolak \
              aturan, kuota, atau gangguan jalur.",
-            count(sums.total),
+            count(all.total),
             count(active),
-            count(sums.forwarded),
-            percent(sums.forwarded, sums.total),
-            count(sums.found),
-            percent(sums.found, sums.forwarded),
-            count(sums.total - sums.forwarded),
+            count(all.forwarded),
+            percent(all.forwarded, all.total),
+            count(all.found),
+            percent(all.found, all.forwarded),
+            count(all.not_sent()),
         )));
         b.push(Block::Figure(Figure {
             caption: n.figure("Jumlah permintaan cek NIK per hari"),
-            chart: daily_chart(f, &sums, limit),
+            chart: daily_chart(f, look, found.limit),
         }));
-        b.push(monthly_table(f, &sums, &mut n));
+        b.push(monthly_table(look, &mut n));
         b.push(Block::heading(2, "C. Hasil Permintaan per Status"));
         b.push(text(
             "Status mengikuti jawaban Web Portal Dukcapil (Juknis II.C.2.b) dan penolakan oleh \
              gerbang akses OPD sebelum permintaan dikirim.",
         ));
-        b.push(status_table(&sums, &mut n));
+        b.push(status_table(look, &mut n));
         b.push(Block::heading(
             2,
             "D. Permintaan per Operator dan per Aplikasi",
@@ -496,17 +423,17 @@ pub fn build(f: &Facts) -> Document {
             "Setiap akses tercatat atas nama operator atau aplikasi yang mengajukannya (ISO/IEC \
              27001, Juknis II.E.3).",
         ));
-        b.push(caller_table(&sums, &mut n));
+        b.push(caller_table(look, &mut n));
     }
     b.push(Block::heading(
         2,
-        if sums.total == 0 {
+        if all.total == 0 {
             "C. Penggunaan Kuota"
         } else {
             "E. Penggunaan Kuota"
         },
     ));
-    b.extend(quota_blocks(f, &sums, limit, &mut n));
+    b.extend(quota_blocks(f, &found, &mut n));
 
     // BAB III
     b.push(Block::heading(
@@ -521,7 +448,7 @@ pub fn build(f: &Facts) -> Document {
     ));
     b.push(availability_table(f, &mut n));
     b.push(Block::heading(2, "B. Gangguan Jalur"));
-    b.extend(incident_blocks(f, &mut n));
+    b.extend(incident_blocks(f, &found, &mut n));
 
     // BAB IV
     b.push(Block::heading(
@@ -549,7 +476,6 @@ pub fn build(f: &Facts) -> Document {
         "Pemeriksaan berikut dijalankan oleh perangkat pada saat laporan disusun terhadap data di \
          direktori kerjanya.",
     ));
-    let found = findings::assess_with(f, &sums, limit);
     b.push(table(
         &n.table("Hasil pemeriksaan kepatuhan"),
         &["No", "Pemeriksaan", "Hasil", "Keterangan"],
@@ -561,30 +487,32 @@ pub fn build(f: &Facts) -> Document {
                 vec![
                     (i + 1).to_string(),
                     c.rule.name().to_owned(),
-                    if c.ok { "Sesuai" } else { "Tidak sesuai" }.to_owned(),
+                    c.verdict.label().to_owned(),
                     check_words(f, c),
                 ]
             })
             .collect(),
         &[Align::Center, Align::Left, Align::Center, Align::Left],
     ));
-    if let AuditCheck::Broken { problems, .. } = &f.audit {
+    if let Some(Reason::ChainBroken { problems }) = found
+        .check(Rule::AuditChain)
+        .and_then(|c| c.verdict.reason())
+    {
         b.push(text("Masalah pada rantai hash log audit:"));
         b.push(Block::bullets(problems.iter().take(50).map(problem_words)));
     }
-    let hits: Vec<String> = f
-        .scan
-        .files
-        .iter()
-        .filter(|x| x.hits > 0)
-        .map(|x| format!("{}: {} rangkaian", x.path, count(x.hits)))
-        .collect();
-    if !hits.is_empty() {
+    if let Some(Reason::DataStored { files, .. }) = found
+        .check(Rule::ZeroStorage)
+        .and_then(|c| c.verdict.reason())
+        && !files.is_empty()
+    {
         b.push(text(
             "Berkas yang memuat rangkaian angka berbentuk NIK (hanya jumlahnya yang dicatat; \
              berkas perlu diperiksa dan dibersihkan):",
         ));
-        b.push(Block::bullets(hits));
+        b.push(Block::bullets(files.iter().map(|(path, hits)| {
+            format!("{path}: {} rangkaian", count(*hits))
+        })));
     }
 
     // BAB VI
@@ -685,9 +613,11 @@ fn report_days(f: &Facts) -> Vec<NaiveDate> {
         .collect()
 }
 
-fn daily_chart(f: &Facts, sums: &Sums, limit: Option<u64>) -> Chart {
+fn daily_chart(f: &Facts, look: &Lookups, limit: Option<u64>) -> Chart {
     let days = report_days(f);
-    let get = |d: &NaiveDate, pick: fn(&Day) -> u64| Some(sums.days.get(d).map_or(0, pick) as f64);
+    let get = |d: &NaiveDate, pick: fn(&findings::Counts) -> u64| {
+        Some(look.days.get(d).map_or(0, pick) as f64)
+    };
     Chart {
         kind: ChartKind::Line,
         x_label: "Tanggal (WIB)".to_owned(),
@@ -709,52 +639,29 @@ fn daily_chart(f: &Facts, sums: &Sums, limit: Option<u64>) -> Chart {
     }
 }
 
-fn monthly_table(f: &Facts, sums: &Sums, n: &mut Numbers) -> Block {
-    let sem = f.semester;
-    let first = sem.first_day().month();
-    let last_month = if f.generated_at < sem.bounds().1 {
-        wib_day(f.generated_at).month().clamp(first, first + 5)
-    } else {
-        first + 5
-    };
-    let mut rows = Vec::new();
-    let mut tot = Day::default();
-    let mut tot_days = 0u64;
-    for m in first..=last_month {
-        let mut d = Day::default();
-        let mut active = 0u64;
-        for (day, v) in sums.days.range(
-            NaiveDate::from_ymd_opt(sem.year(), m, 1).unwrap_or(NaiveDate::MIN)
-                ..NaiveDate::from_ymd_opt(sem.year(), m, 1)
-                    .and_then(|x| x.checked_add_months(chrono::Months::new(1)))
-                    .unwrap_or(NaiveDate::MAX),
-        ) {
-            let _ = day;
-            d.total += v.total;
-            d.forwarded += v.forwarded;
-            d.found += v.found;
-            active += 1;
-        }
-        tot.total += d.total;
-        tot.forwarded += d.forwarded;
-        tot.found += d.found;
-        tot_days += active;
-        rows.push(vec![
-            format!("{} {}", month_name(m), sem.year()),
-            count(d.total),
-            count(d.forwarded),
-            count(d.found),
-            count(d.total - d.forwarded),
-            count(active),
-        ]);
-    }
+fn monthly_table(look: &Lookups, n: &mut Numbers) -> Block {
+    let mut rows: Vec<Vec<String>> = look
+        .months
+        .iter()
+        .map(|m| {
+            vec![
+                format!("{} {}", month_name(m.month), m.year),
+                count(m.counts.total),
+                count(m.counts.forwarded),
+                count(m.counts.found),
+                count(m.counts.not_sent()),
+                count(m.active_days),
+            ]
+        })
+        .collect();
+    let sum = |pick: fn(&findings::Month) -> u64| count(look.months.iter().map(pick).sum());
     rows.push(vec![
         "Jumlah".to_owned(),
-        count(tot.total),
-        count(tot.forwarded),
-        count(tot.found),
-        count(tot.total - tot.forwarded),
-        count(tot_days),
+        sum(|m| m.counts.total),
+        sum(|m| m.counts.forwarded),
+        sum(|m| m.counts.found),
+        sum(|m| m.counts.not_sent()),
+        sum(|m| m.active_days),
     ]);
     table(
         &n.table("Jumlah permintaan cek NIK per bulan"),
@@ -778,24 +685,18 @@ fn monthly_table(f: &Facts, sums: &Sums, n: &mut Numbers) -> Block {
     )
 }
 
-fn status_table(sums: &Sums, n: &mut Numbers) -> Block {
-    let mut rows: Vec<(&(String, bool), &u64)> = sums.status.iter().collect();
-    // Found first, then by count.
-    rows.sort_by(|a, b| {
-        (a.0.0 != "found")
-            .cmp(&(b.0.0 != "found"))
-            .then(b.1.cmp(a.1))
-            .then(a.0.cmp(b.0))
-    });
-    let mut out: Vec<Vec<String>> = rows
-        .into_iter()
-        .map(|((status, fwd), c)| {
+fn status_table(look: &Lookups, n: &mut Numbers) -> Block {
+    let total = look.counts.total;
+    let mut out: Vec<Vec<String>> = look
+        .statuses
+        .iter()
+        .map(|x| {
             vec![
-                status_label(status, *fwd),
-                format!("{status}{}", if *fwd { "" } else { " (lokal)" }),
-                if *fwd { "Ya" } else { "Tidak" }.to_owned(),
-                count(*c),
-                percent(*c, sums.total),
+                status_label(&x.status, x.forwarded),
+                format!("{}{}", x.status, if x.forwarded { "" } else { " (lokal)" }),
+                if x.forwarded { "Ya" } else { "Tidak" }.to_owned(),
+                count(x.count),
+                percent(x.count, total),
             ]
         })
         .collect();
@@ -803,8 +704,8 @@ fn status_table(sums: &Sums, n: &mut Numbers) -> Block {
         "Jumlah".to_owned(),
         String::new(),
         String::new(),
-        count(sums.total),
-        percent(sums.total, sums.total),
+        count(total),
+        percent(total, total),
     ]);
     table(
         &n.table("Hasil permintaan cek NIK per status"),
@@ -826,25 +727,19 @@ fn status_table(sums: &Sums, n: &mut Numbers) -> Block {
     )
 }
 
-fn caller_table(sums: &Sums, n: &mut Numbers) -> Block {
-    let mut callers: Vec<(&(String, String), &Caller)> = sums.callers.iter().collect();
-    callers.sort_by(|a, b| {
-        (a.0.0 != "operator")
-            .cmp(&(b.0.0 != "operator"))
-            .then(b.1.total.cmp(&a.1.total))
-            .then(a.0.1.cmp(&b.0.1))
-    });
-    let rows = callers
-        .into_iter()
-        .map(|((kind, name), c)| {
+fn caller_table(look: &Lookups, n: &mut Numbers) -> Block {
+    let rows = look
+        .callers
+        .iter()
+        .map(|c| {
             vec![
-                caller_kind_label(kind).to_owned(),
-                name.clone(),
-                count(c.total),
-                count(c.forwarded),
-                count(c.found),
-                count(c.not_sent),
-                count(c.days.len() as u64),
+                caller_kind_label(&c.kind).to_owned(),
+                c.name.clone(),
+                count(c.counts.total),
+                count(c.counts.forwarded),
+                count(c.counts.found),
+                count(c.counts.not_sent()),
+                count(c.active_days),
             ]
         })
         .collect();
@@ -872,62 +767,9 @@ fn caller_table(sums: &Sums, n: &mut Numbers) -> Block {
     )
 }
 
-/// Quota figures: from the gate's counter, cross-checked with the audit log's forwarded count.
-/// How the daily quota was used over the semester.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QuotaUse {
-    /// Days with at least one look-up spent.
-    pub active_days: u64,
-    /// Look-ups spent.
-    pub total: u64,
-    /// The busiest day and its count (the earliest of equals).
-    pub peak: Option<(NaiveDate, u64)>,
-    /// Days the limit was reached.
-    pub at_limit: u64,
-    /// Days it was exceeded (by the gate's counter or the audit log's forwarded count).
-    pub over_limit: u64,
-    /// Days with look-ups refused for the quota, and how many.
-    pub refused_days: u64,
-    pub refused: u64,
-}
-
-fn quota_use(f: &Facts, sums: &Sums, limit: Option<u64>) -> QuotaUse {
-    // The gate's counter where it exists; the audit log's forwarded count otherwise.
-    let per_day: BTreeMap<NaiveDate, u64> = match &f.quota_days {
-        Some(d) if !d.is_empty() => d.iter().copied().filter(|(_, u)| *u > 0).collect(),
-        _ => sums
-            .days
-            .iter()
-            .filter(|(_, d)| d.forwarded > 0)
-            .map(|(k, d)| (*k, d.forwarded))
-            .collect(),
-    };
-    let peak = per_day
-        .iter()
-        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        .map(|(d, u)| (*d, *u));
-    // Exceeding is judged on both records: a day counts when either went past the limit.
-    let over = |d: &NaiveDate, u: u64| {
-        limit.is_some_and(|l| u > l || sums.days.get(d).is_some_and(|x| x.forwarded > l))
-    };
-    QuotaUse {
-        active_days: per_day.len() as u64,
-        total: per_day.values().sum(),
-        peak,
-        at_limit: limit.map_or(0, |l| per_day.values().filter(|u| **u >= l).count() as u64),
-        over_limit: per_day.iter().filter(|(d, u)| over(d, **u)).count() as u64
-            + sums
-                .days
-                .iter()
-                .filter(|(d, x)| !per_day.contains_key(d) && limit.is_some_and(|l| x.forwarded > l))
-                .count() as u64,
-        refused_days: sums.days.values().filter(|d| d.refused_quota > 0).count() as u64,
-        refused: sums.days.values().map(|d| d.refused_quota).sum(),
-    }
-}
-
-fn quota_blocks(f: &Facts, sums: &Sums, limit: Option<u64>, n: &mut Numbers) -> Vec<Block> {
-    let q = quota_use(f, sums, limit);
+fn quota_blocks(f: &Facts, found: &Findings, n: &mut Numbers) -> Vec<Block> {
+    let q = &found.quota;
+    let limit = found.limit;
     let mut out = Vec::new();
     out.push(text(match limit {
         Some(l) => format!(
@@ -996,7 +838,7 @@ fn quota_blocks(f: &Facts, sums: &Sums, limit: Option<u64>, n: &mut Numbers) -> 
         ]);
         rows.push(vec![
             "Hari pemakaian melebihi kuota".to_owned(),
-            format!("{} hari", count(q.over_limit)),
+            format!("{} hari", count(q.over_limit())),
         ]);
     }
     out.push(table(
@@ -1062,13 +904,6 @@ fn availability_table(f: &Facts, n: &mut Numbers) -> Block {
     )
 }
 
-fn incident_total(f: &Facts) -> i64 {
-    f.incidents
-        .iter()
-        .map(|i| clipped(f, i.started, i.ended))
-        .sum()
-}
-
 /// The recorded cause and its ticket, or that none was recorded.
 fn cause_words(i: &Incident) -> String {
     match (&i.cause, &i.ticket) {
@@ -1078,13 +913,13 @@ fn cause_words(i: &Incident) -> String {
     }
 }
 
-fn incident_blocks(f: &Facts, n: &mut Numbers) -> Vec<Block> {
+fn incident_blocks(f: &Facts, found: &Findings, n: &mut Numbers) -> Vec<Block> {
     if f.incidents.is_empty() {
         return vec![text(
             "Tidak tercatat gangguan jalur selama periode laporan.",
         )];
     }
-    let total = incident_total(f);
+    let total = found.incidents.seconds;
     let mut out = vec![text(format!(
         "Terjadi {} gangguan jalur dengan total durasi {}. Gangguan dicatat sejak jalur keluar \
          dari keadaan sehat sampai kembali sehat; durasi dihitung di dalam periode laporan. \
@@ -1286,9 +1121,15 @@ fn check_words(f: &Facts, c: &Check) -> String {
             count(*problems),
             count(*entries)
         ),
-        Finding::AuditMissing { .. } => "Log audit akses tidak ditemukan pada perangkat; tidak \
-                                         ada entri untuk diperiksa."
+        Finding::AuditMissing { lookups: 0 } => "Log audit akses tidak ditemukan pada perangkat; \
+                                                 tidak ada entri untuk diperiksa."
             .to_owned(),
+        Finding::AuditMissing { lookups } => format!(
+            "Log audit akses tidak ditemukan pada perangkat, padahal pencatat kuota mencatat {} \
+             permintaan yang diteruskan ke Dukcapil: permintaan tersebut tidak tercatat atau \
+             catatannya telah dihapus.",
+            count(*lookups)
+        ),
         Finding::AuditUnreadable { why } => format!("Log audit akses tidak dapat dibaca: {why}"),
         Finding::Scanned {
             hits,
@@ -1338,22 +1179,23 @@ fn check_words(f: &Facts, c: &Check) -> String {
 
 fn conclusions(f: &Facts, found: &Findings) -> Vec<String> {
     let mut out = Vec::new();
-    if found.lookups == 0 {
+    let look = &found.lookups;
+    if look.counts.total == 0 {
         out.push("Tidak ada permintaan cek NIK selama periode laporan.".to_owned());
     } else {
         out.push(format!(
             "Tercatat {} permintaan cek NIK oleh {} operator dan {} aplikasi; {} diteruskan ke \
              Dukcapil dan {} mendapatkan data.",
-            count(found.lookups),
-            found.operators,
-            found.applications,
-            count(found.forwarded),
-            count(found.found)
+            count(look.counts.total),
+            look.callers_of("operator"),
+            look.callers_of("application"),
+            count(look.counts.forwarded),
+            count(look.counts.found)
         ));
     }
     let q = &found.quota;
     match found.limit {
-        Some(_) if q.over_limit == 0 => {
+        Some(_) if q.over.is_empty() => {
             out.push(match q.peak {
                 Some((d, u)) => format!(
                     "Kuota harian tidak pernah terlampaui (tertinggi {} hit pada {}{}).",
@@ -1371,20 +1213,20 @@ fn conclusions(f: &Facts, found: &Findings) -> Vec<String> {
         Some(l) => out.push(format!(
             "Kuota harian {} hit terlampaui pada {} hari.",
             count(l),
-            count(q.over_limit)
+            count(q.over_limit())
         )),
         None => out.push("Akses tidak dibatasi kuota (PoC telah dilaksanakan).".to_owned()),
     }
-    if found.incidents == 0 {
+    if found.incidents.count == 0 {
         out.push("Tidak terjadi gangguan jalur selama periode laporan.".to_owned());
     } else {
         out.push(format!(
             "Terjadi {} gangguan jalur dengan total durasi {}.",
-            count(found.incidents),
-            duration_words(found.incident_seconds)
+            count(found.incidents.count),
+            duration_words(found.incidents.seconds)
         ));
     }
-    for x in f.availability.iter().filter(|x| x.rounds > 0) {
+    for x in found.availability.iter().filter(|x| x.rounds > 0) {
         out.push(format!(
             "Ketersediaan {} {}: {}.",
             match x.subject {
@@ -1400,7 +1242,7 @@ fn conclusions(f: &Facts, found: &Findings) -> Vec<String> {
     } else {
         "Proof of Concept belum dilaksanakan; kuota harian tetap berlaku.".to_owned()
     });
-    if let Some(c) = &f.balikan {
+    if let Some(c) = &found.balikan {
         out.push(format!(
             "Data balikan: {} terkirim, {} ditolak layanan, {} menunggu pengiriman.",
             count(c.delivered),
@@ -1408,13 +1250,16 @@ fn conclusions(f: &Facts, found: &Findings) -> Vec<String> {
             count(c.pending_now)
         ));
     }
-    for c in found.checks.iter().take(2) {
+    for c in [Rule::AuditChain, Rule::ZeroStorage]
+        .into_iter()
+        .filter_map(|r| found.check(r))
+    {
         out.push(match &c.finding {
             Finding::AuditIntact { entries } => format!(
                 "Log audit akses utuh ({} entri diperiksa).",
                 count(*entries)
             ),
-            Finding::Scanned { files, .. } if c.ok => format!(
+            Finding::Scanned { files, .. } if c.verdict.kept() => format!(
                 "Tidak ditemukan NIK tersimpan pada {} berkas perangkat (zero storage).",
                 count(*files)
             ),
