@@ -2,7 +2,7 @@
 //! exposes metrics that promtool accepts, and flushes its store when stopped with SIGTERM.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn root() -> PathBuf {
@@ -33,14 +33,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "support/daemon.rs"]
+mod daemon;
+use daemon::Daemon;
 
 fn get(url: &str) -> Option<String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -64,18 +59,14 @@ fn serve_probes_reports_health_and_valid_metrics_then_stops_cleanly() {
     let dir = tempfile::tempdir().expect("tmp");
     let config = fast_demo(dir.path());
     let state = dir.path().join("state");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut serve = Serve(
-        Command::new(env!("CARGO_BIN_EXE_juknis"))
-            .args(["serve", "--config"])
-            .arg(&config)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
-            .arg(&state)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("juknis serve starts"),
-    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_juknis"));
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(&state);
+    let log = dir.path().join("serve.log");
+    let mut serve = Daemon::serve(cmd, &log, Duration::from_secs(30));
+    let base = format!("http://{}", serve.addr);
 
     // The portal path becomes healthy once every hop answered a round.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -155,14 +146,14 @@ fn serve_probes_reports_health_and_valid_metrics_then_stops_cleanly() {
     );
 
     // SIGTERM: a clean exit, with the samples in the store.
-    let pid = serve.0.id().to_string();
+    let pid = serve.pid().to_string();
     Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
-        if let Some(s) = serve.0.try_wait().expect("wait") {
+        if let Some(s) = serve.try_wait() {
             break s;
         }
         assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
@@ -210,19 +201,14 @@ fn a_bad_topology_exits_64_before_binding() {
 fn sighup_reloads_a_good_topology_and_keeps_the_running_one_on_a_bad_file() {
     let dir = tempfile::tempdir().expect("tmp");
     let config = fast_demo(dir.path());
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let log = dir.path().join("serve.log");
-    let mut serve = Serve(
-        Command::new(env!("CARGO_BIN_EXE_juknis"))
-            .args(["serve", "--config"])
-            .arg(&config)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
-            .arg(dir.path().join("state"))
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .expect("juknis serve starts"),
-    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_juknis"));
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"));
+    let mut serve = Daemon::serve(cmd, &log, Duration::from_secs(30));
+    let base = format!("http://{}", serve.addr);
     let paths = |body: &str| -> Vec<String> {
         let v: serde_json::Value = serde_json::from_str(body).expect("json");
         v["paths"]
@@ -256,15 +242,15 @@ fn sighup_reloads_a_good_topology_and_keeps_the_running_one_on_a_bad_file() {
     let text = std::fs::read_to_string(&config).expect("read");
     let cut = text.find("  - id: balikan").expect("balikan path");
     std::fs::write(&config, &text[..cut]).expect("write");
-    hup(serve.0.id());
+    hup(serve.pid());
     wait_paths(&["portal"]);
 
     // A bad edit: the running configuration stays, and the log says why.
     std::fs::write(&config, "nodes: [{id: x, zone: nowhere, kind: router}]\n").expect("write");
-    hup(serve.0.id());
+    hup(serve.pid());
     std::thread::sleep(Duration::from_secs(1));
     wait_paths(&["portal"]);
-    assert!(serve.0.try_wait().expect("wait").is_none(), "still running");
+    assert!(serve.try_wait().is_none(), "still running");
     let logged = std::fs::read_to_string(&log).expect("log");
     assert!(
         logged.contains("reload refused") && logged.contains("unknown zone `nowhere`"),

@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "kata-sandi-uji-123";
@@ -20,13 +20,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+#[path = "support/daemon.rs"]
+mod daemon;
+use daemon::Daemon;
 
 /// One HTTP/1.1 exchange on loopback: (status, headers and body as text).
 fn http(port: u16, req: &str) -> (u16, String) {
@@ -139,22 +135,6 @@ fn wait_for(what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
     }
 }
 
-/// Stop the daemon as systemd or Ctrl-C would, and wait for it.
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().ok().flatten().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.wait();
-}
-
 /// After the daemon stopped: the three users, the failure counts it wrote, six queued rows.
 fn check_rows(state: &Path, failures: i64) {
     let db = rusqlite::Connection::open(state.join("users.db")).expect("users.db");
@@ -213,20 +193,18 @@ fn a_live_serve_keeps_every_row_through_user_add_import_and_a_report() {
     let work = tempfile::tempdir().expect("tmp");
     let state = work.path().join("state");
     std::fs::create_dir_all(&state).expect("state");
-    let port = free_port();
-    let child = juknis()
+    let mut serve = juknis();
+    serve
         .args(["serve", "--config"])
         .arg(root().join("topology/demo.yaml"))
         .arg("--state-dir")
-        .arg(&state)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    wait_for("serve listening", Duration::from_secs(30), || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+        .arg(&state);
+    let daemon = Daemon::serve(
+        serve,
+        &work.path().join("serve.log"),
+        Duration::from_secs(30),
+    );
+    let port = daemon.port();
     // The demo topology asks for no reflector: `/reflect` is not there.
     let (status, _) = http(
         port,
@@ -253,26 +231,21 @@ fn a_live_serve_keeps_every_row_through_user_add_import_and_a_report() {
             String::from_utf8_lossy(&out.stderr)
         );
     });
-    stop(child);
+    daemon.stop();
     check_rows(&state, 3);
 }
 
 #[test]
 fn a_live_demo_keeps_every_row_through_its_own_report() {
     let work = tempfile::tempdir().expect("tmp");
-    let port = free_port();
-    let child = juknis()
-        .args(["demo", "--files-dir"])
+    let mut demo = juknis();
+    demo.args(["demo", "--files-dir"])
         .arg(work.path())
         .arg("--state-dir")
-        .arg(work.path().join("state"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("demo starts");
-    let info = work.path().join("demo.json");
-    wait_for("demo.json", Duration::from_secs(60), || info.exists());
+        .arg(work.path().join("state"));
+    let log = work.path().join("demo.log");
+    let daemon = Daemon::demo(demo, work.path(), &log, Duration::from_secs(60));
+    let port = daemon.port();
     let state = work.path().join("state");
     assert!(state.join("users.db").exists(), "the demo's users.db");
     let report = work.path().join("dokumen/laporan-semester.pdf");
@@ -282,6 +255,6 @@ fn a_live_demo_keeps_every_row_through_its_own_report() {
             report.exists()
         });
     });
-    stop(child);
+    daemon.stop();
     check_rows(&state, 3);
 }
