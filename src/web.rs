@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod help;
 pub mod i18n;
 pub mod pages;
+pub mod tls;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -133,27 +134,92 @@ pub async fn serve(
     app: Router,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
-    serve_with(listener, app, cancel, HEADER_READ_TIMEOUT).await
+    serve_with(listener, app, cancel, HEADER_READ_TIMEOUT, None).await
 }
 
-/// [`serve`] with another header read timeout (tests). Our own accept loop rather than
-/// `axum::serve`, which gives hyper no timer and so no header read timeout at all. HTTP/1.1
-/// only: hyper's HTTP/1-or-2 detection waits for a client's first bytes without a deadline,
-/// and nothing that talks to the appliance (browsers, Prometheus, OPD applications over plain
-/// HTTP) uses HTTP/2 without TLS.
+/// [`serve`] over TLS: every response also carries HSTS, so a browser that once reached the
+/// dashboard over HTTPS never falls back to plain HTTP for it.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    cancel: CancellationToken,
+    tls: Arc<rustls::ServerConfig>,
+) -> std::io::Result<()> {
+    let app = app.layer(axum::middleware::map_response(
+        |mut r: axum::response::Response| async move {
+            r.headers_mut().insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                header::HeaderValue::from_static(HSTS),
+            );
+            r
+        },
+    ));
+    serve_with(listener, app, cancel, HEADER_READ_TIMEOUT, Some(tls)).await
+}
+
+/// A year, as the HSTS preload guidance asks; no `includeSubDomains`: the OPD's other hosts
+/// are not ours to decide for.
+const HSTS: &str = "max-age=31536000";
+
+/// A TLS handshake has this long, like a request's headers.
+const HANDSHAKE_TIMEOUT: Duration = HEADER_READ_TIMEOUT;
+
+/// The plain-HTTP listener beside HTTPS: it serves only `/healthz` and `/metrics` (for
+/// Prometheus and health checks that do not speak TLS; neither carries a cookie or a NIK) and
+/// answers everything else with a permanent redirect to the same path on `https_port`.
+pub fn redirect_to_https(app: Router, https_port: u16) -> Router {
+    app.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            let path = req.uri().path();
+            if path == "/healthz" || path == "/metrics" {
+                return next.run(req).await;
+            }
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
+                .map_or_else(|| "localhost".to_owned(), |a| a.host().to_owned());
+            // An IPv6 literal keeps its brackets in a URL.
+            let host = if host.contains(':') && !host.starts_with('[') {
+                format!("[{host}]")
+            } else {
+                host
+            };
+            let pq = req
+                .uri()
+                .path_and_query()
+                .map_or("/", axum::http::uri::PathAndQuery::as_str);
+            let to = format!("https://{host}:{https_port}{pq}");
+            (
+                StatusCode::PERMANENT_REDIRECT,
+                [(header::LOCATION, to)],
+                "Gunakan HTTPS / use HTTPS\n",
+            )
+                .into_response()
+        },
+    ))
+}
+
+/// [`serve`] with another header read timeout (tests) and optionally TLS. Our own accept loop
+/// rather than `axum::serve`, which gives hyper no timer and so no header read timeout at all.
+/// HTTP/1.1 only: hyper's HTTP/1-or-2 detection waits for a client's first bytes without a
+/// deadline, and nothing that talks to the appliance (browsers, Prometheus, OPD applications)
+/// needs HTTP/2 for a dashboard and a small API.
 pub async fn serve_with(
     listener: tokio::net::TcpListener,
     app: Router,
     cancel: CancellationToken,
     header_read_timeout: Duration,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
 
     let app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
         REQUEST_TIMEOUT,
     ));
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let connections = tokio_util::task::TaskTracker::new();
     loop {
         let accepted = tokio::select! {
@@ -183,22 +249,20 @@ pub async fn serve_with(
             Err(never) => match never {},
         };
         let cancel = cancel.clone();
+        let acceptor = acceptor.clone();
         connections.spawn(async move {
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .serve_connection(TokioIo::new(tcp), service)
-                .with_upgrades();
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!(error = %e, "connection ended");
+            match acceptor {
+                None => connection(tcp, service, header_read_timeout, cancel).await,
+                Some(acceptor) => {
+                    let handshake = tokio::select! {
+                        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)) => r,
+                        () = cancel.cancelled() => return,
+                    };
+                    match handshake {
+                        Ok(Ok(tls)) => connection(tls, service, header_read_timeout, cancel).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
-                }
-                () = cancel.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
                 }
             }
         });
@@ -207,6 +271,36 @@ pub async fn serve_with(
     connections.close();
     connections.wait().await;
     Ok(())
+}
+
+/// One HTTP/1.1 connection until it ends or the server stops (then gracefully).
+async fn connection<I, S>(io: I, service: S, header_read_timeout: Duration, cancel: CancellationToken)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming> + Send + 'static,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        }
+        () = cancel.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 impl crate::health::Source for Shared {

@@ -100,7 +100,7 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         "web",
         &[
             "gate", "health", "http", "logtext", "metrics", "notify", "outbox", "portal", "probe",
-            "render", "report", "sqlite", "store", "topology",
+            "render", "report", "secret", "sqlite", "store", "topology",
         ],
         "the dashboard",
     ),

@@ -691,6 +691,7 @@ async fn a_full_gate_sheds_at_once_and_slow_or_large_requests_are_refused() {
         app,
         cancel.clone(),
         header_timeout,
+        None,
     ));
     let nik = sim.samples()["found"].clone();
     let target = Arc::new(Target {

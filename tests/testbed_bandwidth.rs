@@ -511,3 +511,55 @@ fn reflector_exe() -> Result<PathBuf> {
     );
     Ok(exe)
 }
+
+/// One cell, several times, for whoever works on the estimator: `JK_CELL` names it as
+/// `RATE_KBIT,BURST_BYTES[,police=FRAMES][,cross=KBIT][,down=KBIT]`, `JK_RUNS` how many fresh
+/// test-beds (default 5). Prints each run's verdict and JSON; fails when any run misses.
+/// `JK_CELL=1000,8192,cross=700 cargo test --features test-equipment --test testbed_bandwidth
+/// -- --ignored one_cell --nocapture`
+#[test]
+#[ignore = "a tool for estimator work: JK_CELL=... (see its doc)"]
+fn one_cell() -> Result<()> {
+    let spec = std::env::var("JK_CELL").context("JK_CELL, e.g. 1000,8192,cross=700")?;
+    let mut parts = spec.split(',');
+    let num = |s: Option<&str>| -> Result<u64> {
+        s.context("JK_CELL: RATE_KBIT,BURST_BYTES,...")?
+            .trim()
+            .parse()
+            .with_context(|| format!("JK_CELL: a number in {spec:?}"))
+    };
+    let mut cell = Cell::shaped(num(parts.next())? * 1000, num(parts.next())?);
+    for p in parts {
+        match p.split_once('=') {
+            Some(("police", v)) => cell.police = Some(v.parse()?),
+            Some(("cross", v)) => cell.cross = Some(v.parse::<u64>()? * 1000),
+            Some(("down", v)) => cell.down = Some(v.parse::<u64>()? * 1000),
+            _ => anyhow::bail!("JK_CELL: unknown part {p:?}"),
+        }
+    }
+    let runs: u64 = std::env::var("JK_RUNS").map_or(Ok(5), |r| r.parse())?;
+    let tools: &[&str] = if cell.cross.is_some() {
+        &["iperf3", "ss"]
+    } else {
+        &["ss"]
+    };
+    let mut missed = 0;
+    for run in 0..runs {
+        let Some(tb) = Testbed::new_or_skip(cell.config(run + 1000), tools)? else {
+            return Ok(());
+        };
+        let t = trains(&tb, &cell)?;
+        let verdict = judge(&cell, &tb, "trains", &t);
+        if verdict.is_err() {
+            missed += 1;
+        }
+        eprintln!(
+            "{} run {run}: {:?}\n  {}",
+            cell.name(),
+            verdict.map_err(|e| first_line(&format!("{e:#}"))),
+            t.json
+        );
+    }
+    ensure!(missed == 0, "{missed} of {runs} runs missed");
+    Ok(())
+}

@@ -163,6 +163,8 @@ async fn demo(dir: &Path, state_dir: PathBuf, listen: SocketAddr) -> anyhow::Res
             first_round_within: std::time::Duration::from_secs(3),
             max_in_flight: crate::gate::DEFAULT_MAX_IN_FLIGHT,
             tls_proxy: None,
+            tls: None,
+            http_redirect: None,
         },
         cancel.clone(),
     )

@@ -52,6 +52,48 @@ pub struct Args {
     /// `X-Forwarded-For` (trusted from this address only).
     #[arg(long, value_name = "IP", env = "JUKNIS_TLS_PROXY")]
     tls_proxy: Option<std::net::IpAddr>,
+    /// Serve the dashboard, API and /metrics over HTTPS on --listen, with a certificate made
+    /// at first start (STATE_DIR/tls/dashboard.crt, its key owner-only) unless --tls-cert
+    /// and --tls-key name the OPD's own. Cookies are then marked `Secure` and every answer
+    /// carries HSTS.
+    #[arg(long, env = "JUKNIS_TLS")]
+    tls: bool,
+    /// The certificate chain (PEM, leaf first) for HTTPS; implies --tls.
+    #[arg(long, value_name = "FILE", env = "JUKNIS_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Its private key (PEM; readable by the owner only).
+    #[arg(long, value_name = "FILE", env = "JUKNIS_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// With HTTPS: a plain-HTTP address that answers /healthz and /metrics and redirects
+    /// everything else to the HTTPS port (e.g. 0.0.0.0:80).
+    #[arg(long, value_name = "ADDR", env = "JUKNIS_HTTP_REDIRECT")]
+    http_redirect: Option<SocketAddr>,
+}
+
+impl Args {
+    /// Where the dashboard's certificate comes from, if it is to speak HTTPS.
+    fn tls_source(&self) -> Option<web::tls::Source> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(web::tls::Source::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ if self.tls => {
+                let mut names = Vec::new();
+                if !self.listen.ip().is_unspecified() {
+                    names.push(self.listen.ip().to_string());
+                }
+                if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+                    names.push(h.trim().to_owned());
+                }
+                Some(web::tls::Source::Made {
+                    state_dir: self.state_dir.clone(),
+                    names,
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 fn in_flight_limit(s: &str) -> Result<usize, String> {
@@ -81,6 +123,10 @@ pub struct Options {
     pub max_in_flight: usize,
     /// A TLS reverse proxy in front of the dashboard (`dashboard::Config::tls_proxy`).
     pub tls_proxy: Option<std::net::IpAddr>,
+    /// HTTPS on `listen` with this certificate.
+    pub tls: Option<web::tls::Loaded>,
+    /// With HTTPS: a plain-HTTP address that only redirects (and answers /healthz, /metrics).
+    pub http_redirect: Option<SocketAddr>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -116,6 +162,31 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("{e}");
         return ExitCode::from(super::EXIT_BAD_CONFIG);
     }
+    // So is a certificate that cannot be read, does not fit its key, or whose key others can
+    // read; a redirect without HTTPS to redirect to.
+    if args.http_redirect.is_some() && !args.tls && args.tls_cert.is_none() {
+        eprintln!("--http-redirect needs HTTPS to redirect to: add --tls (or --tls-cert and --tls-key)");
+        return ExitCode::from(super::EXIT_BAD_CONFIG);
+    }
+    let tls = match args.tls_source().map(|s| s.load()).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("the dashboard's certificate: {}", crate::cause::chain(&e));
+            return ExitCode::from(super::EXIT_BAD_CONFIG);
+        }
+    };
+    if let Some(t) = &tls {
+        eprintln!(
+            "juknis: HTTPS with {} ({}), SHA-256 {}",
+            t.cert.display(),
+            if t.made {
+                "made now, self-signed"
+            } else {
+                "as found"
+            },
+            t.fingerprint
+        );
+    }
     let opts = Options {
         topology,
         profiles,
@@ -126,6 +197,8 @@ pub fn run(args: Args) -> ExitCode {
         first_round_within: Duration::from_secs(60),
         max_in_flight: args.max_in_flight,
         tls_proxy: args.tls_proxy,
+        tls,
+        http_redirect: args.http_redirect,
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -138,7 +211,10 @@ pub fn run(args: Args) -> ExitCode {
         let cancel = CancellationToken::new();
         shutdown_on_signal(cancel.clone());
         let app = start(opts, cancel.clone()).await?;
-        eprintln!("juknis serving on http://{}", app.addr);
+        if let Some(r) = app.redirect {
+            eprintln!("juknis redirecting http://{r} to HTTPS");
+        }
+        eprintln!("juknis serving on {}://{}", app.scheme(), app.addr);
         app.wait().await
     }) {
         Ok(()) => ExitCode::SUCCESS,
@@ -190,11 +266,19 @@ pub fn shutdown_on_signal(cancel: CancellationToken) {
 /// A running appliance.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The plain-HTTP redirect's address, when there is one.
+    pub redirect: Option<SocketAddr>,
+    tls: bool,
     tracker: TaskTracker,
     cancel: CancellationToken,
 }
 
 impl Running {
+    /// `https` or `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
     /// Wait until cancelled and every task has finished (30 s grace, then give up loudly).
     pub async fn wait(self) -> anyhow::Result<()> {
         self.cancel.cancelled().await;
@@ -301,6 +385,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         secrets,
         opts.max_in_flight,
         opts.tls_proxy,
+        opts.tls.is_some(),
         &tracker,
         &cancel,
     )?;
@@ -308,10 +393,33 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
-    tracker.spawn(web::serve(listener, app, cancel.clone()));
+    let mut redirect = None;
+    match &opts.tls {
+        None => {
+            tracker.spawn(web::serve(listener, app, cancel.clone()));
+        }
+        Some(tls) => {
+            if let Some(at) = opts.http_redirect {
+                let plain = tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("binding {at}"))?;
+                redirect = Some(plain.local_addr()?);
+                let to = web::redirect_to_https(app.clone(), addr.port());
+                tracker.spawn(web::serve(plain, to, cancel.clone()));
+            }
+            tracker.spawn(web::serve_tls(
+                listener,
+                app,
+                cancel.clone(),
+                Arc::clone(&tls.config),
+            ));
+        }
+    }
     notify_ready();
     Ok(Running {
         addr,
+        redirect,
+        tls: opts.tls.is_some(),
         tracker,
         cancel,
     })
@@ -330,6 +438,7 @@ fn services(
     secrets: gate::Secrets,
     max_in_flight: usize,
     tls_proxy: Option<std::net::IpAddr>,
+    secure_cookies: bool,
     tracker: &TaskTracker,
     cancel: &CancellationToken,
 ) -> anyhow::Result<axum::Router> {
@@ -343,6 +452,7 @@ fn services(
     }
     let mut dashboard = web::dashboard::Config::new(state_dir);
     dashboard.tls_proxy = tls_proxy;
+    dashboard.secure_cookies = secure_cookies;
 
     let mut gate_cfg = gate::Config::new(
         Arc::clone(&topology),

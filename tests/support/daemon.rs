@@ -23,15 +23,17 @@ pub struct Daemon {
     log: PathBuf,
 }
 
-/// What serve prints once it accepts connections (src/cli/serve.rs).
-const READY: &str = "juknis serving on http://";
+/// What serve prints once it accepts connections (src/cli/serve.rs), before `http://` or
+/// `https://` and the address.
+const READY: &str = "juknis serving on ";
 
 impl Daemon {
     /// Start `cmd` (a `juknis serve ...` without `--listen`) on `127.0.0.1:0`, its stderr in
     /// `log`, and wait up to `within` for its ready line.
     pub fn serve(cmd: Command, log: &Path, within: Duration) -> Daemon {
         Daemon::start(cmd, log, within, |log| {
-            let addr = log.lines().find_map(|l| l.strip_prefix(READY))?;
+            let url = log.lines().find_map(|l| l.strip_prefix(READY))?;
+            let addr = url.split_once("://").map_or(url, |(_, a)| a);
             Some(addr.trim().parse().expect("serve's address"))
         })
     }
