@@ -274,8 +274,12 @@ pub async fn serve_with(
 }
 
 /// One HTTP/1.1 connection until it ends or the server stops (then gracefully).
-async fn connection<I, S>(io: I, service: S, header_read_timeout: Duration, cancel: CancellationToken)
-where
+async fn connection<I, S>(
+    io: I,
+    service: S,
+    header_read_timeout: Duration,
+    cancel: CancellationToken,
+) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     S: hyper::service::HttpService<hyper::body::Incoming> + Send + 'static,
     S::Future: Send + 'static,

@@ -165,6 +165,7 @@ async fn demo(dir: &Path, state_dir: PathBuf, listen: SocketAddr) -> anyhow::Res
             tls_proxy: None,
             tls: None,
             http_redirect: None,
+            config_file: Some(topo_file.clone()),
         },
         cancel.clone(),
     )

@@ -59,10 +59,20 @@ pub struct Args {
     #[arg(long, env = "JUKNIS_TLS")]
     tls: bool,
     /// The certificate chain (PEM, leaf first) for HTTPS; implies --tls.
-    #[arg(long, value_name = "FILE", env = "JUKNIS_TLS_CERT", requires = "tls_key")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "JUKNIS_TLS_CERT",
+        requires = "tls_key"
+    )]
     tls_cert: Option<PathBuf>,
     /// Its private key (PEM; readable by the owner only).
-    #[arg(long, value_name = "FILE", env = "JUKNIS_TLS_KEY", requires = "tls_cert")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "JUKNIS_TLS_KEY",
+        requires = "tls_cert"
+    )]
     tls_key: Option<PathBuf>,
     /// With HTTPS: a plain-HTTP address that answers /healthz and /metrics and redirects
     /// everything else to the HTTPS port (e.g. 0.0.0.0:80).
@@ -127,6 +137,9 @@ pub struct Options {
     pub tls: Option<web::tls::Loaded>,
     /// With HTTPS: a plain-HTTP address that only redirects (and answers /healthz, /metrics).
     pub http_redirect: Option<SocketAddr>,
+    /// The topology file the Dokumen page makes the kajian and the semester report from
+    /// (`None`: it does not offer them).
+    pub config_file: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -165,7 +178,9 @@ pub fn run(args: Args) -> ExitCode {
     // So is a certificate that cannot be read, does not fit its key, or whose key others can
     // read; a redirect without HTTPS to redirect to.
     if args.http_redirect.is_some() && !args.tls && args.tls_cert.is_none() {
-        eprintln!("--http-redirect needs HTTPS to redirect to: add --tls (or --tls-cert and --tls-key)");
+        eprintln!(
+            "--http-redirect needs HTTPS to redirect to: add --tls (or --tls-cert and --tls-key)"
+        );
         return ExitCode::from(super::EXIT_BAD_CONFIG);
     }
     let tls = match args.tls_source().map(|s| s.load()).transpose() {
@@ -193,12 +208,13 @@ pub fn run(args: Args) -> ExitCode {
         secrets,
         listen: args.listen,
         state_dir: args.state_dir,
-        reload_from: Some(args.config.config),
+        reload_from: Some(args.config.config.clone()),
         first_round_within: Duration::from_secs(60),
         max_in_flight: args.max_in_flight,
         tls_proxy: args.tls_proxy,
         tls,
         http_redirect: args.http_redirect,
+        config_file: Some(args.config.config.clone()),
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -386,6 +402,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         opts.max_in_flight,
         opts.tls_proxy,
         opts.tls.is_some(),
+        opts.config_file.clone(),
         &tracker,
         &cancel,
     )?;
@@ -439,6 +456,7 @@ fn services(
     max_in_flight: usize,
     tls_proxy: Option<std::net::IpAddr>,
     secure_cookies: bool,
+    config_file: Option<PathBuf>,
     tracker: &TaskTracker,
     cancel: &CancellationToken,
 ) -> anyhow::Result<axum::Router> {
@@ -453,6 +471,15 @@ fn services(
     let mut dashboard = web::dashboard::Config::new(state_dir);
     dashboard.tls_proxy = tls_proxy;
     dashboard.secure_cookies = secure_cookies;
+    // The documents are made by this executable's own commands, in a child process.
+    dashboard.documents = match (config_file, std::env::current_exe()) {
+        (Some(config), Ok(exe)) => Some(web::pages::documents::Maker { exe, config }),
+        (Some(_), Err(e)) => {
+            tracing::warn!(error = %e, "the Dokumen page cannot make documents: this executable's path is unknown");
+            None
+        }
+        (None, _) => None,
+    };
 
     let mut gate_cfg = gate::Config::new(
         Arc::clone(&topology),

@@ -60,6 +60,9 @@ pub struct Config {
     /// The notification queue, for the Ringkasan line on notifiers that keep failing
     /// (`None`: no notifiers).
     pub notify: Option<crate::notify::Queue>,
+    /// How the Dokumen page makes the kajian teknis and the semester report on demand
+    /// (`None`: it offers only Lampiran I and II).
+    pub documents: Option<pages::documents::Maker>,
 }
 
 impl Config {
@@ -76,6 +79,7 @@ impl Config {
             gate: None,
             outbox: None,
             notify: None,
+            documents: None,
         }
     }
 }
@@ -91,6 +95,8 @@ pub struct Dash {
     pub hashing: Arc<tokio::sync::Semaphore>,
     /// The threads that run them.
     pub hashers: HashPool,
+    /// Documents being made or that failed, for the Dokumen page.
+    pub jobs: pages::documents::Jobs,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -173,6 +179,7 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
         hashers: HashPool::new(cfg.hash_permits.max(1)),
         cfg,
         outbox,
+        jobs: pages::documents::Jobs::default(),
     });
     let pages = Router::new()
         .route("/", get(pages::overview::page))
@@ -195,6 +202,8 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
         )
         .route("/dokumen", get(pages::documents::page))
         .route("/dokumen/{file}", get(pages::documents::download))
+        .route("/dokumen/buat", post(pages::documents::make))
+        .route("/dokumen/arsip/{file}", get(pages::documents::archived))
         .route("/audit", get(pages::audit::page))
         .route("/audit/periksa", post(pages::audit::verify))
         .route("/telusuri", post(pages::trace::run))

@@ -24,7 +24,10 @@ pub enum Source {
     Files { cert: PathBuf, key: PathBuf },
     /// Made at first start under `state_dir` ([`MADE_CERT`], [`MADE_KEY`]) for these names
     /// (host names and addresses), then reused.
-    Made { state_dir: PathBuf, names: Vec<String> },
+    Made {
+        state_dir: PathBuf,
+        names: Vec<String>,
+    },
 }
 
 /// A loaded certificate, ready to serve.

@@ -494,7 +494,9 @@ mod tests {
         assert_eq!(v.rate_bps, None, "{v:?}");
         let why = v.undetermined.unwrap_or_default();
         assert!(
-            why.starts_with("tidak dapat ditentukan: sampel tidak sepakat (305 Kbps sampai 627 Kbps)"),
+            why.starts_with(
+                "tidak dapat ditentukan: sampel tidak sepakat (305 Kbps sampai 627 Kbps)"
+            ),
             "{why}"
         );
         assert!(why.contains("lalu lintas lain"), "{why}");
@@ -506,9 +508,19 @@ mod tests {
     #[test]
     fn agreeing_pairs_give_their_mean_and_three_their_median() {
         let v = run(&[sample(1.0e6, None), sample(1.06e6, None)]);
-        assert!((v.rate_bps.unwrap_or_default() - 1.03e6).abs() < 1.0, "{v:?}");
-        let v = run(&[sample(1.0e6, None), sample(1.5e6, None), sample(1.02e6, None)]);
-        assert!((v.rate_bps.unwrap_or_default() - 1.02e6).abs() < 1.0, "{v:?}");
+        assert!(
+            (v.rate_bps.unwrap_or_default() - 1.03e6).abs() < 1.0,
+            "{v:?}"
+        );
+        let v = run(&[
+            sample(1.0e6, None),
+            sample(1.5e6, None),
+            sample(1.02e6, None),
+        ]);
+        assert!(
+            (v.rate_bps.unwrap_or_default() - 1.02e6).abs() < 1.0,
+            "{v:?}"
+        );
         assert_eq!(v.undetermined, None);
     }
 
