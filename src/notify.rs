@@ -23,12 +23,13 @@ use crate::topology::maintenance::Subject;
 pub mod incident;
 pub mod message;
 pub mod queue;
+pub mod replies;
 pub mod send;
 
 pub use incident::{Alerter, Event, Incident, Kind, Policy};
 pub use message::Message;
 pub use queue::{Delivery, Queue, Status};
-pub use send::Sender;
+pub use send::{Bot, Sender};
 
 /// File name of the notification queue inside the state folder.
 pub const DB_FILE: &str = "notify.sqlite";
@@ -353,7 +354,7 @@ pub async fn run_sender(sender: Sender, queue: Queue, metrics: Metrics, cancel: 
             let q = queue.clone();
             let (id, attempts) = (d.id, d.attempts);
             let outcome = match &result {
-                Ok(()) => "sent",
+                Ok(_) => "sent",
                 Err(_) => "failed",
             };
             metrics
@@ -361,13 +362,14 @@ pub async fn run_sender(sender: Sender, queue: Queue, metrics: Metrics, cancel: 
                 .with_label_values(&[d.notifier.as_str(), outcome])
                 .inc();
             let why = result.as_ref().err().map(ToString::to_string);
+            let reference = result.ok().flatten();
             if let Some(why) = &why {
                 tracing::warn!(notifier = %d.notifier, attempt = attempts + 1, error = %why, "notification not delivered");
             } else {
                 tracing::info!(notifier = %d.notifier, kind = d.event.kind.as_str(), "notification delivered");
             }
             let marked = tokio::task::spawn_blocking(move || match why {
-                None => q.sent(id, now_ms()),
+                None => q.sent(id, now_ms(), reference.as_deref()),
                 Some(why) => {
                     let next = now_ms()
                         + i64::try_from(backoff(attempts + 1).as_millis()).unwrap_or(600_000);

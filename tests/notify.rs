@@ -834,3 +834,177 @@ async fn the_agreement_renewal_reaches_every_channel_once_per_stage() {
     assert_eq!(hooks[0]["alerts"][0]["labels"]["severity"], "warning");
     assert_eq!(hooks[2]["alerts"][0]["labels"]["severity"], "critical");
 }
+
+/// The Bot API as a group's bot sees it: `sendMessage` answers with a fresh `message_id` (from
+/// 101) and keeps what it got; `getUpdates` hands out the group's updates from `offset` on, as
+/// long polling does (an empty answer after a short wait when there is nothing new).
+#[derive(Clone, Default)]
+struct Group {
+    sent: Seen,
+    updates: Arc<Mutex<Vec<Value>>>,
+    offsets: Arc<Mutex<Vec<i64>>>,
+}
+
+fn telegram_group(g: Group) -> Router {
+    let send = g.clone();
+    Router::new()
+        .route(
+            "/{bot}/sendMessage",
+            post(
+                move |axum::extract::Path(bot): axum::extract::Path<String>, Json(body): Json<Value>| {
+                    let g = send.clone();
+                    async move {
+                        if bot != format!("bot{BOT_TOKEN}") || !body["chat_id"].is_string() {
+                            return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"ok": false})));
+                        }
+                        g.sent.push(body);
+                        let id = 100 + g.sent.all().len();
+                        (
+                            StatusCode::OK,
+                            Json(serde_json::json!({"ok": true, "result": {"message_id": id}})),
+                        )
+                    }
+                },
+            ),
+        )
+        .route(
+            "/{bot}/getUpdates",
+            axum::routing::get(
+                move |axum::extract::Path(bot): axum::extract::Path<String>,
+                      axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>| {
+                    let g = g.clone();
+                    async move {
+                        if bot != format!("bot{BOT_TOKEN}") {
+                            return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"ok": false})));
+                        }
+                        let offset: i64 = q.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+                        g.offsets.lock().expect("lock").push(offset);
+                        let fresh: Vec<Value> = g
+                            .updates
+                            .lock()
+                            .expect("lock")
+                            .iter()
+                            .filter(|u| u["update_id"].as_i64().unwrap_or(0) >= offset)
+                            .cloned()
+                            .collect();
+                        if fresh.is_empty() {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        (StatusCode::OK, Json(serde_json::json!({"ok": true, "result": fresh})))
+                    }
+                },
+            ),
+        )
+}
+
+/// Replying "siap" to the alert in the Telegram group acknowledges the incident in the history
+/// in the replier's name, and the bot answers in the thread; a reply in another chat, to another
+/// message, or saying something else changes nothing; the update offset is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_in_the_telegram_group_acknowledges_the_incident() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let state = dir.path().join("state");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let group = Group::default();
+    let tg = serve(telegram_group(group.clone())).await;
+    // Only Telegram answers; the other channels' deliveries fail and are retried.
+    let t = Arc::new(topology(tg, closed, closed, closed));
+    let queue = Queue::open(&state).expect("queue");
+    let mut d = Dispatcher::new(Arc::clone(&t), queue.clone()).expect("dispatcher");
+    let now_s = chrono::Utc::now().timestamp();
+    let t0 = (now_s - 120) * 1000;
+
+    // The appliance's history: both paths down since a little before the alert.
+    let db = state.join("juknis.db");
+    {
+        let mut s = juknis::store::Store::open(&db).expect("store");
+        s.record_state("portal", "down", "putus", now_s - 130)
+            .expect("portal");
+        s.record_state("balikan", "down", "putus", now_s - 130)
+            .expect("balikan");
+    }
+    let ack_file = db.clone();
+    let ack: juknis::notify::replies::Ack = Arc::new(move |incident, by| {
+        juknis::store::Store::open(&ack_file)
+            .and_then(|mut s| {
+                s.acknowledge_paths(
+                    &incident.paths,
+                    incident.opened_ms / 1000,
+                    by,
+                    chrono::Utc::now().timestamp(),
+                )
+            })
+            .map_err(|e| e.to_string())
+    });
+    let sender = Sender::new(&t.agreement.opd, &t.notifiers, &logins()).expect("sender");
+    let bots = sender.telegram_bots();
+    assert_eq!(bots.len(), 1);
+    let cancel = CancellationToken::new();
+    let sending = tokio::spawn(juknis::notify::run_sender(
+        sender,
+        queue.clone(),
+        juknis::metrics::Metrics::new(),
+        cancel.clone(),
+    ));
+    let replies = tokio::spawn(juknis::notify::replies::run_replies(
+        bots[0].clone(),
+        queue.clone(),
+        ack,
+        cancel.clone(),
+    ));
+    d.observe(&both(State::Down), t0).expect("observe");
+    wait_for("the alert in the group", || !group.sent.all().is_empty()).await;
+    let chat = "-1001234567890";
+    let alert_id = 101;
+
+    let msg = |update: i64, chat: i64, reply_to: i64, from: &str, text: &str| {
+        serde_json::json!({"update_id": update, "message": {
+            "message_id": 500 + update, "chat": {"id": chat, "type": "supergroup"},
+            "from": {"id": 7, "first_name": from, "username": from.to_lowercase()},
+            "date": now_s, "text": text, "reply_to_message": {"message_id": reply_to}}})
+    };
+    let ours: i64 = chat.parse().expect("chat id");
+    group.updates.lock().expect("lock").extend([
+        msg(40, -100_999, alert_id, "Asing", "ok"),
+        msg(41, ours, 999, "Sari", "ok"),
+        msg(42, ours, alert_id, "Sari", "kenapa putus?"),
+        msg(43, ours, alert_id, "Budi", "siap, saya ke Diskominfo"),
+    ]);
+    let handled = |subject: &str| {
+        let s = juknis::store::Store::open(&db).expect("store");
+        let all = s.incidents_overlapping(0, i64::MAX).expect("read");
+        let i = all.iter().find(|i| i.subject == subject).expect("entry");
+        s.handling(i.id).expect("handling").and_then(|h| h.ack)
+    };
+    wait_for("the acknowledgement", || {
+        handled("portal").is_some() && handled("balikan").is_some()
+    })
+    .await;
+    let a = handled("portal").expect("ack");
+    assert_eq!(a.by, "Budi (@budi) lewat Telegram");
+    wait_for("the bot's answer", || group.sent.all().len() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    cancel.cancel();
+    let _ = sending.await;
+    let _ = replies.await;
+
+    let sent = group.sent.all();
+    assert_eq!(sent.len(), 2, "one alert, one answer: {sent:#?}");
+    assert_eq!(sent[1]["chat_id"], chat);
+    assert_eq!(sent[1]["reply_to_message_id"], 543);
+    assert!(
+        sent[1]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Diterima: Budi (@budi) menangani gangguan ini")),
+        "{sent:#?}"
+    );
+    assert_eq!(queue.reply_offset("grup-telegram").expect("offset"), 44);
+    assert!(
+        group.offsets.lock().expect("lock").contains(&44),
+        "the next poll confirms the handled updates"
+    );
+}

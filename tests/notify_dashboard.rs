@@ -78,7 +78,7 @@ async fn a_notifier_that_keeps_failing_shows_on_ringkasan_until_it_delivers() {
     let (_, body) = send(&app, get("/?lang=en", Some(&cookie))).await;
     assert!(body.contains("Notifications not delivered"), "{body}");
 
-    queue.sent(id, 1).expect("sent");
+    queue.sent(id, 1, None).expect("sent");
     let (_, body) = send(&app, get("/", Some(&cookie))).await;
     assert!(!body.contains(line), "{body}");
 }

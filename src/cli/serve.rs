@@ -623,6 +623,23 @@ fn start_notifiers(
     .context("the notifiers")?;
     let dispatcher = crate::notify::Dispatcher::new(Arc::clone(&topology), queue.clone())
         .context("the notification state")?;
+    // Replies in the Telegram groups acknowledge incidents, as the dashboard's button does.
+    let store_file = state_dir.join("juknis.db");
+    let ack: crate::notify::replies::Ack = Arc::new(move |incident, by| {
+        Store::open(&store_file)
+            .and_then(|mut s| {
+                s.acknowledge_paths(&incident.paths, incident.opened_ms / 1000, by, now_s())
+            })
+            .map_err(|e| e.to_string())
+    });
+    for bot in sender.telegram_bots() {
+        tracker.spawn(crate::notify::replies::run_replies(
+            bot,
+            queue.clone(),
+            Arc::clone(&ack),
+            cancel.clone(),
+        ));
+    }
     let s = Arc::clone(shared);
     let s2 = Arc::clone(shared);
     tracker.spawn(crate::notify::run_dispatcher(

@@ -32,6 +32,14 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE delivery (
      CREATE TABLE alerter (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         state TEXT NOT NULL
+     );",
+    // 2: the channel's own id of a sent message (Telegram's message_id), so that a reply to it
+    // names the incident it was about.
+    "ALTER TABLE delivery ADD COLUMN sent_ref TEXT;
+     CREATE INDEX delivery_ref ON delivery(notifier, recipient, sent_ref) WHERE sent_ref IS NOT NULL;
+     CREATE TABLE reply_offset (
+        notifier TEXT PRIMARY KEY,
+        next_update INTEGER NOT NULL
      );"];
 
 /// One delivery to make.
@@ -239,15 +247,69 @@ impl Queue {
         Ok(out)
     }
 
-    /// The channel accepted delivery `id`.
-    pub fn sent(&self, id: i64, now_ms: i64) -> Result<(), Error> {
+    /// The channel accepted delivery `id` (`reference`: the channel's id of the message, where
+    /// it gives one).
+    pub fn sent(&self, id: i64, now_ms: i64, reference: Option<&str>) -> Result<(), Error> {
         self.conn()
             .execute(
-                "UPDATE delivery SET sent_ms = ?2, attempts = attempts + 1, last_error = NULL
-                 WHERE id = ?1",
-                params![id, now_ms],
+                "UPDATE delivery SET sent_ms = ?2, attempts = attempts + 1, last_error = NULL,
+                 sent_ref = ?3 WHERE id = ?1",
+                params![id, now_ms, reference],
             )
             .map_err(self.db_err("mark sent"))?;
+        Ok(())
+    }
+
+    /// The event of the message `reference` sent by `notifier` to `recipient`, if it is ours.
+    pub fn sent_event(
+        &self,
+        notifier: &str,
+        recipient: &str,
+        reference: &str,
+    ) -> Result<Option<Event>, Error> {
+        let conn = self.conn();
+        let event: Option<String> = conn
+            .query_row(
+                "SELECT event FROM delivery WHERE notifier = ?1 AND recipient = ?2 AND sent_ref = ?3",
+                params![notifier, recipient, reference],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.db_err("read a sent message"))?;
+        event
+            .map(|e| {
+                serde_json::from_str(&e).map_err(|e| Error::State {
+                    path: self.inner.path.clone(),
+                    detail: format!("sent message {reference}: {e}"),
+                })
+            })
+            .transpose()
+    }
+
+    /// The next update to ask `notifier`'s channel for (Telegram's `getUpdates` offset): kept so
+    /// that a restart neither replays replies nor skips them.
+    pub fn reply_offset(&self, notifier: &str) -> Result<i64, Error> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT next_update FROM reply_offset WHERE notifier = ?1",
+                [notifier],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.db_err("read the reply offset"))?
+            .unwrap_or(0))
+    }
+
+    /// Replies up to `next_update` (excluded) are handled.
+    pub fn set_reply_offset(&self, notifier: &str, next_update: i64) -> Result<(), Error> {
+        self.conn()
+            .execute(
+                "INSERT INTO reply_offset (notifier, next_update) VALUES (?1, ?2)
+                 ON CONFLICT(notifier) DO UPDATE SET next_update = excluded.next_update",
+                params![notifier, next_update],
+            )
+            .map_err(self.db_err("keep the reply offset"))?;
         Ok(())
     }
 
@@ -383,7 +445,7 @@ mod tests {
         );
         let due = q.due(30, 10).unwrap();
         assert_eq!(due.len(), 3);
-        q.sent(due[0].id, 100).unwrap();
+        q.sent(due[0].id, 100, None).unwrap();
         q.failed(due[1].id, "503", 1_000).unwrap();
         drop(q);
         let q = Queue::open(dir.path()).unwrap();

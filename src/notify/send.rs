@@ -64,6 +64,40 @@ enum Client {
     Smtp(lettre::AsyncSmtpTransport<lettre::Tokio1Executor>),
 }
 
+/// A Telegram bot the appliance sends through: to read the replies to its messages.
+#[derive(Clone)]
+pub struct Bot {
+    pub notifier: String,
+    pub chats: Vec<String>,
+    api_url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Bot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bot")
+            .field("notifier", &self.notifier)
+            .field("chats", &self.chats)
+            .field("api_url", &self.api_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bot {
+    /// A GET of the Bot API `method` (the URL holds the token: never print it).
+    pub(crate) fn get(&self, method: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}/bot{}/{method}", self.api_url, self.token))
+    }
+
+    /// A POST of the Bot API `method`.
+    pub(crate) fn post(&self, method: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}/bot{}/{method}", self.api_url, self.token))
+    }
+}
+
 /// Clients for every notifier, built once.
 pub struct Sender {
     opd: String,
@@ -199,8 +233,26 @@ impl Sender {
         }
     }
 
-    /// Deliver one queued message.
-    pub async fn send(&self, d: &Delivery) -> Result<(), Error> {
+    /// The Telegram notifiers, to read the replies to their messages.
+    pub fn telegram_bots(&self) -> Vec<Bot> {
+        self.notifiers
+            .values()
+            .filter_map(|(n, client)| match (&n.channel, client) {
+                (Channel::Telegram { api_url, chats }, Client::Http { http, token }) => Some(Bot {
+                    notifier: n.id.to_string(),
+                    chats: chats.clone(),
+                    api_url: api_url.clone(),
+                    token: token.clone().unwrap_or_default(),
+                    http: http.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Deliver one queued message; the channel's id of it where it gives one (Telegram's
+    /// `message_id`, which a reply names).
+    pub async fn send(&self, d: &Delivery) -> Result<Option<String>, Error> {
         let (n, client) = self
             .notifiers
             .get(&d.notifier)
@@ -216,7 +268,11 @@ impl Sender {
                     "disable_web_page_preview": true,
                 });
                 // The URL holds the bot token: errors name the API, not the URL.
-                post(&d.notifier, api_url, http.post(url).json(&body)).await
+                let answer = post(&d.notifier, api_url, http.post(url).json(&body)).await?;
+                Ok(serde_json::from_str::<serde_json::Value>(&answer)
+                    .ok()
+                    .and_then(|v| v["result"]["message_id"].as_i64())
+                    .map(|id| id.to_string()))
             }
             (Channel::WhatsApp { url, template, .. }, Client::Http { http, token }) => {
                 let body = template
@@ -230,7 +286,7 @@ impl Sender {
                 if let Some(t) = token {
                     req = req.bearer_auth(t);
                 }
-                post(&d.notifier, url, req).await
+                post(&d.notifier, url, req).await.map(|_| None)
             }
             (Channel::Webhook { url, format }, Client::Http { http, token }) => {
                 let body = match format {
@@ -241,7 +297,7 @@ impl Sender {
                 if let Some(t) = token {
                     req = req.bearer_auth(t);
                 }
-                post(&d.notifier, url, req).await
+                post(&d.notifier, url, req).await.map(|_| None)
             }
             (Channel::Email { smtp, from, to, .. }, Client::Smtp(transport)) => {
                 let bad = |why: String| Error::Setup {
@@ -265,7 +321,7 @@ impl Sender {
                     .map_err(|e| bad(e.to_string()))?;
                 let target = format!("SMTP {smtp}");
                 match transport.send(m).await {
-                    Ok(_) => Ok(()),
+                    Ok(_) => Ok(None),
                     Err(e) if e.is_permanent() || e.is_transient() => Err(Error::Refused {
                         notifier: d.notifier.clone(),
                         target,
@@ -397,7 +453,8 @@ fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-async fn post(notifier: &str, target: &str, req: reqwest::RequestBuilder) -> Result<(), Error> {
+/// Send `req`; the answer's body (its first 64 KiB) when the service accepted it.
+async fn post(notifier: &str, target: &str, req: reqwest::RequestBuilder) -> Result<String, Error> {
     let resp = req.send().await.map_err(|e| Error::Unreachable {
         notifier: notifier.to_string(),
         target: target.to_string(),
@@ -405,7 +462,8 @@ async fn post(notifier: &str, target: &str, req: reqwest::RequestBuilder) -> Res
     })?;
     let status = resp.status();
     if status.is_success() {
-        return Ok(());
+        let body = resp.text().await.unwrap_or_default();
+        return Ok(body.chars().take(64 * 1024).collect());
     }
     let body: String = resp
         .text()

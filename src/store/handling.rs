@@ -202,6 +202,34 @@ impl Store {
             .optional()?)
     }
 
+    /// Acknowledge for `by` the entries of `paths` (a path id, or `<path>:...` as the route
+    /// changes are kept) that were open at or after `since_s` and are not acknowledged yet: an
+    /// incident as the notifiers told it, acknowledged by a reply in a chat. How many.
+    pub fn acknowledge_paths(
+        &mut self,
+        paths: &[String],
+        since_s: i64,
+        by: &str,
+        now_s: i64,
+    ) -> Result<usize, Error> {
+        // A path's entry may open a little before the notifiers' incident (their hysteresis).
+        let entries = self.incidents_overlapping(since_s - 600, now_s + 1)?;
+        let mut n = 0;
+        for e in entries {
+            let covered = paths
+                .iter()
+                .any(|p| e.subject == *p || e.subject.starts_with(&format!("{p}:")));
+            if !covered || e.ended_s.is_some_and(|end| end < since_s) {
+                continue;
+            }
+            n += self.conn.execute(
+                "UPDATE incidents SET ack_by = ?1, ack_s = ?2 WHERE id = ?3 AND ack_by IS NULL",
+                params![by, now_s, e.id],
+            )?;
+        }
+        Ok(n)
+    }
+
     /// Acknowledge incident `id` as `by` at `now_s`. Only the first acknowledgement counts: a
     /// later one leaves the first person and time, which it returns.
     pub fn acknowledge(&mut self, id: i64, by: &str, now_s: i64) -> Result<Ack, Error> {

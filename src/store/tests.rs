@@ -331,6 +331,44 @@ fn the_first_acknowledgement_stands() {
     ));
 }
 
+/// A reply in a chat acknowledges what the notifiers' incident covered: its paths' entries
+/// open since it began (route changes of those paths too), not other paths, not older ones,
+/// and not twice.
+#[test]
+fn a_reply_acknowledges_the_entries_of_its_paths_since_it_began() {
+    let mut s = Store::in_memory().expect("store");
+    s.record_state("portal", "down", "putus", 1_000)
+        .expect("old");
+    s.record_state("portal", "healthy", "", 1_100)
+        .expect("closed");
+    s.record_state("portal", "down", "putus", 5_000)
+        .expect("open");
+    s.record_state("portal:rute", "degraded", "cadangan", 5_010)
+        .expect("route");
+    s.record_state("balikan", "down", "putus", 5_000)
+        .expect("other path");
+    let paths = vec!["portal".to_owned()];
+    let n = s
+        .acknowledge_paths(&paths, 5_002, "Budi (@budi) lewat Telegram", 5_100)
+        .expect("ack");
+    assert_eq!(n, 2, "the open portal entry and its route change");
+    let all = s.incidents_overlapping(0, 10_000).expect("read");
+    let ids: Vec<i64> = all.iter().map(|i| i.id).collect();
+    let h = s.handlings(&ids).expect("handlings");
+    let acked: Vec<&str> = all
+        .iter()
+        .filter(|i| h.get(&i.id).is_some_and(|h| h.ack.is_some()))
+        .map(|i| i.subject.as_str())
+        .collect();
+    assert_eq!(acked, ["portal", "portal:rute"]);
+    assert_eq!(
+        s.acknowledge_paths(&paths, 5_002, "orang lain", 5_200)
+            .expect("again"),
+        0,
+        "the first acknowledgement stands"
+    );
+}
+
 #[test]
 fn notes_append_in_order_and_the_latest_cause_is_the_cause() {
     let mut s = Store::in_memory().expect("store");
