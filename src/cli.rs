@@ -14,6 +14,7 @@ mod balikan;
 mod bandwidth;
 mod check;
 mod demo;
+mod letter;
 mod probe;
 mod render;
 mod report;
@@ -67,6 +68,9 @@ enum Command {
     Sim(sim::Args),
     /// Write the kajian teknis (technical study) for a bandwidth change, from measurements.
     Study(study::Args),
+    /// Draft a letter the Juknis asks for (renewal, User ID change, access method change,
+    /// change of officials, SAM card return) from the agreement in the topology.
+    Letter(letter::Args),
     /// An MTR-like trace toward a host or a path's service, compared with the declared path.
     Trace(trace::Args),
     /// Dashboard users: `juknis user add` creates one (the first admin, operators, technicians).
@@ -100,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Report(which) => report::run(which),
         Command::Sim(args) => sim::run(args),
         Command::Study(args) => study::run(args),
+        Command::Letter(args) => letter::run(args),
         Command::Trace(args) => trace::run(args),
         Command::User(which) => user::run(which),
     }

@@ -11,6 +11,7 @@ pub mod availability;
 pub mod calendar;
 pub mod gather;
 pub mod holidays;
+pub mod letters;
 pub mod scan;
 pub mod semester;
 

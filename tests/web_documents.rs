@@ -102,6 +102,37 @@ async fn technicians_make_a_semester_report_and_a_study_from_the_page() {
         "kept in the state folder"
     );
 
+    // A letter the Juknis asks for, drafted from the agreement.
+    let (res, _) = send(
+        &app,
+        post_form(
+            "/dokumen/buat",
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("kind", "surat"),
+                ("letter", "perpanjangan"),
+                ("format", "html"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let body = settled(&app, &cookie).await;
+    let letter = made_names(&body)
+        .into_iter()
+        .find(|n| n.starts_with("surat-perpanjangan-"))
+        .unwrap_or_else(|| panic!("no letter listed: {body}"));
+    let (_, draft) = send(
+        &app,
+        get(&format!("/dokumen/arsip/{letter}"), Some(&cookie)),
+    )
+    .await;
+    assert!(
+        draft.contains("Permohonan Perpanjangan Perjanjian Kerja Sama") && draft.contains("VI.F"),
+        "{draft}"
+    );
+
     // A study over a period the store holds nothing for: the command's reason is shown.
     let (res, _) = send(
         &app,
@@ -125,7 +156,7 @@ async fn technicians_make_a_semester_report_and_a_study_from_the_page() {
     assert!(body.contains("data-role=\"failed\""), "{body}");
     assert!(body.contains("Gagal dibuat: Kajian teknis"), "{body}");
     assert!(body.contains("study:"), "the command's own words: {body}");
-    assert_eq!(made_names(&body).len(), 1, "nothing half-made is listed");
+    assert_eq!(made_names(&body).len(), 2, "nothing half-made is listed");
 
     // A study over the seeded two hours.
     let today = (chrono::Utc::now() + chrono::TimeDelta::hours(7)).date_naive();

@@ -180,3 +180,74 @@ async fn riwayat_lists_bandwidth_rounds_and_never_a_figure_that_was_not_measured
         "{body}"
     );
 }
+
+/// Riwayat draws a link's utilisation from its SNMP interface counters, both directions, with
+/// the contract as a dashed line and named in the chart's title (issue 16 item 9).
+#[tokio::test]
+async fn riwayat_shows_the_links_utilisation_against_its_contract() {
+    let dir = tempfile::tempdir().expect("tmp");
+    users(dir.path());
+    let path = root().join("topology/demo.yaml");
+    let from = "    provider: Diskominfo (demo)\n";
+    let text = std::fs::read_to_string(&path).expect("demo").replacen(
+        from,
+        &format!(
+            "{from}    snmp: {{agent: opd-router, port: 161, version: v2c, if_name: ether1, credentials: snmp-opd}}\n"
+        ),
+        1,
+    );
+    assert!(
+        text.contains("if_name: ether1"),
+        "demo topology changed shape"
+    );
+    let t = juknis::topology::parse(&text, &path, &|_| None).expect("topology");
+    let contract = t
+        .links
+        .iter()
+        .find(|l| l.id.as_str() == "wan-kominfo")
+        .and_then(|l| l.bandwidth)
+        .expect("the demo link's contract");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let mut store = Store::open(&dir.path().join("juknis.db")).expect("store");
+    let rows: Vec<Sample> = (0..10)
+        .map(|i| Sample {
+            node: "wan-kominfo".into(),
+            profile: "snmp".into(),
+            kind: "snmp".into(),
+            ok: true,
+            rx_bps: Some(300_000.0 + f64::from(i) * 10_000.0),
+            tx_bps: Some(60_000.0),
+            ..sample(now - 600 + i64::from(i) * 60, None)
+        })
+        .collect();
+    store.insert(&rows).expect("samples");
+    drop(store);
+    let shared = Shared::new(t, Tracker::new(Hysteresis::default()), Metrics::new());
+    let app = dashboard::router(shared, config(dir.path())).expect("router");
+    let (cookie, _) = login(&app, "tech").await;
+    let (res, body) = send(&app, get("/riwayat?range=1h", Some(&cookie))).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        body.contains("value=\"wan-kominfo/snmp\""),
+        "the polled link is a target: {body}"
+    );
+    let (_, body) = send(
+        &app,
+        get("/riwayat?target=wan-kominfo%2Fsnmp&range=1h", Some(&cookie)),
+    )
+    .await;
+    let title = format!(
+        "Pemakaian tautan (SNMP): masuk biru, keluar ungu (garis merah putus-putus: kontrak {contract})"
+    );
+    assert!(body.contains(&title), "{body}");
+    let chart = body
+        .split_once(&title)
+        .and_then(|(_, rest)| rest.split_once("</svg>"))
+        .map(|(c, _)| c)
+        .expect("the chart");
+    assert_eq!(chart.matches("<path ").count(), 2, "in and out: {chart}");
+    assert!(chart.contains("class=\"limit\""), "{chart}");
+}

@@ -335,9 +335,92 @@ pub fn line(
     s
 }
 
+/// One line of [`lines`]: its `(t, value)` points and its colour.
+pub type Coloured<'a> = (&'a [(i64, Option<f64>)], &'static str);
+
+/// Several lines of `(t, value)` in their colours on one axis, and a dashed horizontal line at
+/// `limit` (a link's contracted bandwidth) that the axis always reaches, so how near the
+/// traffic came to it shows at a glance.
+pub fn lines(
+    series: &[Coloured<'_>],
+    limit: Option<f64>,
+    span: (i64, i64, i64),
+    title: &str,
+    unit: Unit,
+) -> String {
+    let (from, to, step) = span;
+    let max = series
+        .iter()
+        .flat_map(|(pts, _)| pts.iter().filter_map(|p| p.1))
+        .chain(limit)
+        .fold(0.0, f64::max);
+    let ticks = Ticks::over(max * unit.scale);
+    let f = Frame {
+        from,
+        to,
+        top: ticks.top() / unit.scale,
+    };
+    let mut s = String::new();
+    open(&mut s, &f, title, ticks, unit);
+    let half = (f.x(from + step) - f.x(from)) / 2.0;
+    for (points, colour) in series {
+        let mut d = String::new();
+        let mut pen = false;
+        for (t, v) in *points {
+            match v {
+                Some(v) => {
+                    let (x, y) = (f.x(*t) + half, f.y(*v));
+                    let _ = write!(d, "{}{x:.1},{y:.1} ", if pen { "L" } else { "M" });
+                    pen = true;
+                }
+                None => pen = false,
+            }
+        }
+        if !d.is_empty() {
+            let _ = write!(
+                s,
+                "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>"
+            );
+        }
+    }
+    if let Some(limit) = limit {
+        let y = f.y(limit);
+        let _ = write!(
+            s,
+            "<line class=\"limit\" x1=\"{L}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#cf222e\" stroke-dasharray=\"6 4\" stroke-width=\"1.5\"/>",
+            W - R
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both directions drawn, the contract's dashed line on the axis even above the traffic.
+    #[test]
+    fn utilisation_lines_reach_the_contract() {
+        let rx = series(&[100_000.0, 200_000.0]);
+        let tx = series(&[50_000.0, 80_000.0]);
+        let svg = lines(
+            &[(&rx, "#0969da"), (&tx, "#8250df")],
+            Some(512_000.0),
+            (0, 120, 60),
+            "Pemakaian",
+            Unit::bandwidth(512_000.0),
+        );
+        assert_eq!(svg.matches("<path ").count(), 2, "{svg}");
+        assert_eq!(svg.matches("class=\"limit\"").count(), 1, "{svg}");
+        let labels = axis_labels(&svg, "Kbps");
+        assert!(
+            labels
+                .last()
+                .is_some_and(|l| l.starts_with('5') || l.starts_with('6')),
+            "{labels:?}"
+        );
+    }
 
     /// The value-axis labels of a chart, bottom up.
     fn axis_labels(svg: &str, suffix: &str) -> Vec<String> {

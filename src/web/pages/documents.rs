@@ -89,6 +89,8 @@ pub struct Words {
     pub none: &'static str,
     pub busy: &'static str,
     pub bad_input: &'static str,
+    pub letters: &'static str,
+    pub letter: &'static str,
 }
 
 const ID: Words = Words {
@@ -111,6 +113,8 @@ const ID: Words = Words {
     none: "Belum ada dokumen yang dibuat.",
     busy: "Dokumen lain sedang dibuat; tunggu sampai selesai.",
     bad_input: "Isian tidak sah",
+    letters: "Draf surat sesuai Juknis",
+    letter: "Surat",
 };
 
 const EN: Words = Words {
@@ -133,6 +137,8 @@ const EN: Words = Words {
     none: "No document has been made yet.",
     busy: "Another document is being made; wait until it is done.",
     bad_input: "Invalid input",
+    letters: "Letter drafts the Juknis asks for",
+    letter: "Letter",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -186,6 +192,8 @@ pub struct Page {
     pub from: String,
     pub to: String,
     pub semesters: Vec<String>,
+    /// The letters: (key, subject with its Juknis item).
+    pub letters: Vec<(&'static str, String)>,
     pub refresh: bool,
 }
 
@@ -290,6 +298,10 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
         from: (today - chrono::Days::new(90)).to_string(),
         to: (today - chrono::Days::new(1)).to_string(),
         semesters: semesters(today),
+        letters: crate::report::letters::Letter::ALL
+            .into_iter()
+            .map(|l| (l.key(), format!("{} (Juknis {})", l.subject(), l.item())))
+            .collect(),
         c: a.chrome("documents", t.nav_documents),
         t,
         docs: vec![
@@ -362,6 +374,9 @@ pub struct MakeForm {
     pub growth: String,
     #[serde(default)]
     pub semester: String,
+    /// Which letter (`perpanjangan`, `user-id`, ...), for `kind=surat`.
+    #[serde(default)]
+    pub letter: String,
     pub format: String,
 }
 
@@ -439,6 +454,23 @@ fn command(
                     folder.join(&name).display().to_string(),
                 ],
                 format!("{} {sem}", w.semester),
+                name,
+            ))
+        }
+        "surat" => {
+            let letter = crate::report::letters::Letter::ALL
+                .into_iter()
+                .find(|l| l.key() == f.letter)
+                .ok_or_else(|| format!("{}: {}", w.letter, cut(&f.letter)))?;
+            let name = format!("surat-{}-{stamp}.{ext}", letter.key());
+            Ok((
+                vec![
+                    "letter".to_owned(),
+                    letter.key().to_owned(),
+                    "-o".to_owned(),
+                    folder.join(&name).display().to_string(),
+                ],
+                format!("Draf {}", letter.subject()),
                 name,
             ))
         }
@@ -619,6 +651,7 @@ mod tests {
             horizon: String::new(),
             growth: growth.into(),
             semester: "2026-2".into(),
+            letter: "perpanjangan".into(),
             format: "pdf".into(),
         };
         let out = std::path::Path::new("/s/dokumen");
@@ -660,6 +693,19 @@ mod tests {
             command(&bad, &ID, out, st)
                 .expect_err("refused")
                 .contains("Semester")
+        );
+        let (args, what, _) = command(&f("surat", "", "", ""), &ID, out, st).expect("ok");
+        assert_eq!(
+            args.join(" "),
+            "letter perpanjangan -o /s/dokumen/surat-perpanjangan-20261205-101010.pdf"
+        );
+        assert!(what.contains("Perpanjangan"), "{what}");
+        let mut unknown = f("surat", "", "", "");
+        unknown.letter = "../x".into();
+        assert!(
+            command(&unknown, &ID, out, st)
+                .expect_err("refused")
+                .contains("Surat")
         );
         bad.semester = "2026-2".into();
         bad.format = "exe".into();

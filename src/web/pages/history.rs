@@ -24,7 +24,7 @@ pub const RANGES: [(&str, i64, i64); 4] = [
 type Series = Vec<(i64, Option<f64>)>;
 
 pub struct Chart {
-    pub title: &'static str,
+    pub title: String,
     pub svg: String,
     /// Whether the loss-colour legend goes under it (the latency median and the loss line
     /// are coloured by it).
@@ -104,6 +104,13 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
         .nodes
         .iter()
         .flat_map(|n| n.probes.iter().map(move |p| format!("{}/{}", n.id, p)))
+        // A link's interface polled over SNMP is kept under the link's id.
+        .chain(
+            topology
+                .links
+                .iter()
+                .filter_map(|l| l.snmp.as_ref().map(|s| format!("{}/{}", l.id, s.profile))),
+        )
         .collect();
     let q = uri.query();
     let target = query_param(q, "target")
@@ -123,6 +130,7 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
         && let Some((node, profile)) = target.split_once('/')
     {
         let (node, profile) = (node.to_string(), profile.to_string());
+        let node_id = node.clone();
         let data = super::with_store(&dash.cfg.state_dir, move |s| {
             let rollups = s.rollups(res, &node, &profile, from - res, to)?;
             let raw = if rollups.len() < 2 && span <= 3600 {
@@ -142,6 +150,24 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
                 .map(|r| BwRound::of(r, t))
                 .collect();
         }
+        // The interface's traffic both ways (SNMP probes), for the link's utilisation.
+        let (rx, tx): (Series, Series) = match &data {
+            Ok((rollups, raw, _)) if raw.len() > rollups.len() => (
+                raw.iter().map(|s| (s.ts_ms / 1000, s.rx_bps)).collect(),
+                raw.iter().map(|s| (s.ts_ms / 1000, s.tx_bps)).collect(),
+            ),
+            Ok((rollups, _, _)) => (
+                rollups
+                    .iter()
+                    .map(|r| (r.bucket_s, r.rx_mean_bps))
+                    .collect(),
+                rollups
+                    .iter()
+                    .map(|r| (r.bucket_s, r.tx_mean_bps))
+                    .collect(),
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
         let (points, bw, jitter, step): (Vec<Point>, Series, Series, i64) = match data {
             Ok((rollups, raw, _)) if raw.len() > rollups.len() => (
                 raw.iter()
@@ -195,18 +221,18 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
         if !points.is_empty() {
             let loss: Vec<(i64, Option<f64>)> = points.iter().map(|p| (p.t, p.loss)).collect();
             charts.push(Chart {
-                title: t.rtt,
+                title: t.rtt.to_owned(),
                 svg: chart::smoke(&points, from, to, step, t.rtt),
                 legend: true,
             });
             charts.push(Chart {
-                title: t.loss,
+                title: t.loss.to_owned(),
                 svg: chart::line(&loss, from, to, step, t.loss, Stroke::ByLoss, Unit::PERCENT),
                 legend: true,
             });
             if jitter.iter().any(|j| j.1.is_some()) {
                 charts.push(Chart {
-                    title: t.jitter,
+                    title: t.jitter.to_owned(),
                     svg: chart::line(
                         &jitter,
                         from,
@@ -219,10 +245,39 @@ pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed, uri: axum::http:
                     legend: false,
                 });
             }
+            if rx.iter().chain(&tx).any(|b| b.1.is_some()) {
+                // Against the contract of the link whose interface was polled.
+                let contract = topology
+                    .links
+                    .iter()
+                    .find(|l| l.id.as_str() == node_id)
+                    .and_then(|l| l.bandwidth);
+                let limit = contract.map(|b| b.bps() as f64);
+                let top = rx
+                    .iter()
+                    .chain(&tx)
+                    .filter_map(|b| b.1)
+                    .chain(limit)
+                    .fold(0.0, f64::max);
+                charts.push(Chart {
+                    title: match contract {
+                        Some(c) => format!("{} ({} {c})", t.utilisation, t.utilisation_contract),
+                        None => t.utilisation.to_owned(),
+                    },
+                    svg: chart::lines(
+                        &[(&rx, "#0969da"), (&tx, "#8250df")],
+                        limit,
+                        (from, to, step),
+                        t.utilisation,
+                        Unit::bandwidth(top),
+                    ),
+                    legend: false,
+                });
+            }
             if bw.iter().any(|b| b.1.is_some()) {
                 let max = bw.iter().filter_map(|b| b.1).fold(0.0, f64::max);
                 charts.push(Chart {
-                    title: t.bandwidth,
+                    title: t.bandwidth.to_owned(),
                     svg: chart::line(
                         &bw,
                         from,
