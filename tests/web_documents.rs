@@ -47,6 +47,14 @@ async fn settled(app: &Router, cookie: &str) -> String {
     }
 }
 
+/// Post the Dokumen form with `fields` (and the token, when given); the answer's status.
+async fn make(app: &Router, cookie: &str, csrf: Option<&str>, fields: &[(&str, &str)]) -> u16 {
+    let mut form: Vec<(&str, &str)> = csrf.map(|c| ("csrf", c)).into_iter().collect();
+    form.extend_from_slice(fields);
+    let (res, _) = send(app, post_form("/dokumen/buat", Some(cookie), &form)).await;
+    res.status().as_u16()
+}
+
 fn made_names(body: &str) -> Vec<String> {
     body.split("href=\"/dokumen/arsip/")
         .skip(1)
@@ -64,21 +72,20 @@ async fn technicians_make_a_semester_report_and_a_study_from_the_page() {
     assert!(body.contains("Belum ada dokumen yang dibuat."), "{body}");
 
     // The semester report, as HTML.
-    let (res, _) = send(
-        &app,
-        post_form(
-            "/dokumen/buat",
-            Some(&cookie),
+    assert_eq!(
+        make(
+            &app,
+            &cookie,
+            Some(&csrf),
             &[
-                ("csrf", &csrf),
                 ("kind", "semester"),
                 ("semester", "2026-2"),
                 ("format", "html"),
-            ],
-        ),
-    )
-    .await;
-    assert_eq!(res.status(), 303);
+            ]
+        )
+        .await,
+        303
+    );
     let body = settled(&app, &cookie).await;
     assert!(!body.contains("data-role=\"failed\""), "{body}");
     let names = made_names(&body);
@@ -103,21 +110,20 @@ async fn technicians_make_a_semester_report_and_a_study_from_the_page() {
     );
 
     // A letter the Juknis asks for, drafted from the agreement.
-    let (res, _) = send(
-        &app,
-        post_form(
-            "/dokumen/buat",
-            Some(&cookie),
+    assert_eq!(
+        make(
+            &app,
+            &cookie,
+            Some(&csrf),
             &[
-                ("csrf", &csrf),
                 ("kind", "surat"),
                 ("letter", "perpanjangan"),
                 ("format", "html"),
-            ],
-        ),
-    )
-    .await;
-    assert_eq!(res.status(), 303);
+            ]
+        )
+        .await,
+        303
+    );
     let body = settled(&app, &cookie).await;
     let letter = made_names(&body)
         .into_iter()
@@ -134,24 +140,23 @@ async fn technicians_make_a_semester_report_and_a_study_from_the_page() {
     );
 
     // A study over a period the store holds nothing for: the command's reason is shown.
-    let (res, _) = send(
-        &app,
-        post_form(
-            "/dokumen/buat",
-            Some(&cookie),
+    assert_eq!(
+        make(
+            &app,
+            &cookie,
+            Some(&csrf),
             &[
-                ("csrf", &csrf),
                 ("kind", "kajian"),
                 ("from", "2020-01-01"),
                 ("to", "2020-01-31"),
                 ("horizon", "12"),
                 ("growth", ""),
                 ("format", "pdf"),
-            ],
-        ),
-    )
-    .await;
-    assert_eq!(res.status(), 303);
+            ]
+        )
+        .await,
+        303
+    );
     let body = settled(&app, &cookie).await;
     assert!(body.contains("data-role=\"failed\""), "{body}");
     assert!(body.contains("Gagal dibuat: Kajian teknis"), "{body}");
@@ -162,24 +167,23 @@ async fn technicians_make_a_semester_report_and_a_study_from_the_page() {
     let today = (chrono::Utc::now() + chrono::TimeDelta::hours(7)).date_naive();
     let from = (today - chrono::Days::new(1)).to_string();
     let to = today.to_string();
-    let (res, _) = send(
-        &app,
-        post_form(
-            "/dokumen/buat",
-            Some(&cookie),
+    assert_eq!(
+        make(
+            &app,
+            &cookie,
+            Some(&csrf),
             &[
-                ("csrf", &csrf),
                 ("kind", "kajian"),
                 ("from", &from),
                 ("to", &to),
                 ("horizon", "6"),
                 ("growth", "10"),
                 ("format", "docx"),
-            ],
-        ),
-    )
-    .await;
-    assert_eq!(res.status(), 303);
+            ]
+        )
+        .await,
+        303
+    );
     let body = settled(&app, &cookie).await;
     let names = made_names(&body);
     let study = names.iter().find(|n| n.starts_with("kajian-teknis-"));
@@ -216,21 +220,20 @@ async fn operators_get_no_forms_and_only_made_documents_are_served() {
     )
     .await;
     assert_eq!(res.status(), 403);
-    let (res, _) = send(
-        &app,
-        post_form(
-            "/dokumen/buat",
-            Some(&op),
+    assert_eq!(
+        make(
+            &app,
+            &op,
+            Some(&op_csrf),
             &[
-                ("csrf", &op_csrf),
                 ("kind", "semester"),
                 ("semester", "2026-2"),
                 ("format", "pdf"),
-            ],
-        ),
-    )
-    .await;
-    assert_eq!(res.status(), 403);
+            ]
+        )
+        .await,
+        403
+    );
 
     let (admin, csrf) = login(&app, "admin").await;
     let (res, _) = send(

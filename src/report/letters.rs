@@ -84,6 +84,17 @@ pub enum Error {
 
 const DOTS: &str = "....................";
 
+/// What the form of a User ID change holds (Juknis II.A.3.a, its seven items).
+pub const USER_ID_FORM: [&str; 7] = [
+    "Nomor Induk Kependudukan",
+    "Nama Lengkap",
+    "Nomor Identitas Kepegawaian",
+    "Status Kepegawaian",
+    "Jabatan",
+    "Kode Wilayah Kantor",
+    "Nama dan Alamat Kantor",
+];
+
 fn para(parts: Vec<Inline>) -> Block {
     Block::Paragraph(parts)
 }
@@ -242,19 +253,11 @@ pub fn draft(t: &Topology, letter: Letter, today: NaiveDate) -> Result<Document,
             b.push(Block::heading(1, "FORMULIR PERMOHONAN PERUBAHAN USER ID"));
             b.push(table(
                 &["No", "Data", "Isian"],
-                [
-                    "Nomor Induk Kependudukan",
-                    "Nama Lengkap",
-                    "Nomor Identitas Kepegawaian",
-                    "Status Kepegawaian",
-                    "Jabatan",
-                    "Kode Wilayah Kantor",
-                    "Nama dan Alamat Kantor",
-                ]
-                .iter()
-                .enumerate()
-                .map(|(i, d)| vec![format!("{})", i + 1), (*d).to_owned(), DOTS.to_owned()])
-                .collect(),
+                USER_ID_FORM
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| vec![format!("{})", i + 1), (*d).to_owned(), DOTS.to_owned()])
+                    .collect(),
             ));
             b.push(Block::text(
                 "Catatan: isian ini memuat data pribadi calon pemegang User ID; simpan dan kirim hanya melalui jalur resmi. Perangkat juknis tidak menyimpannya.",
@@ -466,16 +469,8 @@ mod tests {
         );
         // II.A.3: the form's seven items.
         let user = h(Letter::UserId);
-        for item in [
-            "Nomor Induk Kependudukan",
-            "Nama Lengkap",
-            "Nomor Identitas Kepegawaian",
-            "Status Kepegawaian",
-            "Jabatan",
-            "Kode Wilayah Kantor",
-            "Nama dan Alamat Kantor",
-        ] {
-            assert!(user.contains(item), "{item}");
+        for item in USER_ID_FORM {
+            assert!(user.contains(&format!(">{item}</td>")), "{item}");
         }
         // II.C.3: today's method and elements beside the proposal, and the addendum.
         let method = h(Letter::MetodeAkses);

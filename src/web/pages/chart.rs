@@ -281,26 +281,7 @@ pub fn line(
     let half = (f.x(from + step) - f.x(from)) / 2.0;
     let at = |t: i64, v: f64| (f.x(t) + half, f.y(v));
     match stroke {
-        Stroke::Fixed(colour) => {
-            let mut d = String::new();
-            let mut pen = false;
-            for (t, v) in points {
-                match v {
-                    Some(v) => {
-                        let (x, y) = at(*t, *v);
-                        let _ = write!(d, "{}{x:.1},{y:.1} ", if pen { "L" } else { "M" });
-                        pen = true;
-                    }
-                    None => pen = false,
-                }
-            }
-            if !d.is_empty() {
-                let _ = write!(
-                    s,
-                    "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>"
-                );
-            }
-        }
+        Stroke::Fixed(colour) => path(&mut s, points, colour, at),
         Stroke::ByLoss => {
             let mut prev: Option<(f64, f64, f64)> = None;
             for (i, (t, v)) in points.iter().enumerate() {
@@ -335,6 +316,33 @@ pub fn line(
     s
 }
 
+/// One SVG path through `points` at `at(t, value)`, lifted over the gaps.
+fn path(
+    s: &mut String,
+    points: &[(i64, Option<f64>)],
+    colour: &str,
+    at: impl Fn(i64, f64) -> (f64, f64),
+) {
+    let mut d = String::new();
+    let mut pen = false;
+    for (t, v) in points {
+        match v {
+            Some(v) => {
+                let (x, y) = at(*t, *v);
+                let _ = write!(d, "{}{x:.1},{y:.1} ", if pen { "L" } else { "M" });
+                pen = true;
+            }
+            None => pen = false,
+        }
+    }
+    if !d.is_empty() {
+        let _ = write!(
+            s,
+            "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>"
+        );
+    }
+}
+
 /// One line of [`lines`]: its `(t, value)` points and its colour.
 pub type Coloured<'a> = (&'a [(i64, Option<f64>)], &'static str);
 
@@ -364,24 +372,7 @@ pub fn lines(
     open(&mut s, &f, title, ticks, unit);
     let half = (f.x(from + step) - f.x(from)) / 2.0;
     for (points, colour) in series {
-        let mut d = String::new();
-        let mut pen = false;
-        for (t, v) in *points {
-            match v {
-                Some(v) => {
-                    let (x, y) = (f.x(*t) + half, f.y(*v));
-                    let _ = write!(d, "{}{x:.1},{y:.1} ", if pen { "L" } else { "M" });
-                    pen = true;
-                }
-                None => pen = false,
-            }
-        }
-        if !d.is_empty() {
-            let _ = write!(
-                s,
-                "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>"
-            );
-        }
+        path(&mut s, points, colour, |t, v| (f.x(t) + half, f.y(v)));
     }
     if let Some(limit) = limit {
         let y = f.y(limit);
