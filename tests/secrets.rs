@@ -152,6 +152,26 @@ impl Serve {
     fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
+
+    /// Where a daemon started on port 0 listens, from its ready line (a port picked by the
+    /// kernel for serve itself cannot be taken by another process of the run in between).
+    fn addr(&mut self, within: Duration) -> std::net::SocketAddr {
+        let deadline = Instant::now() + within;
+        loop {
+            let err = self.stderr();
+            if let Some(a) = err
+                .lines()
+                .find_map(|l| l.strip_prefix("juknis serving on http://"))
+            {
+                return a.trim().parse().expect("serve's address");
+            }
+            if let Some(s) = self.child.try_wait().unwrap() {
+                panic!("serve stopped ({s}) before listening:\n{err}");
+            }
+            assert!(Instant::now() < deadline, "serve did not listen:\n{err}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 impl Drop for Serve {
@@ -233,9 +253,8 @@ async fn no_secret_reaches_the_logs_or_the_state_dir_at_trace_level(#[case] sour
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut serve = Serve::start(dir.path(), &config, &state, port, &env);
+    let mut serve = Serve::start(dir.path(), &config, &state, 0, &env);
+    let base = format!("http://{}", serve.addr(Duration::from_secs(30)));
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
