@@ -22,7 +22,7 @@ pub mod report;
 pub mod row;
 pub mod sender;
 
-pub use queue::{Batch, Counts, Outbox, PeriodCounts, RecordState, period_counts};
+pub use queue::{Batch, Counts, Outbox, PeriodCounts, RecordState, Refused, period_counts};
 pub use report::ImportReport;
 pub use sender::{Backoff, Sender};
 

@@ -338,6 +338,36 @@ async fn a_refused_batch_is_split_until_the_record_at_fault_is_found() {
     let sizes: Vec<usize> = svc.posts().iter().map(|p| p.1).collect();
     assert_eq!(sizes, [16, 8, 8, 4, 4, 2, 2, 1, 1]);
     assert_eq!(svc.held.lock().unwrap().len(), 15);
+    // The refused record is listed with the service's own words, what a person needs to
+    // correct it, and no NIK; through the API too.
+    let refused = ob.rejected(10).unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(
+        (refused[0].recipient_id.as_str(), refused[0].aid.as_str()),
+        ("R-5", "PKH")
+    );
+    assert_eq!(refused[0].reason, "HTTP 422: Format data tidak valid");
+    assert_eq!(refused[0].source, "uji");
+    let app = juknis::outbox::api::router(ob.clone());
+    let res = tower::ServiceExt::oneshot(
+        app,
+        axum::http::Request::get("/api/v1/balikan/rejected")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("\"recipient_id\":\"R-5\"") && text.contains("Format data tidak valid"),
+        "{text}"
+    );
+    assert!(!text.contains(&niks[5]), "no NIK in the answer: {text}");
 }
 
 #[tokio::test(start_paused = true)]

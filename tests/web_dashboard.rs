@@ -304,6 +304,32 @@ async fn upload_balikan(dir: &std::path::Path, fixture: &str) -> (u16, String) {
     (res.status().as_u16(), body)
 }
 
+/// A record the service refused is listed on Data Balikan with its words, and no NIK.
+#[tokio::test]
+async fn refused_balikan_rows_are_listed_with_the_services_words() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (status, _) = upload_balikan(dir.path(), "baik.csv").await;
+    assert_eq!(status, 200);
+    let outbox = juknis::outbox::Outbox::open(dir.path()).expect("outbox");
+    let batch = outbox.claim(1).expect("claim").expect("a batch");
+    let nik = batch.records[0].nik.expose().to_owned();
+    let rid = batch.records[0].recipient_id.clone();
+    outbox
+        .refused(batch.id, "HTTP 422: ID penerima tidak terdaftar")
+        .expect("refused");
+    // The same state folder, its users already made by the upload.
+    let app = juknis::web::dashboard::router(shared(), config(dir.path())).expect("router");
+    let (cookie, _) = login(&app, "opnda").await;
+    let (_, body) = send(&app, get("/balikan", Some(&cookie))).await;
+    let table = body
+        .split_once("data-role=\"refused\"")
+        .map(|(_, t)| t.split_once("</table>").map_or(t, |(t, _)| t))
+        .unwrap_or_else(|| panic!("no refused table: {body}"));
+    assert!(table.contains("ID penerima tidak terdaftar"), "{table}");
+    assert!(table.contains(&format!("<td>{rid}</td>")), "{table}");
+    assert!(!body.contains(&nik), "a NIK on the page");
+}
+
 #[tokio::test]
 async fn balikan_csv_upload_lands_in_the_outbox() {
     let dir = tempfile::tempdir().expect("tmp");

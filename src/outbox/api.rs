@@ -32,6 +32,7 @@ pub fn router(outbox: Outbox) -> Router {
     Router::new()
         .route("/api/v1/balikan", post(submit))
         .route("/api/v1/balikan/status", get(status))
+        .route("/api/v1/balikan/rejected", get(rejected))
         .with_state(outbox)
 }
 
@@ -122,6 +123,15 @@ async fn submit(AxState(outbox): AxState<Outbox>, body: axum::body::Bytes) -> Re
             };
             (code, Json(report)).into_response()
         }
+        Err(e) => internal(&e).into_response(),
+    }
+}
+
+/// The records the service refused, newest first (100 at most), with its own words.
+async fn rejected(AxState(outbox): AxState<Outbox>) -> Response {
+    let ob = outbox.clone();
+    match blocking(move || ob.rejected(100)).await {
+        Ok(r) => Json(serde_json::json!({ "rejected": r })).into_response(),
         Err(e) => internal(&e).into_response(),
     }
 }

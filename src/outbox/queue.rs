@@ -58,6 +58,19 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE batch (
         rejected INTEGER NOT NULL
      );"];
 
+/// A record the service refused, as [`Outbox::rejected`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refused {
+    pub id: i64,
+    pub recipient_id: String,
+    pub aid: String,
+    /// The service's own words (or the start of its body).
+    pub reason: String,
+    /// The import it came with (a file name, `api`).
+    pub source: String,
+    pub at_ms: i64,
+}
+
 /// The state of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -607,6 +620,33 @@ impl Outbox {
             )
             .map_err(self.db_err("note a failure"))?;
         Ok(())
+    }
+
+    /// The records the service refused, newest first (at most `limit`): what a person needs to
+    /// correct and import them again. Their NIK is erased; the recipient ID, the aid type, the
+    /// service's own words and where the row came from stay.
+    pub fn rejected(&self, limit: usize) -> Result<Vec<Refused>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, recipient_id, aid, reason, source, done_ms FROM record
+                 WHERE state = 'rejected' ORDER BY done_ms DESC, id DESC LIMIT ?1",
+            )
+            .map_err(self.db_err("read refusals"))?;
+        let rows = stmt
+            .query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok(Refused {
+                    id: r.get(0)?,
+                    recipient_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    aid: r.get(2)?,
+                    reason: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    source: r.get(4)?,
+                    at_ms: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                })
+            })
+            .map_err(self.db_err("read refusals"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.db_err("read refusals"))
     }
 
     /// Counts by state and the age of the oldest pending record.

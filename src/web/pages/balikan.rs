@@ -1,4 +1,5 @@
-//! Data balikan: upload a CSV into the outbox, and its counts by state.
+//! Data balikan: upload a CSV into the outbox, its counts by state, and the records the service
+//! refused with its own words (to correct and import again).
 
 use std::sync::Arc;
 
@@ -22,7 +23,12 @@ pub struct Page {
     pub counts: Option<Counts>,
     pub oldest: String,
     pub report: Option<(bool, String)>,
+    /// The latest refused records: (when, recipient ID, aid type, the service's words, source).
+    pub refused: Vec<(String, String, String, String, String)>,
 }
+
+/// Refused records listed on the page.
+const REFUSED_SHOWN: usize = 50;
 
 async fn show(
     dash: &Dash,
@@ -31,16 +37,31 @@ async fn show(
     report: Option<(bool, String)>,
 ) -> Response {
     let t = a.t();
-    let counts = match dash.outbox.clone() {
-        Some(o) => tokio::task::spawn_blocking(move || o.counts())
+    let (counts, refused) = match dash.outbox.clone() {
+        Some(o) => tokio::task::spawn_blocking(move || (o.counts(), o.rejected(REFUSED_SHOWN)))
             .await
-            .ok()
-            .and_then(|r| {
-                r.map_err(|e| tracing::warn!(error = %e, "outbox counts"))
-                    .ok()
+            .map_or((None, Vec::new()), |(c, r)| {
+                (
+                    c.map_err(|e| tracing::warn!(error = %e, "outbox counts"))
+                        .ok(),
+                    r.map_err(|e| tracing::warn!(error = %e, "outbox refusals"))
+                        .unwrap_or_default(),
+                )
             }),
-        None => None,
+        None => (None, Vec::new()),
     };
+    let refused = refused
+        .into_iter()
+        .map(|r| {
+            (
+                crate::web::i18n::wib(r.at_ms / 1000),
+                r.recipient_id,
+                r.aid,
+                r.reason,
+                r.source,
+            )
+        })
+        .collect();
     let oldest = counts.map_or_else(String::new, |c| {
         let s = c.oldest_pending_age_seconds as u64;
         format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
@@ -51,6 +72,7 @@ async fn show(
         counts,
         oldest,
         report,
+        refused,
     };
     (status, render(&page)).into_response()
 }
