@@ -1,4 +1,5 @@
-//! The data balikan outbox: return data (NIK, aid recipient ID, aid type) validated row by row,
+//! The data balikan outbox: return data (NIK, aid recipient ID, aid type) validated row by row
+//! against the aid types the topology declares,
 //! kept durably in SQLite until the data balikan service has answered for it, then reduced to
 //! what the audit needs (keyed hashes, state, timestamps), never the plain NIK.
 //!
@@ -22,7 +23,7 @@ pub mod report;
 pub mod row;
 pub mod sender;
 
-pub use queue::{Batch, Counts, Outbox, PeriodCounts, RecordState, Refused, period_counts};
+pub use queue::{Batch, Counts, Outbox, PeriodCounts, RecordState, Refused, Resend, period_counts};
 pub use report::ImportReport;
 pub use sender::{Backoff, Sender};
 

@@ -181,6 +181,9 @@ pub struct Config {
     pub faults: Faults,
     /// Bearer token of the balikan endpoint.
     pub balikan_token: String,
+    /// The `param` keys and aid types the balikan endpoint takes (an OPD's topology declares
+    /// the same; the documented ones by default).
+    pub balikan_fields: crate::topology::BalikanFields,
     /// A marker put into every found record's name and address, for zero-storage scans.
     pub canary: Option<String>,
     /// The IP the accounts are registered with (`ip_user`; [`IP_USER`] by default).
@@ -196,6 +199,7 @@ impl Default for Config {
             quota: DEFAULT_QUOTA,
             faults: Faults::default(),
             balikan_token: DEFAULT_BALIKAN_TOKEN.to_owned(),
+            balikan_fields: crate::topology::BalikanFields::default(),
             canary: None,
             ip_user: IP_USER.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         }
@@ -220,6 +224,7 @@ pub(crate) struct Shared {
     accounts: Vec<Account>,
     quota: u64,
     balikan_token: String,
+    pub(crate) balikan_fields: crate::topology::BalikanFields,
     mutable: Mutex<Mutable>,
 }
 
@@ -417,6 +422,7 @@ impl Server {
             accounts: accounts(config.ip_user),
             quota: config.quota,
             balikan_token: config.balikan_token,
+            balikan_fields: config.balikan_fields,
             mutable: Mutex::new(Mutable {
                 faults: config.faults,
                 ..Mutable::default()

@@ -81,6 +81,72 @@ pub struct Topology {
     pub maintenance: maintenance::Schedule,
     /// Where alerts go; empty: nobody is told (the dashboard and /metrics still show faults).
     pub notifiers: Vec<Notifier>,
+    /// How a data balikan record names its fields and which aid types it may carry.
+    pub data_balikan: BalikanFields,
+}
+
+/// What a data balikan record carries beside the NIK, as the service names it (Juknis III):
+/// the `param` keys of the recipient ID and the aid type, and the aid types the agreement
+/// covers. Declared under `data_balikan:`; without it, the keys and types of the Web Portal's
+/// documentation (`ID_PENERIMA`, `JENIS_BANTUAN`, `PKH`/`PBI`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BalikanFields {
+    /// The `param` key of the aid programme's recipient ID.
+    pub recipient_key: String,
+    /// The `param` key of the aid type.
+    pub aid_key: String,
+    /// The aid types, upper case, in the declared order; never empty.
+    pub aid_types: Vec<String>,
+}
+
+impl Default for BalikanFields {
+    fn default() -> Self {
+        BalikanFields {
+            recipient_key: "ID_PENERIMA".to_owned(),
+            aid_key: "JENIS_BANTUAN".to_owned(),
+            aid_types: vec!["PKH".to_owned(), "PBI".to_owned()],
+        }
+    }
+}
+
+impl BalikanFields {
+    /// Longest aid type code.
+    pub const MAX_AID_LEN: usize = 32;
+    /// Longest `param` key.
+    pub const MAX_KEY_LEN: usize = 64;
+
+    /// The declared aid type `s` names (any case, trimmed), as written on the wire.
+    pub fn aid(&self, s: &str) -> Option<&str> {
+        let s = s.trim();
+        self.aid_types
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(s))
+            .map(String::as_str)
+    }
+
+    /// The aid types for a message: `PKH atau PBI`, `PKH, PBI atau BPNT`.
+    pub fn aid_list(&self) -> String {
+        match self.aid_types.split_last() {
+            None => String::new(),
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} atau {last}", rest.join(", ")),
+        }
+    }
+
+    /// An aid type code is 1 to [`Self::MAX_AID_LEN`] of `A-Z 0-9 _ -`.
+    pub fn valid_aid(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= Self::MAX_AID_LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
+    }
+
+    /// A `param` key is 1 to [`Self::MAX_KEY_LEN`] of `A-Z a-z 0-9 _`.
+    pub fn valid_key(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= Self::MAX_KEY_LEN
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }
 }
 
 /// Who may use this appliance's bandwidth reflector (`GET /reflect`), and how much.

@@ -59,7 +59,11 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         &["cause", "nik", "probe", "secret", "topology"],
         "the Web Portal's wire client (TLS trust from probe::trust)",
     ),
-    ("sim", &["cause", "nik", "portal"], "the Dukcapil simulator"),
+    (
+        "sim",
+        &["cause", "nik", "portal", "topology"],
+        "the Dukcapil simulator (it reads the data balikan keys an OPD's topology declares)",
+    ),
     (
         "gate",
         &[

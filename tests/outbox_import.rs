@@ -132,7 +132,8 @@ fn duplicates_against_queued_and_delivered_records() {
     );
     let nik = Nik::parse("3204051201900001").unwrap();
     assert_eq!(
-        ob.lookup(&nik, "A-1", AidType::Pkh).unwrap(),
+        ob.lookup(&nik, "A-1", &AidType::new("PKH").unwrap())
+            .unwrap(),
         Some(RecordState::Delivered),
         "the audit can still tell that this record was delivered"
     );

@@ -163,3 +163,140 @@ async fn a_wrong_token_delivers_nothing_and_loses_nothing() {
         .unwrap();
     assert_eq!((counts.pending, counts.rejected), (5, 0));
 }
+
+async fn run(args: &[&str], state: &Path) -> std::process::Output {
+    juknis()
+        .args(args)
+        .arg("--state-dir")
+        .arg(state)
+        .output()
+        .await
+        .unwrap()
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The go-live the issue feared: Dukcapil's service names its keys otherwise than the Web
+/// Portal's documentation. Every record is refused in the service's words and kept; the OPD
+/// declares the keys in its topology, an admin sends the refused records again, and they are
+/// delivered without anyone re-typing a row.
+#[tokio::test]
+async fn refused_for_the_keys_then_declared_and_sent_again() {
+    let declared = juknis::topology::BalikanFields {
+        recipient_key: "NO_KPM".into(),
+        aid_key: "PROGRAM".into(),
+        aid_types: vec!["PKH".into(), "PBI".into(), "BPNT".into()],
+    };
+    let handle = sim::Server::start(sim::Config {
+        balikan_fields: declared.clone(),
+        ..sim::Config::default()
+    })
+    .await
+    .unwrap();
+    let fingerprint = juknis::portal::tls::fingerprint_hex(&handle.fingerprint().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let csv = dir.path().join("data.csv");
+    write_csv(&csv, 6);
+    let token = dir.path().join("token");
+    write_token(&token, sim::DEFAULT_BALIKAN_TOKEN);
+
+    let out = run(&["balikan", "import", csv.to_str().unwrap()], &state).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let out = send(&state, &handle.balikan_url(), &token, &fingerprint).await;
+    assert!(
+        text(&out).contains("0 terkirim, 0 menunggu, 6 ditolak"),
+        "{}",
+        text(&out)
+    );
+    assert!(handle.balikan_records().is_empty());
+    let out = run(&["balikan", "refused", "--json"], &state).await;
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let refused = listed["rejected"].as_array().unwrap();
+    assert_eq!(refused.len(), 6, "{listed}");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r["reason"] == "HTTP 422: Format data tidak valid" && r["resendable"] == true),
+        "{listed}"
+    );
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    let first_nik = &csv_text.lines().nth(1).unwrap()[..16];
+    assert!(!text(&out).contains(first_nik), "no NIK listed");
+
+    // The OPD declares the service's keys and a third aid type in its topology.
+    let topology = dir.path().join("topologi.yaml");
+    let demo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("topology/demo.yaml"))
+            .unwrap();
+    std::fs::write(
+        &topology,
+        format!(
+            "{demo}\ndata_balikan:\n  recipient_key: NO_KPM\n  aid_key: PROGRAM\n  aid_types: [PKH, PBI, BPNT]\n"
+        ),
+    )
+    .unwrap();
+    // A file headed with the service's own keys, with the new aid type, imports against it.
+    let kpm = dir.path().join("kpm.csv");
+    std::fs::write(
+        &kpm,
+        format!("nik;NO_KPM;PROGRAM\n{first_nik};KPM-1;bpnt\n{first_nik};KPM-2;BLT\n"),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "balikan",
+            "import",
+            kpm.to_str().unwrap(),
+            "--config",
+            topology.to_str().unwrap(),
+        ],
+        &state,
+    )
+    .await;
+    let said = text(&out);
+    assert!(said.contains("1 diterima"), "{said}");
+    assert!(
+        said.contains("jenis bantuan \"BLT\" tidak dikenal (harus PKH, PBI atau BPNT)"),
+        "{said}"
+    );
+
+    // An admin sends the refused records again; the sender now writes the declared keys.
+    for r in refused {
+        let id = r["id"].as_i64().unwrap().to_string();
+        let out = run(&["balikan", "resend", &id], &state).await;
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let again = run(
+        &["balikan", "resend", &refused[0]["id"].to_string()],
+        &state,
+    )
+    .await;
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    let out = send(&state, &handle.balikan_url(), &token, &fingerprint).await;
+    assert!(
+        text(&out).contains("7 terkirim, 0 menunggu, 0 ditolak"),
+        "{}",
+        text(&out)
+    );
+    let held = handle.balikan_records();
+    assert_eq!(held.len(), 7);
+    assert!(
+        held.iter()
+            .any(|r| r.aid == "BPNT" && r.recipient_id == "KPM-1")
+    );
+    assert_eq!(
+        juknis::outbox::Outbox::open(&state)
+            .unwrap()
+            .plain_niks()
+            .unwrap(),
+        0,
+        "delivered records keep no NIK"
+    );
+}

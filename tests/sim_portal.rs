@@ -10,6 +10,7 @@ use juknis::portal::{
     ErrorKind, KeyCase, Route, Status, Trust,
 };
 use juknis::sim::{self, Faults, Handle, Server};
+use juknis::topology::BalikanFields;
 use rstest::rstest;
 
 async fn start(config: sim::Config) -> Handle {
@@ -442,7 +443,7 @@ async fn faults_through_the_admin_endpoint_and_stats() {
     h.shutdown().await;
 }
 
-fn batch(h: &Handle, recipients: &[(&str, &str, AidType)]) -> BalikanBatch {
+fn batch(h: &Handle, recipients: &[(&str, &str, &str)]) -> BalikanBatch {
     let _ = h;
     BalikanBatch {
         id_lembaga: "3204DINSOS".into(),
@@ -452,10 +453,71 @@ fn batch(h: &Handle, recipients: &[(&str, &str, AidType)]) -> BalikanBatch {
             .map(|(nik, id, aid)| BalikanRecord {
                 nik: Nik::parse(nik).unwrap(),
                 recipient_id: (*id).into(),
-                aid: *aid,
+                aid: AidType::new(aid).unwrap(),
             })
             .collect(),
+        fields: BalikanFields::default(),
     }
+}
+
+/// The service as an OPD's agreement may name it: other keys, other aid types.
+fn kpm() -> BalikanFields {
+    BalikanFields {
+        recipient_key: "NO_KPM".into(),
+        aid_key: "PROGRAM".into(),
+        aid_types: vec!["BPNT".into(), "PKH".into()],
+    }
+}
+
+#[tokio::test]
+async fn the_balikan_service_reads_the_keys_and_aid_types_it_declares() {
+    let h = start(sim::Config {
+        balikan_fields: kpm(),
+        ..sim::Config::default()
+    })
+    .await;
+    let c = client(&h);
+    let found = h.samples()["found"].clone();
+    // Sent with the documented keys, the service cannot read the record.
+    let documented = batch(&h, &[(&found, "K-1", "BPNT")]);
+    assert_eq!(
+        c.send_balikan(&documented).await.unwrap(),
+        BalikanOutcome::Rejected {
+            status: 422,
+            text: "Format data tidak valid".into()
+        }
+    );
+    let body = BalikanBatch {
+        fields: kpm(),
+        ..documented
+    };
+    assert_eq!(
+        body.to_wire()[0]["data"][0]["param"],
+        serde_json::json!([{ "NO_KPM": "K-1" }, { "PROGRAM": "BPNT" }])
+    );
+    assert_eq!(
+        c.send_balikan(&body).await.unwrap(),
+        BalikanOutcome::Delivered
+    );
+    // An aid type the service does not know is refused in its own words.
+    let pbi = BalikanBatch {
+        fields: kpm(),
+        ..batch(&h, &[(&found, "K-2", "PBI")])
+    };
+    assert_eq!(
+        c.send_balikan(&pbi).await.unwrap(),
+        BalikanOutcome::Rejected {
+            status: 422,
+            text: "Jenis bantuan tidak dikenal".into()
+        }
+    );
+    let held = h.balikan_records();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(
+        (held[0].recipient_id.as_str(), held[0].aid.as_str()),
+        ("K-1", "BPNT")
+    );
+    h.shutdown().await;
 }
 
 #[tokio::test]
@@ -466,10 +528,7 @@ async fn balikan_delivered_then_already_sent_each_record_once() {
     let other = h.samples()["deceased"].clone();
     let first = batch(
         &h,
-        &[
-            (&found, "PKH-0001", AidType::Pkh),
-            (&other, "PBI-0002", AidType::Pbi),
-        ],
+        &[(&found, "PKH-0001", "PKH"), (&other, "PBI-0002", "PBI")],
     );
     assert_eq!(
         c.send_balikan(&first).await.unwrap(),
@@ -480,7 +539,7 @@ async fn balikan_delivered_then_already_sent_each_record_once() {
         BalikanOutcome::AlreadySent
     );
     // Same NIK, other aid: a new record.
-    let third = batch(&h, &[(&found, "PBI-0003", AidType::Pbi)]);
+    let third = batch(&h, &[(&found, "PBI-0003", "PBI")]);
     assert_eq!(
         c.send_balikan(&third).await.unwrap(),
         BalikanOutcome::Delivered
@@ -513,7 +572,7 @@ async fn balikan_with_a_wrong_token_is_rejected() {
     let found = h.samples()["found"].clone();
     let outcome = Client::new(cfg)
         .unwrap()
-        .send_balikan(&batch(&h, &[(&found, "PKH-1", AidType::Pkh)]))
+        .send_balikan(&batch(&h, &[(&found, "PKH-1", "PKH")]))
         .await
         .unwrap();
     assert_eq!(

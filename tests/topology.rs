@@ -642,3 +642,70 @@ fn the_report_email_is_kept_and_a_bad_one_is_named_where_it_is() {
     );
     assert_eq!(line, line_col_of(&text, "report_email").0);
 }
+
+#[test]
+fn data_balikan_keys_and_aid_types_are_declared_or_the_documented_ones() {
+    let demo = parse(&demo_text()).expect("demo");
+    assert_eq!(
+        demo.data_balikan,
+        juknis::topology::BalikanFields::default()
+    );
+    assert_eq!(
+        (
+            demo.data_balikan.recipient_key.as_str(),
+            demo.data_balikan.aid_key.as_str(),
+            demo.data_balikan.aid_list()
+        ),
+        ("ID_PENERIMA", "JENIS_BANTUAN", "PKH atau PBI".to_owned())
+    );
+    let text = format!(
+        "{}\ndata_balikan:\n  recipient_key: NO_KPM\n  aid_key: PROGRAM\n  aid_types: [bpnt, PKH, BLT-DD]\n",
+        demo_text()
+    );
+    let t = parse(&text).expect("valid");
+    assert_eq!(t.data_balikan.recipient_key, "NO_KPM");
+    assert_eq!(t.data_balikan.aid_key, "PROGRAM");
+    assert_eq!(t.data_balikan.aid_types, ["BPNT", "PKH", "BLT-DD"]);
+    assert_eq!(t.data_balikan.aid("blt-dd"), Some("BLT-DD"));
+    assert_eq!(t.data_balikan.aid("PBI"), None);
+}
+
+#[rstest]
+#[case::key_with_space("recipient_key: NO KPM", "NO KPM", "is not a key the service can read")]
+#[case::same_keys("recipient_key: KODE\n  aid_key: KODE", "KODE\n", "are both `KODE`")]
+#[case::aid_twice("aid_types: [PKH, pkh]", "pkh]", "listed twice")]
+#[case::aid_not_code("aid_types: [PKH, \"Bantuan Sosial\"]", "\"Bantuan", "is not a code")]
+fn data_balikan_mistakes_are_located(#[case] body: &str, #[case] at: &str, #[case] message: &str) {
+    let text = format!("{}\ndata_balikan:\n  {body}\n", demo_text());
+    let (line, col, msg) = error_saying(&text, message);
+    let (want_line, want_col) = if at == "KODE\n" {
+        // The second of the two equal keys.
+        let line = text
+            .lines()
+            .position(|l| l.contains("aid_key: KODE"))
+            .expect("line");
+        (
+            line as u64 + 1,
+            text.lines().nth(line).expect("l").find("KODE").expect("c") as u64 + 1,
+        )
+    } else {
+        line_col_of(&text, at)
+    };
+    assert_eq!((line, col), (want_line, want_col), "{msg}");
+}
+
+/// The commented data_balikan example of the shipped topology is valid once uncommented and
+/// says what the defaults are.
+#[test]
+fn the_shipped_data_balikan_example_is_the_default() {
+    let shipped =
+        std::fs::read_to_string(root().join("deploy/etc/topology.yaml")).expect("shipped");
+    let (_, rest) = shipped.split_once("# data_balikan:\n").expect("example");
+    let block: String = rest
+        .lines()
+        .take_while(|l| l.starts_with("#   "))
+        .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
+        .collect();
+    let t = parse(&format!("{}\ndata_balikan:\n{block}", demo_text())).expect("valid example");
+    assert_eq!(t.data_balikan, juknis::topology::BalikanFields::default());
+}

@@ -328,6 +328,87 @@ async fn refused_balikan_rows_are_listed_with_the_services_words() {
     assert!(table.contains("ID penerima tidak terdaftar"), "{table}");
     assert!(table.contains(&format!("<td>{rid}</td>")), "{table}");
     assert!(!body.contains(&nik), "a NIK on the page");
+    // Operators read the list; only an admin may send a record again or dismiss it.
+    assert!(!table.contains("value=\"kirim\""), "{table}");
+    let (_, op_csrf) = login(&app, "opnda").await;
+    let (res, _) = send(
+        &app,
+        post_form(
+            &format!("/balikan/ditolak/{}", refused_id(table)),
+            Some(&cookie),
+            &[("csrf", &op_csrf), ("action", "kirim")],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(outbox.counts().expect("counts").rejected, 1);
+
+    let (admin, csrf) = login(&app, "admin").await;
+    let (_, body) = send(&app, get("/balikan", Some(&admin))).await;
+    let id = refused_id(&body);
+    assert!(body.contains("value=\"kirim\""), "{body}");
+    let resend = |action: &'static str| {
+        post_form(
+            &format!("/balikan/ditolak/{id}"),
+            Some(&admin),
+            &[("csrf", &csrf), ("action", action)],
+        )
+    };
+    let (res, body) = send(&app, resend("kirim")).await;
+    assert_eq!(res.status(), 200, "{body}");
+    assert!(body.contains("dimasukkan kembali ke antrean"), "{body}");
+    let c = outbox.counts().expect("counts");
+    assert_eq!((c.pending, c.rejected), (3, 0), "back in the queue");
+    // The same record again: nothing refused under that number any more.
+    let (res, _) = send(&app, resend("kirim")).await;
+    assert_eq!(res.status(), 404);
+
+    // Refused again, then dismissed: its NIK is erased and it cannot be sent again.
+    let batch = outbox.claim(3).expect("claim").expect("a batch");
+    assert_eq!(batch.records.len(), 3);
+    outbox
+        .split(batch.id, "HTTP 422: Format data tidak valid")
+        .expect("split");
+    let first = outbox.claim(1).expect("claim").expect("a batch");
+    outbox
+        .refused(first.id, "HTTP 422: Format data tidak valid")
+        .expect("refused");
+    let plain = outbox.plain_niks().expect("plain");
+    let (_, body) = send(&app, get("/balikan", Some(&admin))).await;
+    let id = refused_id(&body);
+    let (res, body) = send(
+        &app,
+        post_form(
+            &format!("/balikan/ditolak/{id}"),
+            Some(&admin),
+            &[("csrf", &csrf), ("action", "abaikan")],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{body}");
+    assert!(!body.contains("data-role=\"refused\""), "dismissed: {body}");
+    assert_eq!(
+        outbox.plain_niks().expect("plain"),
+        plain - 1,
+        "its NIK erased"
+    );
+    assert_eq!(
+        outbox.counts().expect("counts").rejected,
+        1,
+        "still counted"
+    );
+    assert_eq!(
+        outbox.resend(id).expect("resend"),
+        juknis::outbox::Resend::NotFound
+    );
+}
+
+/// The number of the first refused record listed on the page.
+fn refused_id(body: &str) -> i64 {
+    body.split_once("<tr data-id=\"")
+        .and_then(|(_, t)| t.split_once('"'))
+        .and_then(|(id, _)| id.parse().ok())
+        .unwrap_or_else(|| panic!("no refused row: {body}"))
 }
 
 #[tokio::test]
@@ -346,15 +427,18 @@ async fn balikan_csv_upload_lands_in_the_outbox() {
         std::fs::read_to_string(root().join("tests/fixtures/balikan/baik.csv")).expect("fixture");
     for row in csv.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let cells: Vec<&str> = row.split(',').collect();
-        let e = juknis::outbox::row::validate(&juknis::outbox::row::RawRow {
-            nik: cells[0].into(),
-            recipient_id: cells[1].into(),
-            aid: cells[2].into(),
-        })
+        let e = juknis::outbox::row::validate(
+            &juknis::outbox::row::RawRow {
+                nik: cells[0].into(),
+                recipient_id: cells[1].into(),
+                aid: cells[2].into(),
+            },
+            &juknis::topology::BalikanFields::default(),
+        )
         .expect("a valid row");
         assert_eq!(
             outbox
-                .lookup(&e.nik, &e.recipient_id, e.aid)
+                .lookup(&e.nik, &e.recipient_id, &e.aid)
                 .expect("lookup"),
             Some(juknis::outbox::RecordState::Pending),
             "{row}"

@@ -1,4 +1,5 @@
-//! `juknis balikan`: queue data balikan rows from a CSV file, send the queue, show its state.
+//! `juknis balikan`: queue data balikan rows from a CSV file, send the queue, show its state,
+//! list the records the service refused and send one again or dismiss it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +21,32 @@ pub enum Which {
     Send(Box<SendArgs>),
     /// Counts by state and the age of the oldest pending record.
     Status(StatusArgs),
+    /// The records the service refused, with its own words (no NIK shown).
+    Refused(StatusArgs),
+    /// Put a refused record back in the queue as it is, once its cause is fixed.
+    Resend(RecordArgs),
+    /// Dismiss a refused record: its NIK is erased and it leaves the list.
+    Dismiss(RecordArgs),
+}
+
+/// The topology whose `data_balikan` section names the keys and aid types.
+#[derive(Debug, clap::Args)]
+pub struct Declared {
+    /// Take the `param` keys and aid types from this topology and keep them for later imports
+    /// (`serve` does the same with its own); without it, what `serve` last recorded, else
+    /// ID_PENERIMA, JENIS_BANTUAN and PKH/PBI.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+/// Arguments of `juknis balikan resend` and `dismiss`.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// The refused record's number, as `juknis balikan refused` lists it.
+    #[arg(value_name = "ID")]
+    id: i64,
+    #[command(flatten)]
+    state: StateDir,
 }
 
 /// Where the appliance keeps its data.
@@ -39,6 +66,8 @@ pub struct ImportArgs {
     file: PathBuf,
     #[command(flatten)]
     state: StateDir,
+    #[command(flatten)]
+    declared: Declared,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -49,6 +78,8 @@ pub struct ImportArgs {
 pub struct SendArgs {
     #[command(flatten)]
     state: StateDir,
+    #[command(flatten)]
+    declared: Declared,
     /// Full URL of the data balikan endpoint.
     #[arg(long, value_name = "URL")]
     url: reqwest::Url,
@@ -100,6 +131,9 @@ pub fn run(which: Which) -> ExitCode {
         Which::Import(a) => import(&a),
         Which::Send(a) => send(*a),
         Which::Status(a) => status(&a),
+        Which::Refused(a) => refused(&a),
+        Which::Resend(a) => resend(&a),
+        Which::Dismiss(a) => dismiss(&a),
     }
 }
 
@@ -108,6 +142,22 @@ fn open(state: &StateDir) -> Result<Outbox, ExitCode> {
         eprintln!("error: {e}");
         ExitCode::from(super::EXIT_INTERNAL)
     })
+}
+
+/// Open the outbox and record the topology's fields when one is given.
+fn open_declared(state: &StateDir, declared: &Declared) -> Result<Outbox, ExitCode> {
+    let ob = open(state)?;
+    if let Some(file) = &declared.config {
+        let t = crate::topology::load(file).map_err(|e| {
+            eprintln!("{e}");
+            ExitCode::from(super::EXIT_BAD_CONFIG)
+        })?;
+        ob.declare(&t.data_balikan).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(super::EXIT_INTERNAL)
+        })?;
+    }
+    Ok(ob)
 }
 
 fn import(args: &ImportArgs) -> ExitCode {
@@ -119,7 +169,7 @@ fn import(args: &ImportArgs) -> ExitCode {
             return ExitCode::from(super::EXIT_BAD_CONFIG);
         }
     };
-    let ob = match open(&args.state) {
+    let ob = match open_declared(&args.state, &args.declared) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -187,7 +237,7 @@ fn send(args: SendArgs) -> ExitCode {
             return ExitCode::from(super::EXIT_BAD_CONFIG);
         }
     };
-    let ob = match open(&args.state) {
+    let ob = match open_declared(&args.state, &args.declared) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -196,6 +246,13 @@ fn send(args: SendArgs) -> ExitCode {
         &args.id_lembaga,
         &args.nama_lembaga,
     );
+    config.fields = match ob.fields() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_INTERNAL);
+        }
+    };
     config.batch_size = args.batch_size.max(1);
     config.backoff_base = Duration::from_millis(args.backoff_base_ms.max(1));
     config.backoff_max = Duration::from_millis(args.backoff_max_ms.max(args.backoff_base_ms));
@@ -281,6 +338,86 @@ fn status(args: &StatusArgs) -> ExitCode {
                 c.pending, c.delivered, c.rejected, c.oldest_pending_age_seconds
             );
             ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(super::EXIT_INTERNAL)
+        }
+    }
+}
+
+fn refused(args: &StatusArgs) -> ExitCode {
+    let ob = match open(&args.state) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let list = match ob.rejected(1000) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_INTERNAL);
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::json!({ "rejected": list }));
+        return ExitCode::SUCCESS;
+    }
+    if list.is_empty() {
+        println!("tidak ada data yang ditolak layanan data balikan");
+    }
+    for r in &list {
+        let when = crate::web::i18n::wib(r.at_ms / 1000);
+        println!(
+            "{:>6}  {when}  {} {}  \"{}\"  ({}){}",
+            r.id,
+            r.aid,
+            r.recipient_id,
+            r.reason,
+            r.source,
+            if r.resendable {
+                ""
+            } else {
+                "  NIK sudah dihapus: impor ulang"
+            }
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn resend(args: &RecordArgs) -> ExitCode {
+    let ob = match open(&args.state) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    match ob.resend(args.id) {
+        Ok(outbox::Resend::Queued) => {
+            println!("data {}: {}", args.id, outbox::Resend::Queued.id());
+            ExitCode::SUCCESS
+        }
+        Ok(other) => {
+            eprintln!("data {}: {}", args.id, other.id());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(super::EXIT_INTERNAL)
+        }
+    }
+}
+
+fn dismiss(args: &RecordArgs) -> ExitCode {
+    let ob = match open(&args.state) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    match ob.dismiss(args.id) {
+        Ok(true) => {
+            println!("data {}: diabaikan; NIK-nya dihapus", args.id);
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("data {}: {}", args.id, outbox::Resend::NotFound.id());
+            ExitCode::from(1)
         }
         Err(e) => {
             eprintln!("error: {e}");

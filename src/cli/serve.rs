@@ -532,6 +532,16 @@ fn services(
     }
 
     let outbox = outbox::Outbox::open(state_dir).context("opening the data balikan outbox")?;
+    // Imports check the aid types this topology declares, also those made by `juknis balikan
+    // import` beside serve, which has no topology of its own.
+    outbox
+        .declare(&topology.data_balikan)
+        .context("recording the data balikan fields")?;
+    tracker.spawn(declare_on_reload(
+        outbox.clone(),
+        Arc::clone(shared),
+        cancel.clone(),
+    ));
     dashboard.outbox = Some(outbox.clone());
     let tokens = secrets.clone();
     let api = outbox::api::router(outbox.clone()).layer(axum::middleware::from_fn(
@@ -702,6 +712,28 @@ async fn watch_routes(
                     at: a.since.timestamp(),
                 });
             }
+        }
+    }
+}
+
+/// Keep the outbox's declared fields those of the running topology: a SIGHUP that changes the
+/// aid types changes what the next import accepts.
+async fn declare_on_reload(outbox: outbox::Outbox, shared: Arc<Shared>, cancel: CancellationToken) {
+    let mut topology = shared.topology();
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let now = shared.topology();
+        if Arc::ptr_eq(&now, &topology) {
+            continue;
+        }
+        topology = now;
+        let (ob, fields) = (outbox.clone(), topology.data_balikan.clone());
+        if let Err(e) = outbox::blocking(move || ob.declare(&fields)).await {
+            tracing::error!(error = %crate::cause::chain(&e), "data balikan: the reloaded fields were not recorded");
         }
     }
 }

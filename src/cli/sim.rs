@@ -27,6 +27,10 @@ pub struct Args {
     /// Bearer token of the data balikan endpoint.
     #[arg(long, env = "JUKNIS_SIM_BALIKAN_TOKEN", default_value = sim::DEFAULT_BALIKAN_TOKEN)]
     balikan_token: String,
+    /// Take the data balikan `param` keys and aid types from this topology's `data_balikan`
+    /// section (the documented ID_PENERIMA, JENIS_BANTUAN and PKH/PBI without it).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// The IP the accounts are registered with (`ip_user`): the OPD access point's IP LAN.
     #[arg(long, value_name = "IP", default_value = sim::IP_USER)]
     ip_user: std::net::IpAddr,
@@ -87,6 +91,16 @@ pub fn run(args: Args) -> ExitCode {
 
 async fn serve(args: Args) -> ExitCode {
     let args_ip_user = args.ip_user;
+    let balikan_fields = match &args.config {
+        None => crate::topology::BalikanFields::default(),
+        Some(file) => match crate::topology::load(file) {
+            Ok(t) => t.data_balikan,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(super::EXIT_BAD_CONFIG);
+            }
+        },
+    };
     let config = sim::Config {
         listen: args.listen,
         tls: args.tls,
@@ -101,6 +115,7 @@ async fn serve(args: Args) -> ExitCode {
             every: args.fault_every,
         },
         balikan_token: args.balikan_token,
+        balikan_fields,
         canary: None,
         ip_user: args.ip_user,
     };

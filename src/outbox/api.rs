@@ -1,5 +1,6 @@
 //! The outbox's JSON API: `POST /api/v1/balikan` queues rows (an array of objects, or one
-//! object) and answers with the import report; `GET /api/v1/balikan/status` answers the counts
+//! object, keyed `nik`, `id_penerima`, `jenis_bantuan` or the topology's own `param` keys) and
+//! answers with the import report; `GET /api/v1/balikan/status` answers the counts
 //! by state and the age of the oldest pending record. Authentication is the web layer's.
 
 use axum::extract::State as AxState;
@@ -36,9 +37,12 @@ pub fn router(outbox: Outbox) -> Router {
         .with_state(outbox)
 }
 
-fn field(item: &Value, keys: &[&str]) -> String {
+/// The value under the first of `keys`, or the topology's own `declared` key, present.
+fn field(item: &Value, keys: &[&str], declared: &str) -> String {
     keys.iter()
-        .find_map(|k| item.get(*k))
+        .copied()
+        .chain(std::iter::once(declared))
+        .find_map(|k| item.get(k))
         .map(|v| match v {
             Value::String(s) => s.clone(),
             // serde_json reads integers exactly (u64), never through a float.
@@ -97,22 +101,26 @@ async fn submit(AxState(outbox): AxState<Outbox>, body: axum::body::Bytes) -> Re
         )
         .into_response();
     }
-    let rows: Vec<(u64, RawRow)> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            (
-                i as u64 + 1,
-                RawRow {
-                    nik: field(item, NIK_KEYS),
-                    recipient_id: field(item, RECIPIENT_KEYS),
-                    aid: field(item, AID_KEYS),
-                },
-            )
-        })
-        .collect();
     let ob = outbox.clone();
-    match blocking(move || ob.import("api", Unit::Item, rows)).await {
+    let import = move || {
+        let declared = ob.fields()?;
+        let rows: Vec<(u64, RawRow)> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                (
+                    i as u64 + 1,
+                    RawRow {
+                        nik: field(item, NIK_KEYS, "NIK"),
+                        recipient_id: field(item, RECIPIENT_KEYS, &declared.recipient_key),
+                        aid: field(item, AID_KEYS, &declared.aid_key),
+                    },
+                )
+            })
+            .collect();
+        ob.import("api", Unit::Item, rows)
+    };
+    match blocking(import).await {
         Ok(report) => {
             let code = if report.rejected.is_empty() {
                 StatusCode::CREATED

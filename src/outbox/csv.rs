@@ -7,6 +7,7 @@
 
 use super::report::Broken;
 use super::row::RawRow;
+use crate::topology::BalikanFields;
 
 /// Accepted header names, compared lower-case with everything but letters and digits removed.
 const NIK_NAMES: &[&str] = &["nik", "noinduk", "nomorinduk", "nomorindukkependudukan"];
@@ -79,7 +80,17 @@ struct Columns {
     width: usize,
 }
 
-fn header(cells: &[String]) -> Result<(Columns, Vec<String>), Vec<Broken>> {
+/// `names` and the topology's own key for the column (`NO_KPM` reads as `nokpm`).
+fn with_key(names: &[&str], key: &str) -> Vec<String> {
+    let mut all: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let key = norm(key);
+    if !all.contains(&key) {
+        all.insert(0, key);
+    }
+    all
+}
+
+fn header(cells: &[String], fields: &BalikanFields) -> Result<(Columns, Vec<String>), Vec<Broken>> {
     let mut problems = Vec::new();
     if cells
         .first()
@@ -91,11 +102,11 @@ fn header(cells: &[String]) -> Result<(Columns, Vec<String>), Vec<Broken>> {
             "line 1 holds data, not column names; add a header such as nik,id_penerima,jenis_bantuan",
         )]);
     }
-    let find = |names: &[&str], what_id: &str, what_en: &str, problems: &mut Vec<Broken>| {
+    let find = |names: &[String], what_id: &str, what_en: &str, problems: &mut Vec<Broken>| {
         let hits: Vec<usize> = cells
             .iter()
             .enumerate()
-            .filter(|(_, c)| names.contains(&norm(c).as_str()))
+            .filter(|(_, c)| names.contains(&norm(c)))
             .map(|(i, _)| i)
             .collect();
         match hits.as_slice() {
@@ -121,14 +132,19 @@ fn header(cells: &[String]) -> Result<(Columns, Vec<String>), Vec<Broken>> {
             }
         }
     };
-    let nik = find(NIK_NAMES, "NIK", "NIK", &mut problems);
+    let nik = find(&with_key(NIK_NAMES, "NIK"), "NIK", "NIK", &mut problems);
     let recipient = find(
-        RECIPIENT_NAMES,
+        &with_key(RECIPIENT_NAMES, &fields.recipient_key),
         "ID penerima",
         "recipient ID",
         &mut problems,
     );
-    let aid = find(AID_NAMES, "jenis bantuan", "aid type", &mut problems);
+    let aid = find(
+        &with_key(AID_NAMES, &fields.aid_key),
+        "jenis bantuan",
+        "aid type",
+        &mut problems,
+    );
     match (nik, recipient, aid) {
         (Some(nik), Some(recipient), Some(aid)) => {
             let ignored = cells
@@ -191,8 +207,9 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// Read a CSV file's bytes. `Err` lists every structural fault found.
-pub fn read(bytes: &[u8]) -> Result<Parsed, Vec<Broken>> {
+/// Read a CSV file's bytes; besides the usual names, the columns may be headed by the
+/// topology's own `param` keys. `Err` lists every structural fault found.
+pub fn read(bytes: &[u8], fields: &BalikanFields) -> Result<Parsed, Vec<Broken>> {
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(vec![broken(0, "berkas kosong", "the file is empty")]);
@@ -252,7 +269,7 @@ pub fn read(bytes: &[u8]) -> Result<Parsed, Vec<Broken>> {
             continue;
         }
         let Some(cols) = &columns else {
-            match header(&cells) {
+            match header(&cells, fields) {
                 Ok((c, ignored)) => {
                     parsed.ignored_columns = ignored;
                     columns = Some(c);
@@ -309,6 +326,33 @@ pub fn read(bytes: &[u8]) -> Result<Parsed, Vec<Broken>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reader with the documented keys.
+    fn read(bytes: &[u8]) -> Result<Parsed, Vec<Broken>> {
+        super::read(bytes, &BalikanFields::default())
+    }
+
+    #[test]
+    fn the_topologys_own_keys_head_the_columns() {
+        let fields = BalikanFields {
+            recipient_key: "NO_KPM".into(),
+            aid_key: "PROGRAM_BANSOS".into(),
+            aid_types: vec!["BPNT".into()],
+        };
+        let p = super::read(
+            b"nik;NO_KPM;PROGRAM_BANSOS\n3204051201900001;K-1;bpnt\n",
+            &fields,
+        )
+        .unwrap_or_default();
+        assert_eq!(p.rows.len(), 1, "{p:?}");
+        assert_eq!(p.rows[0].1.recipient_id, "K-1");
+        assert_eq!(p.rows[0].1.aid, "bpnt");
+        // Without the declaration the same file has no recipient column.
+        let e = read(b"nik;NO_KPM;PROGRAM_BANSOS\n3204051201900001;K-1;bpnt\n")
+            .err()
+            .unwrap_or_default();
+        assert!(e.iter().any(|b| b.message.contains("ID penerima")), "{e:?}");
+    }
 
     #[test]
     fn semicolons_bom_and_english_names() {

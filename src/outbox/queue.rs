@@ -2,8 +2,9 @@
 //! posted in, and the audit trail left after delivery.
 //!
 //! A record is `pending` until the service answers for its batch, then `delivered` (its NIK and
-//! recipient ID are erased, keyed hashes stay) or `rejected` (its NIK is erased, the recipient
-//! ID and the reason stay so that a person can correct it). A batch's membership is committed
+//! recipient ID are erased, keyed hashes stay) or `rejected` (the record and the service's
+//! reason stay, so that an admin can send it again once the cause is fixed, or dismiss it,
+//! which erases its NIK). A batch's membership is committed
 //! before it is posted and never changes while it may be held by the service, so a resend after
 //! a crash is the same batch.
 
@@ -21,11 +22,13 @@ use super::row::{Entry, Held, Problem, RawRow, validate};
 use super::{DB_FILE, Error, KEY_FILE};
 use crate::nik::Nik;
 use crate::portal::{AidType, BalikanRecord};
+use crate::topology::BalikanFields;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// Schema steps, applied in order; the index + 1 is the version.
-const MIGRATIONS: &[&str] = &["CREATE TABLE batch (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE batch (
         id INTEGER PRIMARY KEY,
         created_ms INTEGER NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
@@ -56,7 +59,16 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE batch (
         at_ms INTEGER NOT NULL,
         accepted INTEGER NOT NULL,
         rejected INTEGER NOT NULL
-     );"];
+     );",
+    // 2: what the topology declares for a record (serve writes it, a bare `balikan import`
+    // reads it), and refused records dismissed by an admin.
+    "CREATE TABLE declared (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        fields TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+     );
+     ALTER TABLE record ADD COLUMN dismissed_ms INTEGER;",
+];
 
 /// A record the service refused, as [`Outbox::rejected`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,6 +81,49 @@ pub struct Refused {
     /// The import it came with (a file name, `api`).
     pub source: String,
     pub at_ms: i64,
+    /// The record still holds its NIK, so an admin can send it again; refusals from before
+    /// refused records were kept have only what is listed here.
+    pub resendable: bool,
+}
+
+/// What [`Outbox::resend`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resend {
+    /// Back in the queue, to go in the next batch.
+    Queued,
+    /// No refused, undismissed record has this id.
+    NotFound,
+    /// The record's NIK was erased (dismissed, or refused before refusals were kept).
+    Erased,
+    /// The same NIK and aid type is queued or delivered already (imported again, corrected).
+    AlreadyHeld,
+}
+
+impl Resend {
+    /// What happened, in Bahasa Indonesia.
+    pub fn id(self) -> &'static str {
+        match self {
+            Resend::Queued => {
+                "data dimasukkan kembali ke antrean dan akan dikirim pada batch berikutnya"
+            }
+            Resend::NotFound => "tidak ada data ditolak dengan nomor itu",
+            Resend::Erased => "NIK data ini sudah dihapus; perbaiki dan impor ulang",
+            Resend::AlreadyHeld => {
+                "NIK dengan jenis bantuan ini sudah ada di antrean atau sudah terkirim"
+            }
+        }
+    }
+
+    /// What happened, in English.
+    pub fn en(self) -> &'static str {
+        match self {
+            Resend::Queued => "queued again for the next batch",
+            Resend::NotFound => "no refused record has that number",
+            Resend::Erased => "this record's NIK was erased; correct it and import it again",
+            Resend::AlreadyHeld => "this NIK and aid type is already queued or delivered",
+        }
+    }
 }
 
 /// The state of a record.
@@ -281,32 +336,62 @@ impl Outbox {
     }
 
     /// The key under which a NIK may hold one record per aid type.
-    fn dedup_key(&self, nik: &Nik, aid: AidType) -> Vec<u8> {
+    fn dedup_key(&self, nik: &Nik, aid: &AidType) -> Vec<u8> {
         self.mac(&["dedup", nik.expose(), aid.as_str()])
     }
 
     /// The audit hash of a whole record.
-    pub fn record_hash(&self, nik: &Nik, recipient_id: &str, aid: AidType) -> Vec<u8> {
+    pub fn record_hash(&self, nik: &Nik, recipient_id: &str, aid: &AidType) -> Vec<u8> {
         self.mac(&["record", nik.expose(), recipient_id, aid.as_str()])
     }
 
-    /// Validate `rows` (numbered by line or item) and queue the accepted ones in one
-    /// transaction. Rows refused for their content or as duplicates are in the report.
+    /// Record what the topology declares for a record (its `param` keys and aid types), so that
+    /// an import without the topology (`juknis balikan import`) checks the same aid types as
+    /// `serve` and the dashboard.
+    pub fn declare(&self, fields: &BalikanFields) -> Result<(), Error> {
+        let json = serde_json::to_string(fields).unwrap_or_default();
+        self.conn()
+            .execute(
+                "INSERT INTO declared (id, fields, at_ms) VALUES (1, ?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, at_ms = excluded.at_ms",
+                params![json, now_ms()],
+            )
+            .map_err(self.db_err("record the declared fields"))?;
+        Ok(())
+    }
+
+    /// What was last declared with [`Outbox::declare`], or the documented defaults.
+    pub fn fields(&self) -> Result<BalikanFields, Error> {
+        let json: Option<String> = self
+            .conn()
+            .query_row("SELECT fields FROM declared WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(self.db_err("read the declared fields"))?;
+        Ok(json
+            .and_then(|j| serde_json::from_str::<BalikanFields>(&j).ok())
+            .filter(|f| !f.aid_types.is_empty())
+            .unwrap_or_default())
+    }
+
+    /// Validate `rows` (numbered by line or item) against the declared aid types and queue
+    /// the accepted ones in one transaction. Rows refused for their content or as duplicates
+    /// are in the report.
     pub fn import(
         &self,
         source: &str,
         unit: Unit,
         rows: Vec<(u64, RawRow)>,
     ) -> Result<ImportReport, Error> {
+        let fields = self.fields()?;
         let mut report = ImportReport::new(source, unit);
         report.rows_read = rows.len() as u64;
         let mut first_seen: HashMap<Vec<u8>, (u64, String)> = HashMap::new();
         let mut accepted: Vec<(u64, Entry, Vec<u8>)> = Vec::new();
         for (line, raw) in rows {
-            match validate(&raw) {
+            match validate(&raw, &fields) {
                 Err(problems) => report.rejected.push(RowRejection { line, problems }),
                 Ok(entry) => {
-                    let key = self.dedup_key(&entry.nik, entry.aid);
+                    let key = self.dedup_key(&entry.nik, &entry.aid);
                     if let Some((first, rid)) = first_seen.get(&key) {
                         report.rejected.push(RowRejection {
                             line,
@@ -340,7 +425,7 @@ impl Outbox {
                 )
                 .map_err(self.db_err("prepare import"))?;
             for (line, entry, key) in accepted {
-                let hash = self.record_hash(&entry.nik, &entry.recipient_id, entry.aid);
+                let hash = self.record_hash(&entry.nik, &entry.recipient_id, &entry.aid);
                 let held: Option<(String, Vec<u8>)> = find
                     .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
@@ -392,7 +477,8 @@ impl Outbox {
     /// Read a CSV file's bytes and import its rows (the command line and the dashboard's
     /// upload). A file with a structural fault imports nothing; the report says where.
     pub fn import_csv(&self, source: &str, bytes: &[u8]) -> Result<ImportReport, Error> {
-        match super::csv::read(bytes) {
+        let fields = self.fields()?;
+        match super::csv::read(bytes, &fields) {
             Err(broken) => {
                 let mut r = ImportReport::new(source, Unit::Line);
                 r.broken = broken;
@@ -489,7 +575,7 @@ impl Outbox {
                 let (Some(nik), Some(recipient_id), Some(aid)) = (
                     nik.and_then(|n| Nik::parse(&n).ok()),
                     rid,
-                    AidType::parse(&aid),
+                    AidType::new(&aid),
                 ) else {
                     tracing::error!(batch = id, "a pending outbox record is unreadable");
                     continue;
@@ -591,7 +677,7 @@ impl Outbox {
         } else if let Some(why) = reject {
             let n = tx
                 .execute(
-                    "UPDATE record SET state = 'rejected', nik = NULL, reason = ?2, done_ms = ?3
+                    "UPDATE record SET state = 'rejected', reason = ?2, done_ms = ?3
                      WHERE batch_id = ?1 AND state = 'pending'",
                     params![batch, why, now],
                 )
@@ -622,15 +708,16 @@ impl Outbox {
         Ok(())
     }
 
-    /// The records the service refused, newest first (at most `limit`): what a person needs to
-    /// correct and import them again. Their NIK is erased; the recipient ID, the aid type, the
-    /// service's own words and where the row came from stay.
+    /// The records the service refused and nobody dismissed, newest first (at most `limit`):
+    /// the recipient ID, the aid type, the service's own words and where the row came from (the
+    /// NIK is never shown), and whether it can be sent again.
     pub fn rejected(&self, limit: usize) -> Result<Vec<Refused>, Error> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT id, recipient_id, aid, reason, source, done_ms FROM record
-                 WHERE state = 'rejected' ORDER BY done_ms DESC, id DESC LIMIT ?1",
+                "SELECT id, recipient_id, aid, reason, source, done_ms, nik IS NOT NULL FROM record
+                 WHERE state = 'rejected' AND dismissed_ms IS NULL
+                 ORDER BY done_ms DESC, id DESC LIMIT ?1",
             )
             .map_err(self.db_err("read refusals"))?;
         let rows = stmt
@@ -642,11 +729,68 @@ impl Outbox {
                     reason: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
                     source: r.get(4)?,
                     at_ms: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                    resendable: r.get(6)?,
                 })
             })
             .map_err(self.db_err("read refusals"))?;
         rows.collect::<Result<_, _>>()
             .map_err(self.db_err("read refusals"))
+    }
+
+    /// Put refused record `id` back in the queue as it is (an admin's decision, once what the
+    /// service objected to is fixed on its side or in the topology's declared keys).
+    pub fn resend(&self, id: i64) -> Result<Resend, Error> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.db_err("begin resend"))?;
+        let found: Option<(Option<String>, Vec<u8>)> = tx
+            .query_row(
+                "SELECT nik, dedup_key FROM record
+                 WHERE id = ?1 AND state = 'rejected' AND dismissed_ms IS NULL",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.db_err("read a refused record"))?;
+        let Some((nik, key)) = found else {
+            return Ok(Resend::NotFound);
+        };
+        if nik.is_none() {
+            return Ok(Resend::Erased);
+        }
+        let held: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM record WHERE dedup_key = ?1 AND state != 'rejected')",
+                params![key],
+                |r| r.get(0),
+            )
+            .map_err(self.db_err("look up duplicates"))?;
+        if held {
+            return Ok(Resend::AlreadyHeld);
+        }
+        tx.execute(
+            "UPDATE record SET state = 'pending', batch_id = NULL, reason = NULL, done_ms = NULL
+             WHERE id = ?1",
+            params![id],
+        )
+        .map_err(self.db_err("queue a record again"))?;
+        tx.commit().map_err(self.db_err("commit resend"))?;
+        Ok(Resend::Queued)
+    }
+
+    /// Dismiss refused record `id`: its NIK and recipient ID are erased and it leaves the
+    /// list; it still counts as refused. `false` when no such undismissed record exists.
+    pub fn dismiss(&self, id: i64) -> Result<bool, Error> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE record SET nik = NULL, recipient_id = NULL, dismissed_ms = ?2
+                 WHERE id = ?1 AND state = 'rejected' AND dismissed_ms IS NULL",
+                params![id, now_ms()],
+            )
+            .map_err(self.db_err("dismiss a refused record"))?;
+        Ok(n == 1)
     }
 
     /// Counts by state and the age of the oldest pending record.
@@ -688,7 +832,7 @@ impl Outbox {
         &self,
         nik: &Nik,
         recipient_id: &str,
-        aid: AidType,
+        aid: &AidType,
     ) -> Result<Option<RecordState>, Error> {
         let hash = self.record_hash(nik, recipient_id, aid);
         let state: Option<String> = self
@@ -707,7 +851,8 @@ impl Outbox {
         }))
     }
 
-    /// How many records still hold a plain NIK (only pending ones should).
+    /// How many records still hold a plain NIK (only pending and undismissed refused ones
+    /// should).
     pub fn plain_niks(&self) -> Result<u64, Error> {
         let n: i64 = self
             .conn()

@@ -3,6 +3,7 @@
 
 use crate::nik::{self, DateProblem, Nik};
 use crate::portal::AidType;
+use crate::topology::BalikanFields;
 
 /// Longest accepted aid recipient ID.
 pub const MAX_RECIPIENT_LEN: usize = 64;
@@ -14,7 +15,7 @@ pub struct RawRow {
     pub nik: String,
     /// The aid recipient ID as written.
     pub recipient_id: String,
-    /// The aid type as written (`PKH`, `pbi`, ...).
+    /// The aid type as written (`PKH`, `pbi`, ... any declared type, any case).
     pub aid: String,
 }
 
@@ -48,10 +49,15 @@ pub enum Problem {
     NikEmpty,
     /// The NIK breaks a format rule.
     Nik(nik::Error),
-    /// The aid type cell is empty.
-    AidEmpty,
-    /// The aid type is neither PKH nor PBI (the value, shortened).
-    AidUnknown(String),
+    /// The aid type cell is empty (the declared types, as `PKH atau PBI`).
+    AidEmpty(String),
+    /// The aid type is none of the declared ones.
+    AidUnknown {
+        /// The value, shortened.
+        value: String,
+        /// The declared types, as `PKH atau PBI`.
+        allowed: String,
+    },
     /// The recipient ID cell is empty.
     RecipientEmpty,
     /// The recipient ID is longer than [`MAX_RECIPIENT_LEN`].
@@ -107,9 +113,9 @@ impl Problem {
                     "NIK tidak sesuai format: nomor urut (digit 13-16) 0000".into()
                 }
             },
-            Problem::AidEmpty => "jenis bantuan kosong (harus PKH atau PBI)".into(),
-            Problem::AidUnknown(v) => {
-                format!("jenis bantuan \"{v}\" tidak dikenal (harus PKH atau PBI)")
+            Problem::AidEmpty(allowed) => format!("jenis bantuan kosong (harus {allowed})"),
+            Problem::AidUnknown { value, allowed } => {
+                format!("jenis bantuan \"{value}\" tidak dikenal (harus {allowed})")
             }
             Problem::RecipientEmpty => "ID penerima kosong".into(),
             Problem::RecipientTooLong(n) => {
@@ -148,8 +154,15 @@ impl Problem {
         match self {
             Problem::NikEmpty => "the NIK is empty".into(),
             Problem::Nik(e) => e.to_string(),
-            Problem::AidEmpty => "the aid type is empty (PKH or PBI)".into(),
-            Problem::AidUnknown(_) => "unknown aid type (PKH or PBI)".into(),
+            Problem::AidEmpty(allowed) => {
+                format!(
+                    "the aid type is empty ({})",
+                    allowed.replace(" atau ", " or ")
+                )
+            }
+            Problem::AidUnknown { allowed, .. } => {
+                format!("unknown aid type ({})", allowed.replace(" atau ", " or "))
+            }
             Problem::RecipientEmpty => "the recipient ID is empty".into(),
             Problem::RecipientTooLong(n) => {
                 format!("the recipient ID has {n} characters, at most {MAX_RECIPIENT_LEN}")
@@ -184,7 +197,7 @@ impl Problem {
     pub fn code(&self) -> &'static str {
         match self {
             Problem::NikEmpty | Problem::Nik(_) => "invalid_nik",
-            Problem::AidEmpty | Problem::AidUnknown(_) => "invalid_aid",
+            Problem::AidEmpty(_) | Problem::AidUnknown { .. } => "invalid_aid",
             Problem::RecipientEmpty
             | Problem::RecipientTooLong(_)
             | Problem::RecipientCharset(_) => "invalid_recipient_id",
@@ -207,8 +220,9 @@ fn shorten(s: &str) -> String {
     crate::portal::answer::shown(&out)
 }
 
-/// Check a row on its own. Every problem of the row is returned, not only the first.
-pub fn validate(raw: &RawRow) -> Result<Entry, Vec<Problem>> {
+/// Check a row on its own against the declared aid types. Every problem of the row is
+/// returned, not only the first.
+pub fn validate(raw: &RawRow, fields: &BalikanFields) -> Result<Entry, Vec<Problem>> {
     let mut problems = Vec::new();
     let nik_text = raw.nik.trim();
     let nik = if nik_text.is_empty() {
@@ -233,12 +247,15 @@ pub fn validate(raw: &RawRow) -> Result<Entry, Vec<Problem>> {
     }
     let aid_text = raw.aid.trim();
     let aid = if aid_text.is_empty() {
-        problems.push(Problem::AidEmpty);
+        problems.push(Problem::AidEmpty(fields.aid_list()));
         None
     } else {
-        let a = AidType::parse(aid_text);
+        let a = fields.aid(aid_text).and_then(AidType::new);
         if a.is_none() {
-            problems.push(Problem::AidUnknown(shorten(aid_text)));
+            problems.push(Problem::AidUnknown {
+                value: shorten(aid_text),
+                allowed: fields.aid_list(),
+            });
         }
         a
     };
@@ -283,7 +300,7 @@ mod tests {
         #[case] aid: &str,
         #[case] code: Option<&str>,
     ) {
-        let got = validate(&raw(nik, rid, aid));
+        let got = validate(&raw(nik, rid, aid), &BalikanFields::default());
         match code {
             None => assert!(got.is_ok(), "{got:?}"),
             Some(c) => {
@@ -296,7 +313,7 @@ mod tests {
 
     #[test]
     fn every_problem_of_a_row_is_listed() {
-        let problems = validate(&raw("123", "", "bansos"))
+        let problems = validate(&raw("123", "", "bansos"), &BalikanFields::default())
             .err()
             .unwrap_or_default();
         let codes: Vec<_> = problems.iter().map(Problem::code).collect();
@@ -308,9 +325,32 @@ mod tests {
 
     #[test]
     fn length_reason_reads_as_specified() {
-        let p = validate(&raw("320405120190001", "A1", "PKH"))
+        let p = validate(
+            &raw("320405120190001", "A1", "PKH"),
+            &BalikanFields::default(),
+        )
+        .err()
+        .unwrap_or_default();
+        assert_eq!(p[0].id(), "NIK tidak sesuai format (16 digit): panjang 15");
+    }
+
+    #[test]
+    fn a_declared_aid_type_passes_and_the_reason_names_the_declared_ones() {
+        let fields = BalikanFields {
+            aid_types: vec!["BPNT".into(), "PKH".into(), "BLT-DD".into()],
+            ..BalikanFields::default()
+        };
+        let ok = validate(&raw(GOOD, "K-1", "blt-dd"), &fields);
+        assert_eq!(
+            ok.map(|e| e.aid.as_str().to_owned()),
+            Ok("BLT-DD".to_owned())
+        );
+        let p = validate(&raw(GOOD, "K-1", "PBI"), &fields)
             .err()
             .unwrap_or_default();
-        assert_eq!(p[0].id(), "NIK tidak sesuai format (16 digit): panjang 15");
+        assert_eq!(
+            p[0].id(),
+            "jenis bantuan \"PBI\" tidak dikenal (harus BPNT, PKH atau BLT-DD)"
+        );
     }
 }

@@ -222,6 +222,8 @@ pub struct Config {
     pub routes: Vec<String>,
     /// How long the primary must be healthy before batches go back to it.
     pub failback_hold: Duration,
+    /// The `param` keys of a record on the wire (the topology's `data_balikan`).
+    pub fields: crate::topology::BalikanFields,
 }
 
 impl Config {
@@ -239,6 +241,7 @@ impl Config {
             stop_when_empty: false,
             routes: vec!["primary".to_owned()],
             failback_hold: crate::topology::DEFAULT_FAILBACK_HOLD,
+            fields: crate::topology::BalikanFields::default(),
         }
     }
 
@@ -249,6 +252,7 @@ impl Config {
         let mut c = Self::new(path.id.clone(), id_lembaga, &t.agreement.opd);
         c.routes = path.routes.iter().map(|r| r.name.clone()).collect();
         c.failback_hold = path.failback_hold;
+        c.fields = t.data_balikan.clone();
         Some(c)
     }
 }
@@ -408,6 +412,7 @@ impl<P: Post> Sender<P> {
             id_lembaga: self.config.id_lembaga.clone(),
             nama_lembaga: self.config.nama_lembaga.clone(),
             records: batch.records,
+            fields: self.config.fields.clone(),
         };
         let n = wire.records.len();
         let id = batch.id;

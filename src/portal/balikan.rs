@@ -4,38 +4,30 @@ use serde_json::{Value, json};
 
 use super::status::normalize;
 use crate::nik::Nik;
+use crate::topology::BalikanFields;
 
-/// Key of the aid recipient id in a record's `param` list.
-pub const KEY_RECIPIENT: &str = "ID_PENERIMA";
-/// Key of the aid type in a record's `param` list.
-pub const KEY_AID: &str = "JENIS_BANTUAN";
-
-/// The aid a recipient gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum AidType {
-    /// Program Keluarga Harapan.
-    Pkh,
-    /// Penerima Bantuan Iuran (health insurance contribution).
-    Pbi,
-}
+/// An aid type as the agreement names it (`PKH`, `PBI`, or what `data_balikan.aid_types`
+/// declares): upper case, `A-Z 0-9 _ -`, at most [`BalikanFields::MAX_AID_LEN`] characters.
+/// Whether it is one the agreement covers is the topology's to say ([`BalikanFields::aid`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct AidType(String);
 
 impl AidType {
-    /// `PKH` or `PBI`, as on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AidType::Pkh => "PKH",
-            AidType::Pbi => "PBI",
-        }
+    /// The code, upper-cased, when it is a well-formed aid type code.
+    pub fn new(s: &str) -> Option<AidType> {
+        let s = s.trim().to_ascii_uppercase();
+        BalikanFields::valid_aid(&s).then_some(AidType(s))
     }
 
-    /// Parse `PKH`/`PBI`, any case.
-    pub fn parse(s: &str) -> Option<AidType> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "PKH" => Some(AidType::Pkh),
-            "PBI" => Some(AidType::Pbi),
-            _ => None,
-        }
+    /// The code as on the wire.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for AidType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -59,6 +51,8 @@ pub struct BalikanBatch {
     pub nama_lembaga: String,
     /// The records.
     pub records: Vec<BalikanRecord>,
+    /// The `param` keys the service reads (the topology's `data_balikan`).
+    pub fields: BalikanFields,
 }
 
 impl BalikanBatch {
@@ -70,7 +64,10 @@ impl BalikanBatch {
             .map(|r| {
                 json!({
                     "NIK": r.nik.expose(),
-                    "param": [{ KEY_RECIPIENT: r.recipient_id }, { KEY_AID: r.aid.as_str() }],
+                    "param": [
+                        { self.fields.recipient_key.as_str(): r.recipient_id },
+                        { self.fields.aid_key.as_str(): r.aid.as_str() },
+                    ],
                 })
             })
             .collect();

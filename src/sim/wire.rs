@@ -223,16 +223,29 @@ fn message(status: StatusCode, text: &str) -> Response {
 pub struct HeldBalikan {
     /// `NIK`.
     pub nik: String,
-    /// `ID_PENERIMA`.
+    /// The recipient ID (`ID_PENERIMA` or the declared key).
     pub recipient_id: String,
-    /// `JENIS_BANTUAN` (upper case).
+    /// The aid type (`JENIS_BANTUAN` or the declared key), upper case.
     pub aid: String,
     /// `id_lembaga` of the batch that brought it.
     pub id_lembaga: String,
 }
 
-fn parse_balikan(body: &[u8]) -> Option<Vec<HeldBalikan>> {
-    use crate::portal::balikan::{KEY_AID, KEY_RECIPIENT};
+/// The records of a post, read with the declared `param` keys; `Err` with the service's words
+/// when the body is not what it takes (a key missing, an aid type it does not know).
+fn parse_balikan(
+    body: &[u8],
+    fields: &crate::topology::BalikanFields,
+) -> Result<Vec<HeldBalikan>, &'static str> {
+    const FORMAT: &str = "Format data tidak valid";
+    let records = read_balikan(body, fields).ok_or(FORMAT)?;
+    if records.iter().any(|r| fields.aid(&r.aid).is_none()) {
+        return Err("Jenis bantuan tidak dikenal");
+    }
+    Ok(records)
+}
+
+fn read_balikan(body: &[u8], fields: &crate::topology::BalikanFields) -> Option<Vec<HeldBalikan>> {
     let Ok(Value::Array(batches)) = serde_json::from_slice::<Value>(body) else {
         return None;
     };
@@ -251,8 +264,8 @@ fn parse_balikan(body: &[u8]) -> Option<Vec<HeldBalikan>> {
             };
             out.push(HeldBalikan {
                 nik,
-                recipient_id: param(KEY_RECIPIENT)?,
-                aid: param(KEY_AID)?.to_ascii_uppercase(),
+                recipient_id: param(&fields.recipient_key)?,
+                aid: param(&fields.aid_key)?.to_ascii_uppercase(),
                 id_lembaga: id_lembaga.clone(),
             });
         }
@@ -273,8 +286,9 @@ pub(crate) async fn balikan(
     if !authorized {
         return message(StatusCode::UNAUTHORIZED, "Unauthorized");
     }
-    let Some(records) = parse_balikan(&body) else {
-        return message(StatusCode::UNPROCESSABLE_ENTITY, "Format data tidak valid");
+    let records = match parse_balikan(&body, &shared.balikan_fields) {
+        Ok(r) => r,
+        Err(words) => return message(StatusCode::UNPROCESSABLE_ENTITY, words),
     };
     if records.is_empty() {
         return message(StatusCode::UNPROCESSABLE_ENTITY, "Data kosong");

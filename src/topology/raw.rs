@@ -31,6 +31,18 @@ raw_struct! {
         /// Where alerts go (Telegram, WhatsApp, e-mail, webhooks); none by default.
         #[serde(default)]
         pub notifiers: Vec<S<Notifier>>,
+        /// The data balikan record's `param` keys and aid types (Juknis III).
+        pub data_balikan: Option<S<DataBalikan>>,
+    }
+}
+
+raw_struct! {
+    #[derive(Debug, Deserialize)]
+    pub struct DataBalikan {
+        pub recipient_key: Option<S<String>>,
+        pub aid_key: Option<S<String>>,
+        #[serde(default)]
+        pub aid_types: Vec<S<String>>,
     }
 }
 

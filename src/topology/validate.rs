@@ -131,6 +131,11 @@ pub fn parse(
     let reflector = raw.reflector.as_ref().map(|r| reflector(&mut cx, r));
     let maintenance = maintenance(&mut cx, &raw.maintenance, &paths, &links);
     let notifiers = notifiers::notifiers(&mut cx, &raw.notifiers);
+    let data_balikan = raw
+        .data_balikan
+        .as_ref()
+        .map(|d| data_balikan(&mut cx, d))
+        .unwrap_or_default();
 
     if !cx.diags.is_empty() {
         cx.diags.sort();
@@ -154,7 +159,79 @@ pub fn parse(
         reflector,
         maintenance,
         notifiers,
+        data_balikan,
     })
+}
+
+/// The `data_balikan` section: the `param` keys and the aid types, each defaulting to the Web
+/// Portal documentation's.
+fn data_balikan(cx: &mut Ctx<'_>, d: &Spanned<raw::DataBalikan>) -> super::BalikanFields {
+    let mut out = super::BalikanFields::default();
+    for (spanned, slot, what) in [
+        (
+            &d.value.recipient_key,
+            &mut out.recipient_key,
+            "recipient_key",
+        ),
+        (&d.value.aid_key, &mut out.aid_key, "aid_key"),
+    ] {
+        let Some(k) = spanned else { continue };
+        let v = k.value.trim();
+        if super::BalikanFields::valid_key(v) {
+            *slot = v.to_owned();
+        } else {
+            cx.error_hint(
+                k,
+                format!("data_balikan {what} `{}` is not a key the service can read", k.value),
+                format!(
+                    "1 to {} letters, digits or `_`, exactly as the data balikan service names it, e.g. `ID_PENERIMA`",
+                    super::BalikanFields::MAX_KEY_LEN
+                ),
+            );
+        }
+    }
+    if out.recipient_key == out.aid_key
+        && let Some(k) = d.value.aid_key.as_ref().or(d.value.recipient_key.as_ref())
+    {
+        cx.error(
+            k,
+            format!(
+                "data_balikan recipient_key and aid_key are both `{}`: a record needs two keys",
+                out.aid_key
+            ),
+        );
+    }
+    if !d.value.aid_types.is_empty() {
+        let mut types: Vec<String> = Vec::new();
+        for a in &d.value.aid_types {
+            let v = a.value.trim().to_ascii_uppercase();
+            if !super::BalikanFields::valid_aid(&v) {
+                cx.error_hint(
+                    a,
+                    format!("aid type `{}` is not a code", a.value),
+                    format!(
+                        "1 to {} letters, digits, `_` or `-`, as the agreement names it, e.g. `PKH`",
+                        super::BalikanFields::MAX_AID_LEN
+                    ),
+                );
+            } else if types.contains(&v) {
+                cx.error(a, format!("aid type `{v}` is listed twice"));
+            } else {
+                types.push(v);
+            }
+        }
+        out.aid_types = types;
+    } else if d.value.recipient_key.is_none() && d.value.aid_key.is_none() {
+        cx.error_hint(
+            d,
+            "the data_balikan section is empty",
+            "give `recipient_key`, `aid_key` or `aid_types`, or leave the section out for ID_PENERIMA, JENIS_BANTUAN and PKH/PBI",
+        );
+    }
+    if out.aid_types.is_empty() {
+        out.aid_types = super::BalikanFields::default().aid_types;
+    }
+    out
 }
 
 /// The `maintenance` list: each window once, weekly or monthly (WIB), scoped to declared paths

@@ -200,6 +200,7 @@ pub fn router(shared: Arc<Shared>, cfg: Config) -> Result<Router, auth::Error> {
                     pages::balikan::MAX_UPLOAD + 64 * 1024,
                 )),
         )
+        .route("/balikan/ditolak/{id}", post(pages::balikan::refused))
         .route("/dokumen", get(pages::documents::page))
         .route("/dokumen/{file}", get(pages::documents::download))
         .route("/dokumen/buat", post(pages::documents::make))

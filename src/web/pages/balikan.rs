@@ -1,14 +1,16 @@
 //! Data balikan: upload a CSV into the outbox, its counts by state, and the records the service
-//! refused with its own words (to correct and import again).
+//! refused with its own words, which an admin sends again (once the cause is fixed) or
+//! dismisses.
 
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Multipart, State as AxState};
+use axum::Form;
+use axum::extract::{Multipart, Path as AxPath, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::outbox::Counts;
+use crate::outbox::{Counts, Resend};
 use crate::web::dashboard::{Authed, Chrome, Dash, render};
 use crate::web::i18n::Text;
 
@@ -23,8 +25,31 @@ pub struct Page {
     pub counts: Option<Counts>,
     pub oldest: String,
     pub report: Option<(bool, String)>,
-    /// The latest refused records: (when, recipient ID, aid type, the service's words, source).
-    pub refused: Vec<(String, String, String, String, String)>,
+    /// The latest refused records.
+    pub refused: Vec<RefusedRow>,
+    /// Admins may send a refused record again or dismiss it.
+    pub admin: bool,
+}
+
+/// One refused record as the page lists it.
+pub struct RefusedRow {
+    pub id: i64,
+    pub when: String,
+    pub recipient_id: String,
+    pub aid: String,
+    /// The service's own words.
+    pub reason: String,
+    pub source: String,
+    /// Its NIK is still held, so it can be sent again.
+    pub resendable: bool,
+}
+
+/// The form of a refused record's buttons.
+#[derive(Debug, serde::Deserialize)]
+pub struct RefusedForm {
+    csrf: Option<String>,
+    /// `kirim` (send again) or `abaikan` (dismiss).
+    action: String,
 }
 
 /// Refused records listed on the page.
@@ -52,14 +77,14 @@ async fn show(
     };
     let refused = refused
         .into_iter()
-        .map(|r| {
-            (
-                crate::web::i18n::wib(r.at_ms / 1000),
-                r.recipient_id,
-                r.aid,
-                r.reason,
-                r.source,
-            )
+        .map(|r| RefusedRow {
+            id: r.id,
+            when: crate::web::i18n::wib(r.at_ms / 1000),
+            recipient_id: r.recipient_id,
+            aid: r.aid,
+            reason: r.reason,
+            source: r.source,
+            resendable: r.resendable,
         })
         .collect();
     let oldest = counts.map_or_else(String::new, |c| {
@@ -73,8 +98,75 @@ async fn show(
         oldest,
         report,
         refused,
+        admin: a.user().role == crate::web::auth::Role::Admin,
     };
     (status, render(&page)).into_response()
+}
+
+/// `POST /balikan/ditolak/{id}`: an admin sends refused record `id` again or dismisses it.
+pub async fn refused(
+    AxState(dash): AxState<Arc<Dash>>,
+    a: Authed,
+    AxPath(id): AxPath<i64>,
+    Form(f): Form<RefusedForm>,
+) -> Response {
+    if let Err(e) = a.check_csrf(f.csrf.as_deref()) {
+        return e.into_response();
+    }
+    if a.user().role != crate::web::auth::Role::Admin {
+        return a.forbidden().into_response();
+    }
+    let Some(outbox) = dash.outbox.clone() else {
+        let msg = a.t().balikan_unavailable.to_string();
+        return show(
+            &dash,
+            &a,
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some((false, msg)),
+        )
+        .await;
+    };
+    enum Done {
+        Resend(Resend),
+        Dismissed(bool),
+        Unknown,
+    }
+    let action = f.action;
+    let done = tokio::task::spawn_blocking(move || match action.as_str() {
+        "kirim" => outbox.resend(id).map(Done::Resend),
+        "abaikan" => outbox.dismiss(id).map(Done::Dismissed),
+        _ => Ok(Done::Unknown),
+    })
+    .await;
+    let english = a.lang == crate::web::i18n::Lang::En;
+    let said = |r: Resend| if english { r.en() } else { r.id() };
+    let (status, ok, msg) = match done {
+        Err(e) => return a.internal(&e).into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, false, e.to_string()),
+        Ok(Ok(Done::Resend(Resend::Queued))) => {
+            tracing::info!(user = %a.user().name, record = id, "refused data balikan record queued again");
+            (StatusCode::OK, true, said(Resend::Queued).to_owned())
+        }
+        Ok(Ok(Done::Resend(r @ Resend::NotFound))) => {
+            (StatusCode::NOT_FOUND, false, said(r).to_owned())
+        }
+        Ok(Ok(Done::Resend(r))) => (StatusCode::CONFLICT, false, said(r).to_owned()),
+        Ok(Ok(Done::Dismissed(true))) => {
+            tracing::info!(user = %a.user().name, record = id, "refused data balikan record dismissed");
+            (StatusCode::OK, true, a.t().refused_dismissed.to_owned())
+        }
+        Ok(Ok(Done::Dismissed(false))) => (
+            StatusCode::NOT_FOUND,
+            false,
+            said(Resend::NotFound).to_owned(),
+        ),
+        Ok(Ok(Done::Unknown)) => (
+            StatusCode::BAD_REQUEST,
+            false,
+            a.t().refused_action.to_owned(),
+        ),
+    };
+    show(&dash, &a, status, Some((ok, format!("{id}: {msg}")))).await
 }
 
 pub async fn page(AxState(dash): AxState<Arc<Dash>>, a: Authed) -> Response {
