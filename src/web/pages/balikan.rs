@@ -103,6 +103,17 @@ async fn show(
     (status, render(&page)).into_response()
 }
 
+/// The outbox, or the page saying it is not available.
+async fn outbox_or_page(dash: &Dash, a: &Authed) -> Result<crate::outbox::Outbox, Response> {
+    match dash.outbox.clone() {
+        Some(o) => Ok(o),
+        None => {
+            let msg = a.t().balikan_unavailable.to_string();
+            Err(show(dash, a, StatusCode::SERVICE_UNAVAILABLE, Some((false, msg))).await)
+        }
+    }
+}
+
 /// `POST /balikan/ditolak/{id}`: an admin sends refused record `id` again or dismisses it.
 pub async fn refused(
     AxState(dash): AxState<Arc<Dash>>,
@@ -116,15 +127,9 @@ pub async fn refused(
     if a.user().role != crate::web::auth::Role::Admin {
         return a.forbidden().into_response();
     }
-    let Some(outbox) = dash.outbox.clone() else {
-        let msg = a.t().balikan_unavailable.to_string();
-        return show(
-            &dash,
-            &a,
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some((false, msg)),
-        )
-        .await;
+    let outbox = match outbox_or_page(&dash, &a).await {
+        Ok(o) => o,
+        Err(page) => return page,
     };
     enum Done {
         Resend(Resend),
@@ -221,15 +226,9 @@ pub async fn upload(AxState(dash): AxState<Arc<Dash>>, a: Authed, mut form: Mult
     if let Err(e) = a.check_csrf(csrf.as_deref()) {
         return e.into_response();
     }
-    let Some(outbox) = dash.outbox.clone() else {
-        let msg = a.t().balikan_unavailable.to_string();
-        return show(
-            &dash,
-            &a,
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some((false, msg)),
-        )
-        .await;
+    let outbox = match outbox_or_page(&dash, &a).await {
+        Ok(o) => o,
+        Err(page) => return page,
     };
     let Some((name, bytes)) = file else {
         return show(
