@@ -191,7 +191,7 @@ impl BandwidthProbe {
         self
     }
 
-    /// Overrides the profile's byte budget of a packet-train run.
+    /// Overrides the profile's byte budget of a packet-train run; caps a download's bytes.
     #[must_use]
     pub fn with_budget(mut self, bytes: u64) -> BandwidthProbe {
         self.budget = Some(bytes);
@@ -313,8 +313,13 @@ impl BandwidthProbe {
 
     async fn throughput(&self, spec: &ThroughputSpec, plan: &Plan) -> Result<Outcome, Error> {
         let started = SystemTime::now();
+        // A byte budget caps the body so that the whole exchange, headers and ACKs included,
+        // stays within it.
+        let max_body = self
+            .budget
+            .map_or(spec.max_bytes, |b| body_within(b).min(spec.max_bytes));
         let limits = Limits {
-            max_body: spec.max_bytes,
+            max_body,
             keep_body: 0,
             read_for: Some(spec.duration),
             until_stable: true,
@@ -323,17 +328,29 @@ impl BandwidthProbe {
         let f = plan
             .fetch(&self.target, self.timeout, limits, self.progress.as_deref())
             .await?;
-        // Bits over the time from the response head to the last byte: the transfer, without the
-        // handshakes, so a short test on a slow link is not dragged down by its set-up.
         // Once stable, the rate of the stable windows: past the shaper's burst and TCP's start.
+        // A body read whole (a small file, a fast LAN) without settling gives its bits over the
+        // time from the response head to the last byte: the transfer without the handshakes,
+        // so a short test on a slow link is not dragged down by its set-up. A body cut off at
+        // the byte cap before it settled has no figure: its average would hold the shaper's
+        // burst and TCP's start, a rate the link does not keep.
+        let unsettled = f.stable_bps.is_none() && f.capped && f.failure.is_none();
         let estimate = f.stable_bps.or_else(|| {
             f.last_byte
-                .filter(|d| !d.is_zero())
+                .filter(|d| !d.is_zero() && !unsettled)
                 .map(|d| f.body_bytes as f64 * 8.0 / d.as_secs_f64())
         });
         let mut detail = Detail::new("throughput", "down");
         detail.estimate_bps = estimate;
         detail.body_bytes = f.body_bytes;
+        if unsettled {
+            detail.undetermined = Some(unsettled_reason(
+                f.counters.wire_bytes(),
+                self.budget,
+                &f.windows_bps,
+            ));
+        }
+        let why = detail.undetermined.clone();
         let outcome = Outcome::new(
             Kind::Bandwidth,
             &self.target,
@@ -347,7 +364,7 @@ impl BandwidthProbe {
                 status: s,
                 expected: vec![200],
             }),
-            _ => None,
+            _ => why.map(|why| Reason::Undetermined { why }),
         });
         Ok(match reason {
             Some(r) => outcome.failed(r),
@@ -438,6 +455,42 @@ impl BandwidthProbe {
     }
 }
 
+/// Body bytes a download may read so that the exchange (request, response, ACKs, handshake
+/// and close) stays within `budget` wire bytes: the inverse of [`stats::tcp_wire_bytes`] with
+/// room for the request and the response head.
+fn body_within(budget: u64) -> u64 {
+    const HEADS: u64 = 1_000;
+    let mut body = budget.saturating_sub(HEADS) * 1448 / 1526;
+    while body > 0 && stats::tcp_wire_bytes(HEADS / 2, HEADS / 2 + body) > budget {
+        body = body.saturating_sub(1448);
+    }
+    body
+}
+
+/// Why a download cut off at its byte cap has no figure, in Indonesian, with the rates its
+/// windows did see.
+fn unsettled_reason(spent: u64, budget: Option<u64>, windows: &[f64]) -> String {
+    let mut why = format!(
+        "tidak dapat ditentukan: laju unduhan belum stabil setelah {}",
+        kb(spent)
+    );
+    if let Some(b) = budget {
+        why.push_str(&format!(" (anggaran probe {})", kb(b)));
+    }
+    let seen: Vec<f64> = windows.iter().rev().take(4).copied().collect();
+    if let (Some(lo), Some(hi)) = (
+        seen.iter().copied().reduce(f64::min),
+        seen.iter().copied().reduce(f64::max),
+    ) {
+        why.push_str(&format!(
+            "; jendela terakhir antara {} dan {}",
+            rate(lo),
+            rate(hi)
+        ));
+    }
+    why
+}
+
 /// The download's receive buffer (the kernel doubles it; about half of that is advertised): it
 /// keeps what is in flight under a shaper's queue, so slow start cannot overshoot into drops,
 /// a retransmission timeout and a refilled bucket's second burst, which would keep the rate
@@ -511,6 +564,16 @@ impl Stability {
     }
 }
 
+impl Stability {
+    /// The rate of every closed window, in order, bits per second.
+    pub(crate) fn rates(&self) -> Vec<f64> {
+        self.windows
+            .iter()
+            .map(|(bytes, secs)| *bytes as f64 * 8.0 / secs)
+            .collect()
+    }
+}
+
 impl Probe for BandwidthProbe {
     fn kind(&self) -> Kind {
         Kind::Bandwidth
@@ -525,7 +588,10 @@ impl Probe for BandwidthProbe {
             // Trains lengthen until they cross the burst, up to the byte budget: the budget is
             // what a run may spend, so it is what the link's token bucket must be able to pay.
             BandwidthSpec::Trains(t) => t.byte_budget.max(t.cost_bytes()),
-            BandwidthSpec::Throughput(t) => stats::tcp_wire_bytes(1_000, 5_000 + t.max_bytes),
+            BandwidthSpec::Throughput(t) => match self.budget {
+                Some(b) => b.min(stats::tcp_wire_bytes(1_000, 5_000 + t.max_bytes)),
+                None => stats::tcp_wire_bytes(1_000, 5_000 + t.max_bytes),
+            },
         }
     }
 

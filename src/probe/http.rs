@@ -373,7 +373,12 @@ impl Plan {
             .until_stable
             .then(super::bandwidth::Stability::default);
         loop {
-            if f.body_bytes >= limits.max_body || deadline.is_some_and(|d| Instant::now() >= d) {
+            if f.body_bytes >= limits.max_body {
+                // Cut off, unless the body ended right there.
+                f.capped = !hyper::body::Body::is_end_stream(&body);
+                break;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
             let wait = deadline.map_or(timeout, |d| {
@@ -406,6 +411,9 @@ impl Plan {
                 Err(_) if deadline.is_some() => break,
                 Err(_) => return Ok(Err(to)),
             }
+        }
+        if let Some(st) = &stability {
+            f.windows_bps = st.rates();
         }
         drop(driver);
         Ok(Ok(()))
@@ -440,6 +448,11 @@ pub(crate) struct Fetched {
     pub(crate) failure: Option<Reason>,
     /// The body's rate once it was stable (with [`Limits::until_stable`]), bits per second.
     pub(crate) stable_bps: Option<f64>,
+    /// The rate of each window of the stability check, in order (with
+    /// [`Limits::until_stable`]), bits per second.
+    pub(crate) windows_bps: Vec<f64>,
+    /// Reading stopped because the body reached [`Limits::max_body`].
+    pub(crate) capped: bool,
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
