@@ -10,6 +10,9 @@ n=1000
 cd "$(dirname "$0")/.."
 bin=${JUKNIS_BIN:-target/release/juknis}
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+for tool in prometheus prometheus-blackbox-exporter curl; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install prometheus prometheus-blackbox-exporter curl" >&2; exit 1; }
+done
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -44,9 +47,10 @@ measure() { # pid seconds -> "cpu_percent rss_peak_mb"
 }
 
 # juknis
-"$bin" serve --config "$work/topology/bench.yaml" --state-dir "$work/state" --listen 127.0.0.1:19480 2>/dev/null &
+"$bin" serve --config "$work/topology/bench.yaml" --state-dir "$work/state" --listen 127.0.0.1:19480 >"$work/juknis.log" 2>&1 &
 jpid=$!
 sleep 5   # warm-up: every target has started
+kill -0 $jpid 2>/dev/null || { echo "juknis serve stopped:" >&2; tail -5 "$work/juknis.log" >&2; exit 1; }
 read -r jcpu jrss < <(measure $jpid "$secs")
 runs=$(curl -s 127.0.0.1:19480/metrics | awk '/^juknis_probe_runs_total/{s+=$2} END{print s}')
 kill $jpid; wait $jpid 2>/dev/null || true

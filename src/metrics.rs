@@ -9,16 +9,15 @@ use prometheus::{
 
 use crate::health::State;
 
+mod targets;
+pub use targets::{Series, TargetSeries};
+
 /// The registry and every collector.
 #[derive(Clone)]
 pub struct Metrics {
     pub registry: Registry,
-    // Probes.
-    pub probe_runs: IntCounterVec,
-    pub probe_success: IntGaugeVec,
-    pub probe_rtt: GaugeVec,
-    pub probe_loss: GaugeVec,
-    pub probe_jitter: GaugeVec,
+    // Probes. Each target's runs, success, RTT, loss, jitter and state, as plain numbers.
+    pub targets: TargetSeries,
     pub probe_bytes: IntCounterVec,
     pub probe_skipped: IntCounterVec,
     pub tls_expiry: GaugeVec,
@@ -27,7 +26,6 @@ pub struct Metrics {
     pub link_interface_octets: IntCounterVec,
     pub link_utilisation: GaugeVec,
     // Health.
-    pub target_state: IntGaugeVec,
     pub path_state: IntGaugeVec,
     pub link_state: IntGaugeVec,
     pub transitions: IntCounterVec,
@@ -89,32 +87,11 @@ impl Metrics {
                 IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
             )
         };
+        let targets = TargetSeries::new();
+        r.register(Box::new(targets.clone()))
+            .expect("metric names are unique");
         Self {
-            probe_runs: c(
-                "juknis_probe_runs_total",
-                "Probe rounds run, by outcome (ok or fail).",
-                &["node", "profile", "kind", "result"],
-            ),
-            probe_success: ig(
-                "juknis_probe_success",
-                "1 if the last round of the probe succeeded, else 0.",
-                &["node", "profile", "kind"],
-            ),
-            probe_rtt: g(
-                "juknis_probe_rtt_seconds",
-                "Round-trip time of the last round, by statistic (min, p50, p90, max).",
-                &["node", "profile", "kind", "stat"],
-            ),
-            probe_loss: g(
-                "juknis_probe_loss_ratio",
-                "Share of probes lost in the last round (0 to 1).",
-                &["node", "profile"],
-            ),
-            probe_jitter: g(
-                "juknis_probe_jitter_seconds",
-                "Mean absolute difference of consecutive RTTs in the last round.",
-                &["node", "profile"],
-            ),
+            targets,
             probe_bytes: c(
                 "juknis_probe_bytes_total",
                 "Bytes probes put on the wire (both directions), by link budget.",
@@ -149,11 +126,6 @@ impl Metrics {
                 "juknis_link_utilisation_ratio",
                 "Interface throughput of the last SNMP round over the link's contracted bandwidth (0 to 1, above 1 when bursting).",
                 &["link", "direction"],
-            ),
-            target_state: ig(
-                "juknis_target_state",
-                "1 for the target's current state after hysteresis.",
-                &["node", "profile", "state"],
             ),
             path_state: ig(
                 "juknis_path_state",
@@ -328,9 +300,7 @@ mod tests {
     #[test]
     fn every_metric_registers_once() {
         let m = Metrics::new();
-        m.probe_runs
-            .with_label_values(&["web-portal", "icmp", "icmp", "ok"])
-            .inc();
+        m.targets.update("web-portal", "icmp", |s| s.count(true));
         Metrics::set_state(&m.path_state, &["portal"], State::Down);
         m.quota_limit.set(200);
         let text = m.encode();

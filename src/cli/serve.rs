@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::health::{Hysteresis, State, TargetKey, Tracker};
+use crate::health::{Hysteresis, State, Tracker};
 use crate::metrics::Metrics;
 use crate::probe::{self, profile::Profile, scheduler};
 use crate::store::{self, Sample, Store};
@@ -978,55 +978,32 @@ async fn consume(
     let mut last_path: std::collections::BTreeMap<String, Said> = Default::default();
     // Per path: when the daemon last traced it by itself.
     let mut last_trace: std::collections::BTreeMap<String, i64> = Default::default();
-    let mut children: std::collections::HashMap<TargetKey, TargetMetrics> = Default::default();
     while let Some(r) = rx.recv().await {
         let now = now_s();
-        let (node, profile, kind) = (r.key.node.as_str(), r.key.profile.as_str(), r.kind.as_str());
+        let (node, profile) = (r.key.node.as_str(), r.key.profile.as_str());
         let o = &r.outcome;
         let meas = o.measures();
-        if !children.contains_key(&r.key) {
-            children.insert(r.key.clone(), TargetMetrics::default());
-        }
-        let Some(c) = children.get_mut(&r.key) else {
-            continue;
-        };
-        let status = if o.ok { "ok" } else { "fail" };
-        c.runs[usize::from(!o.ok)]
-            .get_or_insert_with(|| {
-                m.probe_runs
-                    .with_label_values(&[node, profile, kind, status])
-            })
-            .inc();
-        c.success
-            .get_or_insert_with(|| m.probe_success.with_label_values(&[node, profile, kind]))
-            .set(i64::from(o.ok));
-        if let Some(link) = &r.link {
-            m.probe_bytes
-                .with_label_values(&[link.as_str()])
-                .inc_by(o.bytes_spent);
-        }
         let rtt = match &o.detail {
             probe::Detail::Icmp(d) => d.rtt.as_ref().map(|s| (s.min, s.p50, s.p90, s.max)),
             _ => meas.rtt.map(|d| (d, d, d, d)),
         };
-        if let Some((min, p50, p90, max)) = rtt {
-            let gauges = c.rtt.get_or_insert_with(|| {
-                ["min", "p50", "p90", "max"]
-                    .map(|q| m.probe_rtt.with_label_values(&[node, profile, kind, q]))
-            });
-            for (g, v) in gauges.iter().zip([min, p50, p90, max]) {
-                g.set(v.as_secs_f64());
+        m.targets.update(node, profile, |s| {
+            s.kind = r.kind.as_str();
+            s.count(o.ok);
+            if let Some((min, p50, p90, max)) = rtt {
+                s.rtt = Some([min, p50, p90, max].map(|d| d.as_secs_f64()));
             }
-        }
-        if let Some(l) = meas.loss_ratio {
-            c.loss
-                .get_or_insert_with(|| m.probe_loss.with_label_values(&[node, profile]))
-                .set(l);
-        }
-        if let Some(j) = meas.jitter {
-            c.jitter
-                .get_or_insert_with(|| m.probe_jitter.with_label_values(&[node, profile]))
-                .set(j.as_secs_f64());
+            if let Some(l) = meas.loss_ratio {
+                s.loss = Some(l);
+            }
+            if let Some(j) = meas.jitter {
+                s.jitter = Some(j.as_secs_f64());
+            }
+        });
+        if let Some(link) = &r.link {
+            m.probe_bytes
+                .with_label_values(&[link.as_str()])
+                .inc_by(o.bytes_spent);
         }
         if let Some(d) = meas.tls_days_to_expiry {
             m.tls_expiry
@@ -1091,15 +1068,8 @@ async fn consume(
             .ok()
             .and_then(|h| h.target(&r.key).map(|t| t.committed.state))
             .unwrap_or(State::Unknown);
-        let states = c.state.get_or_insert_with(|| {
-            State::ALL.map(|s| {
-                m.target_state
-                    .with_label_values(&[node, profile, s.as_str()])
-            })
-        });
-        for (g, s) in states.iter().zip(State::ALL) {
-            g.set(i64::from(s == committed));
-        }
+        m.targets
+            .update(node, profile, |s| s.state = Some(committed));
         if let Some(t) = transition {
             m.transitions
                 .with_label_values(&[node, profile, t.to.as_str()])
@@ -1208,23 +1178,6 @@ fn auto_trace(shared: &Shared, path: String, store: std::sync::mpsc::SyncSender<
     );
 }
 
-/// The metric children of one target, looked up on first use and kept: each label lookup hashes
-/// every label value and takes the vector's lock, a dozen times a round, which at a thousand
-/// targets a second was a visible share of the appliance's CPU. A child is created when the
-/// first round that sets it arrives, as before, so `/metrics` shows the same series.
-#[derive(Default)]
-struct TargetMetrics {
-    /// `ok`, then `fail`.
-    runs: [Option<prometheus::IntCounter>; 2],
-    success: Option<prometheus::IntGauge>,
-    /// min, p50, p90, max.
-    rtt: Option<[prometheus::Gauge; 4]>,
-    loss: Option<prometheus::Gauge>,
-    jitter: Option<prometheus::Gauge>,
-    /// In the order of `State::ALL`.
-    state: Option<[prometheus::IntGauge; 4]>,
-}
-
 type Rtts = (Duration, Duration, Duration, Duration);
 
 /// The stored row of a round. An SNMP round's `node` is the polled link's id.
@@ -1288,41 +1241,36 @@ fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
     let mut batch = Vec::new();
     let mut last_rollup = now_s();
     let mut last_prune = 0;
+    use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+    let mut msgs = Vec::new();
     loop {
-        let msg = rx.recv_timeout(Duration::from_secs(1));
-        let closed = matches!(msg, Err(std::sync::mpsc::RecvTimeoutError::Disconnected));
-        // Flush when a batch is full, when the channel goes quiet for a second, or at close.
-        let idle = msg.is_err();
-        match msg {
-            Ok(StoreMsg::Sample(s)) => batch.push(*s),
-            Ok(StoreMsg::Bandwidth(b)) => {
-                if let Err(e) = store.insert_bandwidth(&[*b]) {
-                    tracing::error!(error = %e, "writing a bandwidth round's details");
+        // The first message wakes the thread; what arrives in the next STORE_GATHER is taken
+        // with it, so the writer wakes a few times a second rather than once a round (at a
+        // thousand targets a second, its wake-ups were a third of the daemon's context
+        // switches) and writes each gathering in one transaction.
+        let mut closed = false;
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(m) => {
+                msgs.push(m);
+                std::thread::sleep(STORE_GATHER);
+                loop {
+                    match rx.try_recv() {
+                        Ok(m) => msgs.push(m),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            closed = true;
+                            break;
+                        }
+                    }
                 }
             }
-            Ok(StoreMsg::State {
-                subject,
-                state,
-                reason,
-                at,
-            }) => {
-                if let Err(e) = store.record_state(&subject, state.as_str(), &reason, at) {
-                    tracing::error!(error = %e, "recording an incident");
-                }
-            }
-            Ok(StoreMsg::Trace {
-                subject,
-                started_s,
-                summary,
-                json,
-            }) => {
-                if let Err(e) = store.insert_trace(&subject, started_s, "juknis", &summary, &json) {
-                    tracing::error!(error = %e, "keeping a trace");
-                }
-            }
-            Err(_) => {}
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => closed = true,
         }
-        if !batch.is_empty() && (batch.len() >= 100 || idle) {
+        for msg in msgs.drain(..) {
+            store_one(&mut store, msg, &mut batch);
+        }
+        if !batch.is_empty() {
             if let Err(e) = store.insert(&batch) {
                 tracing::error!(error = %e, rows = batch.len(), "writing samples");
             }
@@ -1348,6 +1296,41 @@ fn write_store(mut store: Store, rx: std::sync::mpsc::Receiver<StoreMsg>) {
         }
         if closed {
             return;
+        }
+    }
+}
+
+/// How long the store writer gathers messages after the first one wakes it.
+const STORE_GATHER: Duration = Duration::from_millis(250);
+
+/// One message for the store: a sample joins `batch`, the rest are written at once.
+fn store_one(store: &mut Store, msg: StoreMsg, batch: &mut Vec<Sample>) {
+    match msg {
+        StoreMsg::Sample(s) => batch.push(*s),
+        StoreMsg::Bandwidth(b) => {
+            if let Err(e) = store.insert_bandwidth(&[*b]) {
+                tracing::error!(error = %e, "writing a bandwidth round's details");
+            }
+        }
+        StoreMsg::State {
+            subject,
+            state,
+            reason,
+            at,
+        } => {
+            if let Err(e) = store.record_state(&subject, state.as_str(), &reason, at) {
+                tracing::error!(error = %e, "recording an incident");
+            }
+        }
+        StoreMsg::Trace {
+            subject,
+            started_s,
+            summary,
+            json,
+        } => {
+            if let Err(e) = store.insert_trace(&subject, started_s, "juknis", &summary, &json) {
+                tracing::error!(error = %e, "keeping a trace");
+            }
         }
     }
 }
