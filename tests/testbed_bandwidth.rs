@@ -200,25 +200,32 @@ fn download(tb: &Testbed, cell: &Cell) -> Result<Measured> {
 }
 
 /// The figure a method should give in a cell: the trains see the narrower direction less the
-/// cross traffic (which flows down); the download the down rate less it, as TCP goodput.
-fn expected(cell: &Cell, tb: &Testbed, method: &str) -> (f64, f64) {
+/// cross traffic (which flows down); the download the down rate as TCP goodput. Beside cross
+/// traffic a download measures what TCP gets, not the rate less the other flow: a drop-tail
+/// queue shared with unresponsive UDP gives TCP more than the remainder (iperf3's 10 s TCP run
+/// read +7.5 % and +5.7 % over it on 2026-12-05). So where iperf3's TCP figure of the same cell
+/// is at hand (`tcp`, the matrix) it is the download's truth there, like for like; else the
+/// remainder.
+fn expected(cell: &Cell, tb: &Testbed, method: &str, tcp: Option<f64>) -> (f64, f64) {
     let t = tb.truth();
     let cross = t.cross_bps as f64;
-    match method {
-        "trains" => (
-            t.available_bps() as f64,
-            if cell.cross.is_some() { 0.10 } else { 0.05 },
-        ),
-        _ => (
-            (t.down_rate_bps as f64 - cross) * 1448.0 / 1514.0,
-            if cell.cross.is_some() { 0.10 } else { 0.05 },
-        ),
+    let tol = if cell.cross.is_some() { 0.10 } else { 0.05 };
+    match (method, tcp) {
+        ("trains", _) => (t.available_bps() as f64, tol),
+        (_, Some(tcp)) if cell.cross.is_some() => (tcp, tol),
+        _ => ((t.down_rate_bps as f64 - cross) * 1448.0 / 1514.0, tol),
     }
 }
 
 /// Checks one method's result against the cell's truth and budget; the verdict as text.
-fn judge(cell: &Cell, tb: &Testbed, method: &str, m: &Measured) -> Result<String> {
-    let (want, tol) = expected(cell, tb, method);
+fn judge(
+    cell: &Cell,
+    tb: &Testbed,
+    method: &str,
+    m: &Measured,
+    tcp: Option<f64>,
+) -> Result<String> {
+    let (want, tol) = expected(cell, tb, method, tcp);
     let cap = cell.iperf3_bytes() / 10;
     if !m.ok {
         // A method may decline, but only honestly: no figure, the Indonesian reason, and (the
@@ -298,7 +305,7 @@ fn run_slice(cells: &[Cell]) -> Result<()> {
             return Ok(());
         };
         let t = trains(&tb, cell)?;
-        let verdict = judge(cell, &tb, "trains", &t);
+        let verdict = judge(cell, &tb, "trains", &t, None);
         eprintln!(
             "{}: trains {:?} bit/s, {} bytes ({} on the shapers), {:.1} s, \"{}\": {verdict:?}",
             cell.name(),
@@ -336,7 +343,7 @@ fn download_stops_when_stable() -> Result<()> {
             return Ok(());
         };
         let d = download(&tb, cell)?;
-        let verdict = judge(cell, &tb, "download", &d);
+        let verdict = judge(cell, &tb, "download", &d, None);
         eprintln!(
             "{}: download {:?} bit/s, {} bytes ({} on the shapers), {:.1} s: {verdict:?}",
             cell.name(),
@@ -461,8 +468,9 @@ fn matrix() -> Result<()> {
         let ip = testbed::iperf3_tcp(&tb, Direction::Download, 10)?;
         let cap = cell.iperf3_bytes() / 10;
         for (method, m) in [("trains", &t), ("download", &d)] {
-            let (want, _) = expected(cell, &tb, method);
-            let verdict = match judge(cell, &tb, method, m) {
+            let tcp = Some(ip.received_bps);
+            let (want, _) = expected(cell, &tb, method, tcp);
+            let verdict = match judge(cell, &tb, method, m, tcp) {
                 Ok(v) => format!("met ({v})"),
                 Err(e) => format!("**not met**: {}", first_line(&format!("{e:#}"))),
             };
@@ -565,7 +573,7 @@ fn one_cell() -> Result<()> {
             "download" => download(&tb, &cell)?,
             _ => trains(&tb, &cell)?,
         };
-        let verdict = judge(&cell, &tb, &method, &t);
+        let verdict = judge(&cell, &tb, &method, &t, None);
         if verdict.is_err() {
             missed += 1;
         }

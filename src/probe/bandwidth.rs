@@ -510,6 +510,15 @@ const WINDOW_SECS: f64 = 0.1;
 const STABLE_WINDOWS: usize = 2;
 /// How closely: each window within this share of their pooled rate (so at most ~3 % apart).
 const STABLE_WITHIN: f64 = 0.015;
+/// A window this much faster than a slower one before it is a swing: on a shaper alone the
+/// rate only falls (the burst, then the shaped rate); a rise after a fall is other traffic
+/// giving way (a drop-tail queue shared with a UDP flow) or TCP recovering from a policer's
+/// drops. Measured on the test-bed: 207 then 1,237 kbit/s beside 500 kbit/s of UDP; shaped
+/// cells rise by at most a few per cent.
+const SWING: f64 = 1.25;
+/// Windows that must agree once the rate has swung: two agreeing windows there were a lull
+/// (607 kbit/s read where TCP averages 505 over ten seconds), four are a level.
+const STABLE_WINDOWS_SWUNG: usize = 4;
 
 /// Stops a download once its rate is stable: windows of at least [`WINDOW_BYTES`] and
 /// [`WINDOW_SECS`], each
@@ -550,11 +559,21 @@ impl Stability {
         );
         self.open_bytes = 0;
         self.mark = Some(t);
+        self.settled()
+    }
+
+    /// The pooled rate of the last windows once they agree (see [`Stability`]).
+    fn settled(&self) -> Option<f64> {
         let n = self.windows.len();
-        if n < STABLE_WINDOWS {
+        let need = if self.swung() {
+            STABLE_WINDOWS_SWUNG
+        } else {
+            STABLE_WINDOWS
+        };
+        if n < need {
             return None;
         }
-        let last = &self.windows[n - STABLE_WINDOWS..];
+        let last = &self.windows[n - need..];
         let bytes: u64 = last.iter().map(|w| w.0).sum();
         let secs: f64 = last.iter().map(|w| w.1).sum();
         let pooled = bytes as f64 * 8.0 / secs;
@@ -565,6 +584,18 @@ impl Stability {
 }
 
 impl Stability {
+    /// Whether some window ran [`SWING`] times faster than a slower one before it.
+    fn swung(&self) -> bool {
+        let mut slowest = f64::INFINITY;
+        for bps in self.rates() {
+            if bps > slowest * SWING {
+                return true;
+            }
+            slowest = slowest.min(bps);
+        }
+        false
+    }
+
     /// The rate of every closed window, in order, bits per second.
     pub(crate) fn rates(&self) -> Vec<f64> {
         self.windows
@@ -626,6 +657,27 @@ mod tests {
         assert!((bps / 512e3 - 1.0).abs() < 1e-9, "{bps}");
         // Two 8 KiB windows past the one the burst ended in: well under 200 reads.
         assert!(t < 1.0, "stopped after {t} s");
+    }
+
+    #[test]
+    fn after_a_swing_two_agreeing_windows_are_not_enough() {
+        // Windows of 0.1 s at 800, then 200, then 1,200 kbit/s (other traffic gave way), then
+        // 600 kbit/s: two windows at 600 are a lull, four a level.
+        let mut st = Stability::default();
+        let mut settled = Vec::new();
+        for kbps in [800.0, 200.0, 1200.0, 600.0, 600.0, 600.0, 600.0] {
+            st.windows.push(((kbps * 1e3 / 80.0) as u64, 0.1));
+            settled.push(st.settled());
+        }
+        assert_eq!(settled[..6], [None; 6], "{settled:?}");
+        let bps = settled[6].expect("four agreeing windows");
+        assert!((bps / 600e3 - 1.0).abs() < 1e-9, "{bps}");
+        // Without the swing, two agreeing windows past the burst settle it.
+        let mut st = Stability::default();
+        for kbps in [1600.0, 600.0, 600.0] {
+            st.windows.push(((kbps * 1e3 / 80.0) as u64, 0.1));
+        }
+        assert!(st.settled().is_some());
     }
 
     #[test]
