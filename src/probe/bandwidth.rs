@@ -315,9 +315,8 @@ impl BandwidthProbe {
         let started = SystemTime::now();
         // A byte budget caps the body so that the whole exchange, headers and ACKs included,
         // stays within it.
-        let max_body = self
-            .budget
-            .map_or(spec.max_bytes, |b| body_within(b).min(spec.max_bytes));
+        let by_budget = self.budget.map(body_within).filter(|b| *b < spec.max_bytes);
+        let max_body = by_budget.unwrap_or(spec.max_bytes);
         let limits = Limits {
             max_body,
             keep_body: 0,
@@ -329,12 +328,14 @@ impl BandwidthProbe {
             .fetch(&self.target, self.timeout, limits, self.progress.as_deref())
             .await?;
         // Once stable, the rate of the stable windows: past the shaper's burst and TCP's start.
-        // A body read whole (a small file, a fast LAN) without settling gives its bits over the
-        // time from the response head to the last byte: the transfer without the handshakes,
-        // so a short test on a slow link is not dragged down by its set-up. A body cut off at
-        // the byte cap before it settled has no figure: its average would hold the shaper's
-        // burst and TCP's start, a rate the link does not keep.
-        let unsettled = f.stable_bps.is_none() && f.capped && f.failure.is_none();
+        // Else the body's bits over the time from the response head to the last byte: the
+        // transfer without the handshakes, so a short test on a slow link is not dragged down
+        // by its set-up; the answer to a profile's own "download this much" (`max_bytes`), on a
+        // fast LAN too quick for a window. But a body the probe budget cut off before it
+        // settled has no figure: its average would hold the shaper's burst and TCP's start, a
+        // rate the link does not keep.
+        let unsettled =
+            f.stable_bps.is_none() && f.capped && by_budget.is_some() && f.failure.is_none();
         let estimate = f.stable_bps.or_else(|| {
             f.last_byte
                 .filter(|d| !d.is_zero() && !unsettled)
