@@ -571,7 +571,10 @@ impl Stability {
         } else {
             STABLE_WINDOWS
         };
-        if n < need {
+        // The first window never counts: it holds TCP's first flights and the shaper's burst,
+        // and beside cross traffic it and the next agreed at +30 % (two runs in three on the
+        // 1 Mbit/s cell with 300 kbit/s of UDP).
+        if n < need + 1 {
             return None;
         }
         let last = &self.windows[n - need..];
