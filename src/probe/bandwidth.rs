@@ -459,10 +459,12 @@ impl BandwidthProbe {
 /// Body bytes a download may read so that the exchange (request, response, ACKs, handshake
 /// and close) stays within `budget` wire bytes: the inverse of [`stats::tcp_wire_bytes`] with
 /// room for the request and the response head, and for the read that crosses the cap (reading
-/// stops after it: the matrix saw reads end 1 to 3 KB past it).
+/// stops after it) and for what is still in flight when it stops, which the link carries all
+/// the same: both are at most the receive window (with an 8 KiB reserve a run read 87 bytes
+/// over its budget, and a policer cell's shapers passed 62.5 KB of a 61.2 KB budget).
 fn body_within(budget: u64) -> u64 {
     const HEADS: u64 = 1_000;
-    const LAST_READ: u64 = 8 * 1024;
+    const LAST_READ: u64 = RECV_WINDOW as u64;
     let mut body = budget.saturating_sub(HEADS + LAST_READ) * 1448 / 1526;
     while body > 0 && stats::tcp_wire_bytes(HEADS / 2, HEADS / 2 + body) > budget {
         body = body.saturating_sub(1448);
