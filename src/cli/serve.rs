@@ -989,19 +989,26 @@ async fn consume(
             probe::Detail::Icmp(d) => d.rtt.as_ref().map(|s| (s.min, s.p50, s.p90, s.max)),
             _ => meas.rtt.map(|d| (d, d, d, d)),
         };
-        m.targets.update(node, profile, |s| {
-            s.kind = r.kind.as_str();
-            s.count(o.ok);
-            if let Some((min, p50, p90, max)) = rtt {
-                s.rtt = Some([min, p50, p90, max].map(|d| d.as_secs_f64()));
-            }
-            if let Some(l) = meas.loss_ratio {
-                s.loss = Some(l);
-            }
-            if let Some(j) = meas.jitter {
-                s.jitter = Some(j.as_secs_f64());
-            }
-        });
+        // The target's series, set once a round: with its committed state once health has
+        // judged the round (SNMP rounds are not judged).
+        let series = |state: Option<State>| {
+            m.targets.update(node, profile, |s| {
+                s.kind = r.kind.as_str();
+                s.count(o.ok);
+                if let Some((min, p50, p90, max)) = rtt {
+                    s.rtt = Some([min, p50, p90, max].map(|d| d.as_secs_f64()));
+                }
+                if let Some(l) = meas.loss_ratio {
+                    s.loss = Some(l);
+                }
+                if let Some(j) = meas.jitter {
+                    s.jitter = Some(j.as_secs_f64());
+                }
+                if state.is_some() {
+                    s.state = state;
+                }
+            });
+        };
         if let Some(link) = &r.link {
             m.probe_bytes
                 .with_label_values(&[link.as_str()])
@@ -1022,6 +1029,7 @@ async fn consume(
                 .set(b / 8.0);
         }
         if let probe::Detail::Snmp(d) = &o.detail {
+            series(None);
             interface_metrics(&shared, d);
             // SNMP is a monitoring channel: its rounds never judge a link or a path.
             let sample = Sample {
@@ -1067,8 +1075,7 @@ async fn consume(
                 tracing::debug!(target = %k, after = %r.key, "re-probing a hop before a failing one");
             }
         }
-        m.targets
-            .update(node, profile, |s| s.state = Some(committed));
+        series(Some(committed));
         if let Some(t) = transition {
             m.transitions
                 .with_label_values(&[node, profile, t.to.as_str()])

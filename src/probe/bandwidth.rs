@@ -595,7 +595,7 @@ impl Stability {
     /// Whether some window ran [`SWING`] times faster than a slower one before it.
     fn swung(&self) -> bool {
         let mut slowest = f64::INFINITY;
-        for bps in self.rates() {
+        for bps in self.windows.iter().map(|(b, t)| *b as f64 * 8.0 / t) {
             if bps > slowest * SWING {
                 return true;
             }
