@@ -412,7 +412,11 @@ impl BandwidthProbe {
             seq = seq.wrapping_add(u16::try_from(plan.len()).unwrap_or(0));
             let got = u32::try_from(echoes.iter().filter(|e| e.arrived.is_some()).count())
                 .unwrap_or(u32::MAX);
-            let cost = u64::from(plan.size + stamped::HEADERS) * u64::from(plan.len() + got);
+            // Every request, and the replies that came back.
+            let cost: u64 = echoes
+                .iter()
+                .map(|e| u64::from(e.bytes) * if e.arrived.is_some() { 2 } else { 1 })
+                .sum();
             spent += cost;
             sent += plan.len();
             received += got;

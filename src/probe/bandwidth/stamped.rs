@@ -23,14 +23,21 @@ use super::knee::Echo;
 /// IPv4 and ICMP header bytes around the payload.
 pub(crate) const HEADERS: u32 = 28;
 
-/// A train's shape: `head` echoes back to back, then `tail` echoes `pace` apart.
+/// A train's shape: `head` echoes back to back, then `tail` echoes, the first `pace` after the
+/// head and each next gap `chirp` times the one before (1: evenly paced).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Plan {
     pub head: u32,
     pub tail: u32,
     pub pace: Duration,
-    /// ICMP payload bytes of each echo.
+    /// ICMP payload bytes of each head echo.
     pub size: u32,
+    /// ICMP payload bytes of each tail echo.
+    pub tail_size: u32,
+    /// Growth of the tail's gaps per echo.
+    pub chirp: f64,
+    /// How long to wait for more replies after the last one came, at least.
+    pub settle: Duration,
 }
 
 impl Plan {
@@ -41,7 +48,19 @@ impl Plan {
     /// IP bytes out and back when every echo returns.
     #[cfg(test)]
     pub(crate) fn cost(&self) -> u64 {
-        u64::from(self.len()) * 2 * u64::from(self.size + HEADERS)
+        2 * (u64::from(self.head) * u64::from(self.size + HEADERS)
+            + u64::from(self.tail) * u64::from(self.tail_size + HEADERS))
+    }
+
+    /// The send offset of tail echo `j` (0-based) after the head.
+    fn due(&self, j: u32) -> Duration {
+        if self.chirp <= 1.0 || !self.chirp.is_finite() {
+            return self.pace * (j + 1);
+        }
+        // pace × (1 + c + … + c^j)
+        let n = f64::from(j + 1);
+        self.pace
+            .mul_f64(((self.chirp.powf(n) - 1.0) / (self.chirp - 1.0)).min(1e6))
     }
 }
 
@@ -94,7 +113,8 @@ impl StampedSocket {
 
     /// Sends one train and collects its replies: one [`Echo`] per request in send order, with the
     /// reply's kernel receive instant. Waits for the replies until every one is in, or none has
-    /// come for `idle` after the last send (at least four times the largest gap seen), or
+    /// come for `idle` after the last send (four times the largest gap seen, at least the plan's
+    /// `settle`), or
     /// `timeout` after the last send.
     pub(crate) async fn train(
         &self,
@@ -107,18 +127,19 @@ impl StampedSocket {
         let _one = self.inner.busy.lock().await;
         self.drain();
         let n = plan.len() as usize;
-        let bytes = plan.size + HEADERS;
-        let payload = vec![0x5a_u8; plan.size as usize];
+        let head_payload = vec![0x5a_u8; plan.size as usize];
+        let tail_payload = vec![0x5a_u8; plan.tail_size as usize];
         let to = SockAddr::from(SocketAddrV4::new(dst, 0));
         let origin = SystemTime::now();
         let mut echoes: Vec<Echo> = Vec::with_capacity(n);
         let mut arrived: Vec<Option<f64>> = vec![None; n];
         let mut got = 0_usize;
-        let mut buf = vec![0_u8; 2048 + plan.size as usize];
+        let mut buf = vec![0_u8; 2048 + plan.size.max(plan.tail_size) as usize];
         let start = Instant::now();
         for i in 0..n {
-            if i as u32 >= plan.head {
-                let due = start + plan.pace * (i as u32 + 1 - plan.head);
+            let in_tail = i as u32 >= plan.head;
+            if in_tail {
+                let due = start + plan.due(i as u32 - plan.head);
                 // Read what arrives while waiting for the next paced send.
                 while Instant::now() < due {
                     tokio::select! {
@@ -132,10 +153,15 @@ impl StampedSocket {
                 }
             }
             let seq = seq_base.wrapping_add(i as u16);
-            let packet = echo_request(ident, seq, &payload);
+            let payload = if in_tail {
+                &tail_payload
+            } else {
+                &head_payload
+            };
+            let packet = echo_request(ident, seq, payload);
             self.send(&packet, &to).await?;
             echoes.push(Echo {
-                bytes,
+                bytes: u32::try_from(payload.len()).unwrap_or(u32::MAX) + HEADERS,
                 sent: since(origin, SystemTime::now()),
                 arrived: None,
             });
@@ -146,7 +172,7 @@ impl StampedSocket {
         let mut largest_gap = Duration::ZERO;
         let mut prev: Option<f64> = None;
         while got < n {
-            let idle = (largest_gap * 4).max(Duration::from_millis(500));
+            let idle = (largest_gap * 4).max(plan.settle);
             let until = hard.min(last_arrival.max(last_send) + idle);
             if got > 0 && Instant::now() >= until || Instant::now() >= hard {
                 break;
