@@ -331,8 +331,14 @@ impl Plan {
                 }
             }
         };
-        let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(io)).await
-        {
+        let mut builder = hyper::client::conn::http1::Builder::new();
+        if let Some(w) = limits.recv_window {
+            // One read holds no more than the window either, so the read that crosses a
+            // byte cap overshoots it by at most that (after a lost segment the kernel hands
+            // over everything queued behind it at once: 15 KB over, beside 70 % UDP).
+            builder.max_buf_size((w as usize).max(8192));
+        }
+        let (mut sender, conn) = match builder.handshake(TokioIo::new(io)).await {
             Ok(x) => x,
             Err(e) => {
                 return Ok(Err(Reason::Network {
@@ -430,7 +436,8 @@ pub(crate) struct Limits {
     /// Stop reading as soon as the body's arrival rate is stable (a bandwidth download); the
     /// stable rate lands in [`Fetched::stable_bps`].
     pub(crate) until_stable: bool,
-    /// The receive buffer to ask for before connecting: it bounds the bytes in flight.
+    /// The receive buffer to ask for before connecting: it bounds the bytes in flight, and
+    /// the bytes of one read.
     pub(crate) recv_window: Option<u32>,
 }
 
