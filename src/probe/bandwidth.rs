@@ -701,25 +701,28 @@ mod tests {
         assert!(t < 1.0, "stopped after {t} s");
     }
 
+    /// What the check says after each of `kbps`, windows of 0.1 s.
+    fn settled_after(kbps: &[f64]) -> Vec<Option<f64>> {
+        let mut st = Stability::default();
+        kbps.iter()
+            .map(|k| {
+                st.windows.push(((k * 1e3 / 80.0) as u64, 0.1));
+                st.settled()
+            })
+            .collect()
+    }
+
     #[test]
     fn after_a_swing_two_agreeing_windows_are_not_enough() {
         // Windows of 0.1 s at 800, then 200, then 1,200 kbit/s (other traffic gave way), then
         // 600 kbit/s: two windows at 600 are a lull, four a level.
-        let mut st = Stability::default();
-        let mut settled = Vec::new();
-        for kbps in [800.0, 200.0, 1200.0, 600.0, 600.0, 600.0, 600.0] {
-            st.windows.push(((kbps * 1e3 / 80.0) as u64, 0.1));
-            settled.push(st.settled());
-        }
+        let settled = settled_after(&[800.0, 200.0, 1200.0, 600.0, 600.0, 600.0, 600.0]);
         assert_eq!(settled[..6], [None; 6], "{settled:?}");
         let bps = settled[6].expect("four agreeing windows");
         assert!((bps / 600e3 - 1.0).abs() < 1e-9, "{bps}");
         // Without the swing, three agreeing windows past the burst settle it.
-        let mut st = Stability::default();
-        for kbps in [1600.0, 600.0, 600.0, 600.0] {
-            st.windows.push(((kbps * 1e3 / 80.0) as u64, 0.1));
-        }
-        assert!(st.settled().is_some());
+        let settled = settled_after(&[1600.0, 600.0, 600.0, 600.0]);
+        assert!(settled[3].is_some(), "{settled:?}");
     }
 
     #[test]
@@ -727,37 +730,23 @@ mod tests {
         // Beside 500 kbit/s of UDP at 1 Mbit/s: 1,274 (the first), 655, 655, then 566. Two
         // windows read +31 % against TCP's ten-second average; the third says they were not
         // a level.
-        let mut st = Stability::default();
-        let mut settled = Vec::new();
-        for kbps in [1274.0, 655.0, 655.0, 566.0] {
-            st.windows.push(((kbps * 1e3 / 80.0) as u64, 0.1));
-            settled.push(st.settled());
-        }
-        assert_eq!(settled, [None; 4]);
+        assert_eq!(settled_after(&[1274.0, 655.0, 655.0, 566.0]), [None; 4]);
     }
 
     #[test]
     fn a_level_beside_other_traffic_settles_though_no_three_windows_agree() {
         // 2 Mbit/s beside 1 Mbit/s of UDP: each window one of our packets more or less.
-        let mut st = Stability::default();
-        let mut settled = Vec::new();
-        for kbps in [
+        let settled = settled_after(&[
             1491.0, 1133.0, 1089.0, 997.0, 924.0, 959.0, 998.0, 998.0, 903.0,
-        ] {
-            st.windows.push(((kbps * 1e3 / 80.0) as u64, 0.1));
-            settled.push(st.settled());
-        }
+        ]);
         assert_eq!(settled[..8], [None; 8], "{settled:?}");
         let bps = settled[8].expect("six windows in a band, halves agreeing");
         assert!((bps / 963.2e3 - 1.0).abs() < 1e-3, "{bps}");
         // Windows wandering over a wider band (1 Mbit/s beside 500 kbit/s of UDP) never do.
-        let mut st = Stability::default();
-        for kbps in [
+        let wandering = [
             1266.0, 800.0, 655.0, 220.0, 908.0, 609.0, 656.0, 641.0, 702.0,
-        ] {
-            st.windows.push(((kbps * 1e3 / 80.0) as u64, 0.1));
-            assert_eq!(st.settled(), None);
-        }
+        ];
+        assert_eq!(settled_after(&wandering), [None; 9]);
     }
 
     #[test]
