@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/daemon.rs"]
+mod daemon;
+use daemon::Daemon;
+
 const OPDS: [(&str, &str); 3] = [
     ("dinsos", "Dinas Sosial (fleet test)"),
     ("dinkes", "Dinas Kesehatan (fleet test)"),
@@ -110,22 +114,21 @@ fn a_real_prometheus_sees_every_opd_of_the_fleet() {
 
     // Three appliances, each with its own config, state directory and port.
     let mut procs = Vec::new();
+    let mut serves = Vec::new();
     let mut targets = String::new();
     for (slug, name) in OPDS {
         let dir = tmp.path().join(slug);
         let config = opd_config(&dir, name);
-        let port = free_port();
-        procs.push(Proc(
-            Command::new(env!("CARGO_BIN_EXE_juknis"))
-                .args(["serve", "--config"])
-                .arg(&config)
-                .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
-                .arg(dir.join("state"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("juknis serve starts"),
-        ));
+        // On a port the kernel chose, read from serve's ready line: a port picked here and
+        // released before serve binds it may be taken meanwhile.
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_juknis"));
+        cmd.args(["serve", "--config"])
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.join("state"));
+        let serve = Daemon::serve(cmd, &dir.join("serve.log"), Duration::from_secs(30));
+        let port = serve.port();
+        serves.push(serve);
         targets.push_str(&format!(
             "      - targets: [\"127.0.0.1:{port}\"]\n        labels: {{opd: {slug}}}\n"
         ));
@@ -240,4 +243,5 @@ fn a_real_prometheus_sees_every_opd_of_the_fleet() {
     portal_ok.sort();
     assert_eq!(portal_ok, want);
     drop(procs);
+    drop(serves);
 }
