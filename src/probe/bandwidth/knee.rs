@@ -585,13 +585,7 @@ mod tests {
         // sixteenth of it by the end). Those sent while tokens last, and those offered below
         // the rate at the end, pass as sent; the rate is the held ones'.
         let sizes = vec![228_u32; 48];
-        let mut sends = Vec::new();
-        let (mut t, mut gap) = (0.0_f64, frame(228) * 8.0 / 8e6);
-        for _ in 0..48 {
-            t += gap;
-            sends.push(t);
-            gap *= 1.0608;
-        }
+        let sends = chirp(48, frame(228) * 8.0 / 8e6, 1.0608, |t| t);
         let train = simulate_sized(&sends, &sends, &sizes, 1e6, 3_000.0, 1_514.0);
         assert!(train.iter().any(|e| e.arrived.is_none()), "some dropped");
         let s = analyse(&train);
@@ -604,14 +598,14 @@ mod tests {
         // 512 kbit/s with a full 8 KB bucket: 44 small echoes offered from 1.6 Mbit/s down fit
         // in its tokens whole and arrive as sent (on the test-bed this read 353 kbit/s, -31 %).
         let sizes = vec![228_u32; 44];
-        let mut sends = Vec::new();
-        let (mut t, mut gap) = (0.0_f64, 0.001_186);
-        for _ in 0..44 {
-            t += gap;
-            // Sent on the runtime's next millisecond tick, as tokio's timer wakes the sender.
-            sends.push((t * 1e3).ceil() / 1e3 + sends.len() as f64 * 1e-6);
-            gap *= 1.0608;
-        }
+        // Sent on the runtime's next millisecond tick, as tokio's timer wakes the sender (a
+        // microsecond apart within one tick).
+        let sends = chirp(44, 0.001_186, 1.0608, |t| (t * 1e3).ceil() / 1e3);
+        let sends: Vec<f64> = sends
+            .iter()
+            .enumerate()
+            .map(|(i, t)| t + i as f64 * 1e-6)
+            .collect();
         let train = simulate_sized(&sends, &sends, &sizes, 512_000.0, 8_192.0, 1_514.0);
         assert!(train.iter().all(|e| e.arrived.is_some()));
         match analyse(&train) {
@@ -619,6 +613,19 @@ mod tests {
             Shape::InBurst { .. } => {}
             Shape::Empty => panic!("replies came"),
         }
+    }
+
+    /// Send instants of `n` echoes whose gaps start at `first` and grow by `growth` each, as
+    /// `when` turns the due instant into the one the sender met.
+    fn chirp(n: usize, first: f64, growth: f64, when: impl Fn(f64) -> f64) -> Vec<f64> {
+        let (mut t, mut gap) = (0.0_f64, first);
+        (0..n)
+            .map(|_| {
+                t += gap;
+                gap *= growth;
+                when(t)
+            })
+            .collect()
     }
 
     /// A bucket fed at the given send instants (line rate infinite).

@@ -92,28 +92,29 @@ pub(crate) struct Planner {
     /// Bursts measured on a bucket let refill first (no carry).
     clean_bursts: Vec<u64>,
     /// Chains whose knee came with no rate to take their refill off yet.
-    unrefilled: Vec<Unrefilled>,
+    unrefilled: Vec<Chain>,
     /// Bytes the bucket was seen to hold at least.
     burst_min: u64,
     knee_seen: bool,
     policed: bool,
 }
 
-/// A chain of trains that crossed a burst before any rate was known.
+/// A chain of trains sent one after another until one crossed the burst.
 #[derive(Debug, Clone, Copy)]
-struct Unrefilled {
+struct Chain {
     /// Frame bytes the chain passed before its knee.
-    chain: u64,
+    bytes: u64,
     /// Seconds from the chain's first train to the one that crossed: the bucket refilled.
     secs: f64,
     /// What the crossing train alone passed: the burst is no smaller.
     floor: u64,
 }
 
-impl Unrefilled {
+impl Chain {
+    /// The burst: what the chain passed less what the bucket regained at `rate` meanwhile.
     fn burst(&self, rate: Option<f64>) -> u64 {
         let refilled = rate.map_or(0.0, |r| r / 8.0 * self.secs);
-        (self.chain as f64 - refilled).max(self.floor as f64) as u64
+        (self.bytes as f64 - refilled).max(self.floor as f64) as u64
     }
 }
 
@@ -159,12 +160,6 @@ impl Planner {
         }
     }
 
-    /// Echoes the remaining budget pays for.
-    fn affordable(&self) -> u32 {
-        let per = 2 * u64::from(self.size + HEADERS);
-        u32::try_from(self.budget.saturating_sub(self.spent) / per).unwrap_or(u32::MAX)
-    }
-
     /// `plan` cut to what the remaining budget pays for when every echo returns: its tail
     /// first, then its head.
     fn trim(&self, plan: Plan) -> Plan {
@@ -183,13 +178,13 @@ impl Planner {
 
     /// The first train, or `Done` when the budget pays for none.
     pub(crate) fn first(&self) -> Step {
-        let len = self.first_len.min(self.affordable());
-        if len < 3 {
+        let plan = self.trim(self.back_to_back(self.first_len));
+        if plan.len() < 3 {
             return Step::Done;
         }
         Step::Send {
             wait: Duration::ZERO,
-            plan: self.back_to_back(len),
+            plan,
         }
     }
 
@@ -246,23 +241,21 @@ impl Planner {
         self.knee_seen = true;
         let clean = self.carry == 0;
         // The trains of the chain took `carry` from the bucket, which refilled at the rate
-        // while they and this one were on their way.
-        let refilled = k
-            .rate_bps
-            .map_or(0.0, |r| r / 8.0 * (at - self.chain_start).max(0.0));
+        // while they and this one were on their way. A policer's knee train often shows no
+        // rate (nothing past its knee but one partial gap): the refill is then taken off with
+        // the run's rate at the end (the 1 Mbit/s policer with 8 KB said "burst ±13 KB"
+        // without it).
+        let chain = Chain {
+            bytes: self.carry + k.burst_bytes,
+            secs: (at - self.chain_start).max(0.0),
+            floor: k.burst_bytes,
+        };
         let burst = if clean {
             k.burst_bytes
         } else {
-            ((self.carry + k.burst_bytes) as f64 - refilled).max(k.burst_bytes as f64) as u64
+            chain.burst(k.rate_bps)
         };
-        // A policer's knee train often shows no rate (nothing past its knee but one partial
-        // gap): the refill is then taken off with the run's rate at the end (the 1 Mbit/s
-        // policer with 8 KB said "burst ±13 KB" without it).
-        let unrefilled = (!clean && k.rate_bps.is_none()).then(|| Unrefilled {
-            chain: self.carry + k.burst_bytes,
-            secs: (at - self.chain_start).max(0.0),
-            floor: k.burst_bytes,
-        });
+        let unrefilled = (!clean && k.rate_bps.is_none()).then_some(chain);
         self.carry = 0;
         let continuing = std::mem::replace(&mut self.continuing, true);
         let policed = k.policed;
@@ -295,14 +288,14 @@ impl Planner {
         // since the last echo left the shaper, about half a round trip before its reply came
         // back. Go on at once rather than let it refill and cross the burst again: the refill's
         // worth back to back, then the echoes past the knee the estimate needs. The first gap
-        // past a knee is at most one packet-time at the rate, so it bounds the rate from below.
+        // past a knee is at most one packet-time at the rate, so it bounds the rate from above.
         // Without a rate yet (nothing past the knee), send twice the echoes needed and let the
         // knee show where the regained tokens end.
         let since = (done - at - k.last_arrival).max(0.0) + k.rtt / 2.0;
-        let refill = k.rate_bps.map_or(0, |r| {
-            ((r / 8.0 * since / frame(self.size) as f64).ceil() as u32 + 1)
-                .min(u32::try_from(burst / frame(self.size)).unwrap_or(u32::MAX) + 1)
-        });
+        let cap = u32::try_from(burst / frame(self.size)).unwrap_or(u32::MAX) + 1;
+        let regained =
+            |r: f64| ((r / 8.0 * since / frame(self.size) as f64).ceil() as u32 + 1).min(cap);
+        let refill = k.rate_bps.map_or(0, regained);
         let need = if k.rate_bps.is_none() { 2 * need } else { need };
         // Under cross traffic the far direction's bucket must drain too before the train shares
         // the queue with it: three times the echoes.
@@ -324,13 +317,7 @@ impl Planner {
                 .first_gap
                 .filter(|g| *g > 0.0)
                 .map(|g| frame(self.size) as f64 * 8.0 / g);
-            let cap = u32::try_from(burst / frame(self.size)).unwrap_or(u32::MAX) + 1;
-            let head = match (k.rate_bps, hint) {
-                (Some(r), _) | (None, Some(r)) => {
-                    ((r / 8.0 * since / frame(self.size) as f64).ceil() as u32 + 1).min(cap)
-                }
-                (None, None) => cap,
-            };
+            let head = k.rate_bps.or(hint).map_or(cap, regained);
             let (tail, pace, chirp) = match (k.rate_bps, hint) {
                 (Some(r), _) => (2 * extra + LEFTOVER, tail_frame / (r * OFFER), 1.0),
                 (None, Some(h)) => (
