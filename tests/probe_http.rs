@@ -181,6 +181,32 @@ async fn throughput_against_the_reflector_reports_estimate_and_bytes() {
     assert!(json["bytes_spent"].is_u64());
 }
 
+/// A download with a byte budget stays within it even where the data comes faster than it is
+/// read (loopback): the read that crosses the cap holds at most the receive window.
+#[tokio::test]
+async fn a_budgeted_download_spends_no_more_than_its_budget() {
+    let addr = http_server().await;
+    for budget in [40_000_u64, 61_000, 120_000] {
+        let spec = BandwidthSpec::Throughput(ThroughputSpec {
+            endpoint: endpoint(false, "/reflect?bytes=3000000", None),
+            duration: Duration::from_secs(5),
+            max_bytes: 2_000_000,
+        });
+        let o = BandwidthProbe::new(Target::socket(addr), spec, Duration::from_secs(5))
+            .unwrap()
+            .with_budget(budget)
+            .run()
+            .await
+            .unwrap();
+        assert!(
+            o.bytes_spent <= budget,
+            "{} bytes spent of {budget}: {:?}",
+            o.bytes_spent,
+            o.detail
+        );
+    }
+}
+
 #[tokio::test]
 async fn reflector_caps_and_sends_incompressible_bytes() {
     let addr = http_server().await;
