@@ -31,6 +31,9 @@ const PARTIAL: f64 = 1.5;
 const POLICER_QUEUE: f64 = 3_000.0;
 /// An echo arriving this many times its send gap after the one before waited for tokens.
 const HELD: f64 = 1.25;
+/// ...by at least this much more, seconds: a relay's timers jitter a paced train's arrivals by
+/// up to a couple of hundred microseconds.
+const HELD_MARGIN: f64 = 200e-6;
 /// Post-knee gaps this close to the smallest count as packets with no cross traffic between them.
 const CAPACITY_CLUSTER: f64 = 1.15;
 
@@ -151,6 +154,12 @@ pub(crate) fn analyse(train: &[Echo]) -> Shape {
             knee_gap = Some(0);
         }
     }
+    // The knee is the first gap the bucket held back: spread wider than it was sent, or after a
+    // loss. A change of level the sending explains (a paced tail after a back-to-back head, a
+    // pause in the sender's loop) passes through a bucket that still holds tokens, and a train
+    // whose every gap the sending explains fitted in the bucket whole.
+    let held_back = |j: usize| got[j + 1].2 > 0 || gaps[j] > HELD * sends[j] + HELD_MARGIN;
+    knee_gap = knee_gap.and_then(|k| (k..m).find(|&j| held_back(j)));
     // A loss ends the burst too: a policer drops from the knee on.
     if let Some(first_loss) = got.iter().skip(1).position(|x| x.2 > 0) {
         knee_gap = Some(knee_gap.map_or(first_loss, |k| k.min(first_loss)));
@@ -314,22 +323,23 @@ fn capacity(post: &[(u32, f64)]) -> Option<f64> {
     if post.len() < 5 {
         return None;
     }
-    let per_gap: Vec<(f64, f64)> = post
+    // Seconds per bit of each gap, so that echoes of two sizes (a head and a small tail) compare.
+    let per_bit: Vec<f64> = post
         .windows(2)
-        .map(|w| (frame(w[1].0) * 8.0, w[1].1 - w[0].1))
-        .filter(|(_, g)| *g > 0.0)
+        .map(|w| (w[1].1 - w[0].1) / (frame(w[1].0) * 8.0))
+        .filter(|g| *g > 0.0)
         .collect();
-    let min = per_gap.iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
-    let mean = per_gap.iter().map(|x| x.1).sum::<f64>() / per_gap.len() as f64;
-    if !min.is_finite() || mean < CAPACITY_CLUSTER * min || per_gap.len() < 8 {
+    let min = per_bit.iter().copied().fold(f64::INFINITY, f64::min);
+    let mean = per_bit.iter().sum::<f64>() / per_bit.len() as f64;
+    if !min.is_finite() || mean < CAPACITY_CLUSTER * min || per_bit.len() < 8 {
         return None;
     }
-    let cluster: Vec<f64> = per_gap
+    let cluster: Vec<f64> = per_bit
         .iter()
-        .filter(|x| x.1 <= CAPACITY_CLUSTER * min)
-        .map(|x| x.0 / x.1)
+        .filter(|g| **g <= CAPACITY_CLUSTER * min)
+        .map(|g| 1.0 / g)
         .collect();
-    (cluster.len() >= 3 && cluster.len() * 5 >= per_gap.len())
+    (cluster.len() >= 3 && cluster.len() * 5 >= per_bit.len())
         .then(|| median(&cluster))
         .flatten()
 }
@@ -613,6 +623,61 @@ mod tests {
             Shape::InBurst { .. } => {}
             Shape::Empty => panic!("replies came"),
         }
+    }
+
+    /// A head of six back-to-back echoes and a tail of 64 small ones chirped down from
+    /// 20 Mbit/s, as the last train of a chain sends them.
+    fn head_and_tail(head: usize) -> (Vec<f64>, Vec<u32>) {
+        let mut sends: Vec<f64> = (0..head).map(|i| i as f64 * 10e-6).collect();
+        let start = head as f64 * 10e-6;
+        sends.extend(chirp(64, frame(228) * 8.0 / 20e6, 1.072, |t| start + t));
+        let mut sizes = vec![1028_u32; head];
+        sizes.extend([228_u32; 64]);
+        (sends, sizes)
+    }
+
+    #[test]
+    fn a_paced_tail_the_bucket_still_held_tokens_for_is_in_burst() {
+        // The tail's gaps sit far above the head's (97 µs growing to 7.8 ms against 10 µs),
+        // a change of level the sending explains: the 32 KB bucket held the whole train.
+        let (sends, sizes) = head_and_tail(6);
+        let train = simulate_sized(&sends, &sends, &sizes, 1e6, 32_768.0, 1e9);
+        match analyse(&train) {
+            Shape::InBurst { bytes } => {
+                assert_eq!(bytes, 6 * 1042 + 64 * 242);
+            }
+            other => panic!("the train fitted in the bucket: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_knee_inside_the_tail_is_at_the_first_echo_held_back() {
+        // 1 Mbit/s with a 12 KB bucket: the head leaves about 5.9 KB, which the tail's first
+        // echoes (and the tokens regained while they are sent) spend; the rest queue.
+        let (sends, sizes) = head_and_tail(6);
+        let train = simulate_sized(&sends, &sends, &sizes, 1e6, 12_288.0, 1e9);
+        let s = analyse(&train);
+        let k = knee(&s);
+        let head = 6 * 1042;
+        assert!(
+            k.burst_bytes > head + 20 * 242 && k.burst_bytes < 14_000,
+            "the knee is in the tail, not at its start: {k:?}"
+        );
+        let rate = k.rate_bps.unwrap_or_default();
+        assert!((rate / 1e6 - 1.0).abs() < 0.01, "{rate} {k:?}");
+    }
+
+    #[test]
+    fn a_shaper_queueing_a_small_tail_behind_its_head_shows_no_cross_traffic() {
+        // The small echoes' gaps are a quarter of the large ones' at the same rate: compared
+        // per bit they are one cluster, not a capacity apart from the rate.
+        let (sends, sizes) = head_and_tail(20);
+        let train = simulate_sized(&sends, &sends, &sizes, 1e6, 8_192.0, 1e9);
+        let s = analyse(&train);
+        let k = knee(&s);
+        assert_eq!(k.capacity_bps, None, "{k:?}");
+        let rate = k.rate_bps.unwrap_or_default();
+        assert!((rate / 1e6 - 1.0).abs() < 0.01, "{rate} {k:?}");
     }
 
     /// Send instants of `n` echoes whose gaps start at `first` and grow by `growth` each, as

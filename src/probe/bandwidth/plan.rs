@@ -34,6 +34,14 @@ const LEFTOVER: u32 = 8;
 /// Echoes in a chirped policed tail, and how far its offered rate falls over them.
 const CHIRP_LEN: u32 = 48;
 const CHIRP_SPAN: f64 = 16.0;
+/// The crossing train's own tail when the budget pays for no train after it: small echoes
+/// chirped from this rate (the fastest shaped rate the knee reads, [`super::knee`]) down by
+/// `BLIND_SPAN` over `BLIND_LEN` echoes. Past a policer's knee it passes about
+/// 1 / (growth − 1) survivors whatever the rate (13 here), and a shaper queues it behind the
+/// head; in the bucket it drains it like the head would.
+const BLIND_START_BPS: f64 = 20e6;
+const BLIND_SPAN: f64 = 80.0;
+const BLIND_LEN: u32 = 64;
 /// Samples further apart than this (largest over smallest, less one) are no figure: the run
 /// ended (budget, trains) before a third could say which is right. Under cross traffic a train
 /// of a quarter second sees what the other flows sent in that quarter second; two such trains
@@ -160,6 +168,33 @@ impl Planner {
         }
     }
 
+    /// The next train of a chain that has not crossed the burst yet: `len` echoes back to back,
+    /// or, when the budget would pay for no tail after them, every echo the budget pays for
+    /// after a small-echo tail ([`BLIND_LEN`]). A policer drops what follows its knee
+    /// and a train that crosses it has no rate of its own; after it, the bucket refills while
+    /// the train waits for its lost replies, and draining it again costs what the budget no
+    /// longer has (the 512 kbit/s policer with 8 KB spent 41 of 61 KB crossing it once). The
+    /// last train's tail measures the survivors on the bucket its head just emptied.
+    fn lengthened(&self, len: u32) -> Plan {
+        let long = self.back_to_back(len);
+        let left = self.budget.saturating_sub(self.spent);
+        let per_head = 2 * u64::from(self.size + HEADERS);
+        let tail_cost = 2 * u64::from(BLIND_LEN) * u64::from(POLICED_SIZE + HEADERS);
+        let long_cost = u64::from(len) * per_head;
+        if left >= long_cost + tail_cost || left < tail_cost + 3 * per_head {
+            return long;
+        }
+        let head = u32::try_from((left - tail_cost) / per_head).unwrap_or(u32::MAX);
+        Plan {
+            head,
+            tail: BLIND_LEN,
+            pace: Duration::from_secs_f64(frame(POLICED_SIZE) as f64 * 8.0 / BLIND_START_BPS),
+            tail_size: POLICED_SIZE,
+            chirp: BLIND_SPAN.powf(1.0 / f64::from(BLIND_LEN - 1)),
+            ..long
+        }
+    }
+
     /// `plan` cut to what the remaining budget pays for when every echo returns: its tail
     /// first, then its head.
     fn trim(&self, plan: Plan) -> Plan {
@@ -217,7 +252,7 @@ impl Planner {
                 // A lower bound of the bucket: one train that fitted whole (the chain's total
                 // also holds what the bucket regained between its trains).
                 self.burst_min = self.burst_min.max(*bytes);
-                Some((Duration::ZERO, self.back_to_back(plan.len() * 4), 3))
+                Some((Duration::ZERO, self.lengthened(plan.len() * 4), 3))
             }
             Shape::Knee(k) => Some(self.after_knee(k, at, done)),
         };
@@ -620,6 +655,45 @@ mod tests {
             (burst as f64 - (12.0 * f as f64 - 5_250.0)).abs() < 1.0,
             "{v:?}"
         );
+    }
+
+    /// The first train fitted in the bucket. With a budget that pays for the next one and a
+    /// tail after it (1 Mbit/s: 119 KB), it goes back to back four times as long, so that a
+    /// sample beside cross traffic can have a second; with one that would be spent by it (the
+    /// 512 kbit/s policer's 61 KB), it is the last train, and it spends what is left on a head
+    /// and the small-echo tail that measures the survivors past the knee.
+    #[test]
+    fn the_last_train_a_budget_pays_for_carries_its_own_tail() {
+        let in_burst = Shape::InBurst { bytes: 6 * 1042 };
+        let next = |budget: u64| {
+            let mut p = Planner::new(budget, 6, 1000, Duration::from_millis(500));
+            let Step::Send { plan, .. } = p.first() else {
+                panic!("no first train");
+            };
+            match p.observe(plan, &in_burst, plan.cost(), 0.0, 0.05) {
+                Step::Send { plan, .. } => (plan, budget - plan.cost() - 6 * 2056),
+                Step::Done => panic!("the budget {budget} pays for more"),
+            }
+        };
+        for budget in [119_500, 240_000] {
+            let (plan, _) = next(budget);
+            assert_eq!((plan.head, plan.tail), (24, 0), "{budget}: {plan:?}");
+        }
+        let (plan, left) = next(61_200);
+        assert_eq!(plan.tail, BLIND_LEN, "{plan:?}");
+        assert_eq!(plan.tail_size, POLICED_SIZE);
+        assert!(
+            plan.head >= 6,
+            "the head crosses what the first left: {plan:?}"
+        );
+        assert!(
+            left < 2 * 1028,
+            "it spends the budget: {left} left, {plan:?}"
+        );
+        let first_offer = frame(POLICED_SIZE) as f64 * 8.0 / plan.pace.as_secs_f64();
+        assert!((first_offer / BLIND_START_BPS - 1.0).abs() < 0.01);
+        let last_offer = first_offer / plan.chirp.powi(BLIND_LEN as i32 - 1);
+        assert!((last_offer * BLIND_SPAN / BLIND_START_BPS - 1.0).abs() < 0.01);
     }
 
     /// A knee with `rate` and, beside cross traffic, a capacity apart from it.
