@@ -322,7 +322,7 @@ impl BandwidthProbe {
             keep_body: 0,
             read_for: Some(spec.duration),
             until_stable: true,
-            recv_window: Some(RECV_WINDOW),
+            recv_window: Some(recv_window(self.budget)),
         };
         let f = plan
             .fetch(&self.target, self.timeout, limits, self.progress.as_deref())
@@ -468,11 +468,11 @@ impl BandwidthProbe {
 /// over its budget, and a policer cell's shapers passed 62.5 KB of a 61.2 KB budget).
 fn body_within(budget: u64) -> u64 {
     const HEADS: u64 = 1_000;
-    const LAST_READ: u64 = RECV_WINDOW as u64;
+    let last_read = u64::from(recv_window(Some(budget)));
     // The last read's bytes come in segments too: the reserve is counted on the wire like the
     // rest (counted as body bytes it left a loopback download 72 bytes over 61,000).
-    let mut body = budget.saturating_sub(HEADS + LAST_READ) * 1448 / 1526;
-    while body > 0 && stats::tcp_wire_bytes(HEADS / 2, HEADS / 2 + body + LAST_READ) > budget {
+    let mut body = budget.saturating_sub(HEADS + last_read) * 1448 / 1526;
+    while body > 0 && stats::tcp_wire_bytes(HEADS / 2, HEADS / 2 + body + last_read) > budget {
         body = body.saturating_sub(1448);
     }
     body
@@ -508,6 +508,20 @@ fn unsettled_reason(spent: u64, budget: Option<u64>, windows: &[f64]) -> String 
 /// from settling. It also caps the figure at about 16 KiB per round trip (3 Mbit/s at 40 ms):
 /// thin links only, as this appliance watches.
 const RECV_WINDOW: u32 = 16 * 1024;
+
+/// The receive buffer of a download with a byte budget: an eighth of the budget, within 8 and
+/// 16 KiB. The read that crosses the cap and what is in flight then are at most the window,
+/// which the cap keeps in reserve; at 512 kbit/s (a 61 KB budget) a 16 KiB reserve left the
+/// download one stability window short on two shapers, and 8 KiB still holds more than a
+/// round trip's worth there (2.5 KB at 40 ms).
+fn recv_window(budget: Option<u64>) -> u32 {
+    budget.map_or(RECV_WINDOW, |b| {
+        u32::try_from(b / 8).map_or(RECV_WINDOW, |w| w.clamp(MIN_RECV_WINDOW, RECV_WINDOW))
+    })
+}
+
+/// The smallest receive buffer a budget gives a download (hyper reads at least this much too).
+const MIN_RECV_WINDOW: u32 = 8 * 1024;
 
 /// Body bytes of one window of a download's stability check.
 const WINDOW_BYTES: u64 = 8 * 1024;
