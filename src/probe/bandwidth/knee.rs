@@ -329,14 +329,24 @@ fn capacity(post: &[(u32, f64)]) -> Option<f64> {
         .map(|w| (w[1].1 - w[0].1) / (frame(w[1].0) * 8.0))
         .filter(|g| *g > 0.0)
         .collect();
-    let min = per_bit.iter().copied().fold(f64::INFINITY, f64::min);
+    if per_bit.len() < 8 {
+        return None;
+    }
+    // The clean gap: the tenth smallest per cent, not the smallest. One gap shorter than a
+    // packet-time (the queue ran empty for a moment and the bucket regained a few tokens) taken
+    // as the reference leaves no cluster within 15 % of it, and the train reads as clean: once
+    // in the matrix a train beside 153 kbit/s of UDP at 512 kbit/s came out with no capacity
+    // and its raw 396 kbit/s as the figure (+10.6 %; ten runs after, none).
+    let mut sorted = per_bit.clone();
+    sorted.sort_by(f64::total_cmp);
+    let clean = sorted[sorted.len() / 10];
     let mean = per_bit.iter().sum::<f64>() / per_bit.len() as f64;
-    if !min.is_finite() || mean < CAPACITY_CLUSTER * min || per_bit.len() < 8 {
+    if mean < CAPACITY_CLUSTER * clean {
         return None;
     }
     let cluster: Vec<f64> = per_bit
         .iter()
-        .filter(|g| **g <= CAPACITY_CLUSTER * min)
+        .filter(|g| **g <= CAPACITY_CLUSTER * clean)
         .map(|g| 1.0 / g)
         .collect();
     (cluster.len() >= 3 && cluster.len() * 5 >= per_bit.len())
@@ -523,6 +533,40 @@ mod tests {
         assert!((avail / 0.5e6 - 1.0).abs() < 0.05, "{avail}");
         let cap = k.capacity_bps.unwrap_or_default();
         assert!((cap / 1e6 - 1.0).abs() < 1e-6, "{cap}");
+    }
+
+    #[test]
+    fn cross_traffic_is_seen_past_a_gap_shorter_than_a_packet_time() {
+        // 512 kbit/s, a 1,042-byte cross packet after every fourth of our echoes, and one echo
+        // 0.3 of a packet-time after the one before: the queue ran empty for a moment and the
+        // bucket regained a few tokens.
+        let pt = 1042.0 * 8.0 / 512e3;
+        let mut t = 0.020;
+        let mut train: Vec<Echo> = (0..6)
+            .map(|i| Echo {
+                bytes: 1028,
+                sent: i as f64 * 1e-5,
+                arrived: Some(t + i as f64 * 1e-5),
+            })
+            .collect();
+        t += 5.0 * 1e-5;
+        for i in 6..40 {
+            t += match i {
+                21 => 0.3 * pt,
+                22 => 1.7 * pt,
+                _ if i % 4 == 0 => 2.0 * pt,
+                _ => pt,
+            };
+            train.push(Echo {
+                bytes: 1028,
+                sent: i as f64 * 1e-5,
+                arrived: Some(t),
+            });
+        }
+        let s = analyse(&train);
+        let k = knee(&s);
+        let cap = k.capacity_bps.unwrap_or_default();
+        assert!((cap / 512e3 - 1.0).abs() < 0.01, "{k:?}");
     }
 
     #[test]
