@@ -4,10 +4,12 @@
 //! A token-bucket shaper (Linux `tbf`, MikroTik queues, provider policers) lets its bucket's worth
 //! of bytes through at the line rate, then one packet per packet-time at the shaped rate. A train
 //! of echoes sent back to back therefore arrives in two regimes: gaps as short as the sending,
-//! then gaps of `bytes / rate`. The knee is where the gaps change level; the rate is the bytes
-//! after the knee over their spread. A policer (a bucket that drops instead of queueing) shows as
+//! then gaps of `bytes / rate`. The knee is where the gaps change level, at the first gap the
+//! bucket held back (spread wider than it was sent): a paced tail changes level too, and passes
+//! a bucket with tokens left as it was sent. The rate is the bytes after the knee over their
+//! spread. A policer (a bucket that drops instead of queueing) shows as
 //! losses from the knee on; the survivors' bytes over their spread are its rate, as long as the
-//! train offered more than that (see [`super::trains`], which paces a policed train's tail).
+//! train offered more than that (see [`super::plan`], which paces a policed train's tail).
 //!
 //! Pure arithmetic: the unit tests feed synthetic series.
 

@@ -465,7 +465,13 @@ impl Planner {
                 format!(
                     "tidak dapat ditentukan: burst sekitar {} KB, terlalu sedikit paket setelahnya \
                      dalam anggaran probe {} KB",
-                    self.burst_min / 1000,
+                    // Where the knee put it (a chain's too), not the largest train that fitted:
+                    // a chain that crossed at 31 KB said "burst sekitar 6 KB".
+                    bursts
+                        .get(bursts.len() / 2)
+                        .copied()
+                        .unwrap_or(self.burst_min)
+                        / 1000,
                     self.budget / 1000
                 )
             } else if self.burst_min > 0 {
@@ -694,6 +700,41 @@ mod tests {
         assert!((first_offer / BLIND_START_BPS - 1.0).abs() < 0.01);
         let last_offer = first_offer / plan.chirp.powi(BLIND_LEN as i32 - 1);
         assert!((last_offer * BLIND_SPAN / BLIND_START_BPS - 1.0).abs() < 0.01);
+    }
+
+    /// The last train crossed a burst the first train told little about, and too few echoes
+    /// followed its knee for a rate: the reason gives the burst where the chain crossed it.
+    #[test]
+    fn too_few_echoes_past_a_chain_s_knee_name_the_burst_where_it_crossed() {
+        let mut p = Planner::new(61_200, 6, 1000, Duration::from_millis(500));
+        let Step::Send { plan, .. } = p.first() else {
+            panic!("no first train");
+        };
+        let Step::Send { plan, .. } =
+            p.observe(plan, &Shape::InBurst { bytes: 6 * 1042 }, 12_336, 0.0, 0.04)
+        else {
+            panic!("the last train");
+        };
+        let knee = Shape::Knee(Knee {
+            burst_bytes: 25_000,
+            rate_bps: Some(512_000.0),
+            post_gaps: 2,
+            lost_after: 0,
+            policed: false,
+            capacity_bps: None,
+            first_gap: Some(0.004),
+            last_arrival: 0.2,
+            rtt: 0.04,
+        });
+        assert_eq!(p.observe(plan, &knee, plan.cost(), 0.04, 0.7), Step::Done);
+        let v = p.verdict();
+        assert_eq!(v.rate_bps, None);
+        let why = v.undetermined.unwrap_or_default();
+        // 6,252 + 25,000 bytes less 0.04 s of refill at 512 kbit/s.
+        assert!(
+            why.starts_with("tidak dapat ditentukan: burst sekitar 28 KB"),
+            "{why}"
+        );
     }
 
     /// A knee with `rate` and, beside cross traffic, a capacity apart from it.
