@@ -163,9 +163,12 @@ pub(crate) fn analyse(train: &[Echo]) -> Shape {
     // echo a relay or a timer held up for a few milliseconds widens its gap and narrows the
     // next, where a bucket's queue widens every gap after its knee (a paced tail that fitted in
     // a 32 KB bucket showed a knee near its end, twice in six matrix runs).
-    let held_back = |j: usize| got[j + 1].2 > 0 || gaps[j] > HELD * sends[j] + HELD_MARGIN;
-    knee_gap =
-        knee_gap.and_then(|k| (k..m).find(|&j| held_back(j) && j + 1 < m && held_back(j + 1)));
+    // The gap after the last reply is held back when echoes were lost after it.
+    let held_back = |j: usize| match gaps.get(j) {
+        Some(g) => got[j + 1].2 > 0 || *g > HELD * sends[j] + HELD_MARGIN,
+        None => lost_run > 0,
+    };
+    knee_gap = knee_gap.and_then(|k| (k..m).find(|&j| held_back(j) && held_back(j + 1)));
     // A loss ends the burst too: a policer drops from the knee on.
     if let Some(first_loss) = got.iter().skip(1).position(|x| x.2 > 0) {
         knee_gap = Some(knee_gap.map_or(first_loss, |k| k.min(first_loss)));
@@ -698,6 +701,33 @@ mod tests {
             }
             other => panic!("the train fitted in the bucket: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_policer_that_drops_everything_after_one_held_echo_is_a_knee() {
+        // The test-bed's 1 Mbit/s policer: five echoes in the bucket, one on the tokens regained
+        // meanwhile (1,894 µs later), the other seventeen of the train dropped.
+        let mut at = 0.04;
+        let mut train: Vec<Echo> = [0.0, 5e-6, 5e-6, 4e-6, 4e-6, 1894e-6]
+            .iter()
+            .enumerate()
+            .map(|(i, gap)| {
+                at += gap;
+                Echo {
+                    bytes: 1028,
+                    sent: i as f64 * 4e-6,
+                    arrived: Some(at),
+                }
+            })
+            .collect();
+        train.extend((6..23).map(|i| Echo {
+            bytes: 1028,
+            sent: f64::from(i) * 4e-6,
+            arrived: None,
+        }));
+        let s = analyse(&train);
+        let k = knee(&s);
+        assert!(k.policed && k.lost_after == 17, "{k:?}");
     }
 
     #[test]
