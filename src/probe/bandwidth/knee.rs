@@ -26,8 +26,6 @@ const SEND_RATIO: f64 = 10.0;
 /// (the thin links this appliance watches). A LAN slower than the sender's loop also spaces a
 /// train, and a relay's timers jitter it, by tens to a couple of hundred microseconds.
 const MIN_SHAPED_GAP: f64 = 400e-6;
-/// A gap whose rate is this many times the median of the gaps after the knee is a partial one.
-const PARTIAL: f64 = 1.5;
 /// Frame bytes a policer's queue holds at most (a `tbf` of two frames; a true policer none):
 /// a bucket that held more past its knee before it dropped is a shaper whose queue filled.
 const POLICER_QUEUE: f64 = 3_000.0;
@@ -212,13 +210,6 @@ pub(crate) fn analyse(train: &[Echo]) -> Shape {
         (Some(f), Some(t)) => &post[f - 1..=t],
         _ => &post[..post.len().min(1)],
     };
-    // A first gap far faster than the others is the echo that waited for part of a packet's
-    // tokens, behind a level knee an in-burst pause put early (a 141 µs pause, then a 1,007 µs
-    // gap for a frame the 1 Mbit/s policer paces at 8,336 µs: the run read +3.4 %).
-    let post = match post.windows(2).map(gap_rate).collect::<Vec<_>>().as_slice() {
-        rates @ [first, _, ..] if median(rates).is_some_and(|m| *first > PARTIAL * m) => &post[1..],
-        _ => post,
-    };
     // Cross traffic through a second shaper's bucket (the far direction's) stays out of the
     // train's way until that bucket drains too, then shares the queue: a second, smaller change
     // of level after the knee. The rate left beside the cross traffic is the later level's.
@@ -261,11 +252,6 @@ impl From<Knee> for Shape {
     fn from(k: Knee) -> Shape {
         Shape::Knee(k)
     }
-}
-
-/// The rate one gap shows: the later echo's frame bits over the gap.
-fn gap_rate(w: &[(Echo, f64, u32)]) -> f64 {
-    frame(w[1].0.bytes) * 8.0 / (w[1].1 - w[0].1).max(1e-9)
 }
 
 /// The rate of arrivals: bits over time, as the least-squares slope of arrival instants against
